@@ -1,0 +1,25 @@
+"""fieldkit: an offline-first survey collector for community gatherings."""
+from __future__ import annotations
+
+from flask import Flask
+
+from . import config as configuration
+from .resources import resource_dir
+
+__version__ = "0.1.0"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """The only way to get an app: configuration, database, then each subsystem."""
+    app = Flask(__name__, template_folder=str(resource_dir("templates")))
+    app.config.update(configuration.load(config))
+    data_dir = configuration.prepare_data_dir(app.config["DATA_DIR"])
+    app.config["DATABASE"] = str(data_dir / "fieldkit.db")
+
+    from .web import db, errors, i18n, security, collect
+    db.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(collect.bp)
+    return app

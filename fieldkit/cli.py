@@ -1,0 +1,145 @@
+"""The fieldkit command: serve, forms, export. Calls the same services as the web."""
+from __future__ import annotations
+
+import socket
+import sys
+from pathlib import Path
+
+import click
+
+from . import config as configuration, store
+from .forms.xlsform import FormImportError
+from .services import export as export_service, forms as form_service
+
+data_option = click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
+                           envvar="FIELDKIT_DATA",
+                           help="Data directory (default: FIELDKIT_DATA or your user data folder).")
+
+
+def open_db(data_dir: Path | None):
+    path = configuration.prepare_data_dir(data_dir or configuration.default_data_dir())
+    return store.connect(path / "fieldkit.db", migrate=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="fieldkit")
+def main():
+    """fieldkit: offline surveys for community gatherings."""
+
+
+def lan_address() -> str:
+    """The laptop's address on the local network, for the link participants open.
+
+    Reads the host's own interface addresses; sends nothing on the network."""
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+    except OSError:
+        infos = []
+    for *_rest, sockaddr in infos:
+        if not sockaddr[0].startswith("127."):
+            return sockaddr[0]
+    return "127.0.0.1"
+
+
+def print_qr(url: str) -> None:
+    import qrcode
+    qr = qrcode.QRCode(border=1)
+    qr.add_data(url)
+    try:
+        qr.print_ascii(out=sys.stdout, invert=True)
+    except UnicodeEncodeError:  # a Windows console without UTF-8
+        pass
+
+
+@main.command()
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64), help="Worker threads.")
+@click.option("--no-qr", is_flag=True, help="Do not draw the QR code in the terminal.")
+@data_option
+def serve(host, port, threads, no_qr, data_dir):
+    """Serve the surveys to phones on the local network (waitress)."""
+    import waitress
+
+    from . import create_app
+
+    app = create_app({"DATA_DIR": data_dir} if data_dir else None)
+    db = store.connect(app.config["DATABASE"])
+    forms = store.forms.list_forms(db)
+    db.conn.close()
+    address = lan_address() if host in ("0.0.0.0", "::") else host
+    click.echo(f"fieldkit is serving {len(forms)} form(s) from {app.config['DATA_DIR']}")
+    for form in forms:
+        url = f"http://{address}:{port}/f/{form['form_id']}"
+        click.echo(f"  {form['form_id']} (version {form['version']}): {url}")
+    if forms and not no_qr:
+        click.echo("Participants: join this laptop's wifi, then scan:")
+        print_qr(f"http://{address}:{port}/f/{forms[0]['form_id']}")
+    click.echo("Press Ctrl+C to stop.", err=False)
+    sys.stdout.flush()
+    waitress.serve(app, host=host, port=port, threads=threads, ident="fieldkit", _quiet=True)
+
+
+@main.group()
+def forms():
+    """Add and list XLSForms."""
+
+
+@forms.command("add")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@data_option
+def forms_add(path, data_dir):
+    """Add an XLSForm (.xlsx, .xls, .csv or .md), or a new version of one."""
+    db = open_db(data_dir)
+    try:
+        imported = form_service.import_path(db, path)
+    except FormImportError as error:
+        click.echo(f"{path.name} was not added:", err=True)
+        for problem in error.problems:
+            click.echo(f"  - {problem.render()}", err=True)
+        sys.exit(1)
+    form = imported.form
+    if imported.outcome == "unchanged":
+        click.echo(f"{form.form_id} version {form.version} is already there, unchanged.")
+    else:
+        click.echo(f"Added {form.form_id} version {form.version}: {len(form.questions)} questions, "
+                   f"{len(form.screens)} screens, languages {', '.join(form.languages)}.")
+
+
+@forms.command("list")
+@data_option
+def forms_list(data_dir):
+    """List the forms and how many answers each has."""
+    db = open_db(data_dir)
+    rows = store.forms.list_forms(db)
+    if not rows:
+        click.echo("No forms yet. Add one with: fieldkit forms add FILE.xlsx")
+        return
+    click.echo(f"{'FORM ID':<24} {'VERSION':<14} {'SUBMISSIONS':>11}  LANGUAGES  TITLE")
+    for row in rows:
+        title = next(iter(row["title"].values()), "")
+        click.echo(f"{row['form_id']:<24} {row['version']:<14} {row['submissions']:>11}  "
+                   f"{','.join(row['languages']):<9}  {title}")
+
+
+@main.command()
+@click.argument("form_id")
+@click.option("--format", "fmt", type=click.Choice(sorted(export_service.FORMATS)), default="csv", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: standard output).")
+@data_option
+def export(form_id, fmt, out, data_dir):
+    """Export every submission of a form, streamed, as CSV (Excel-ready) or JSON."""
+    db = open_db(data_dir)
+    if store.forms.current_form(db, form_id) is None:
+        raise click.ClickException(f"There is no form {form_id!r}. See: fieldkit forms list")
+    chunks = export_service.FORMATS[fmt](db, form_id)
+    if out is None:
+        stream = click.get_text_stream("stdout", encoding="utf-8")
+        for chunk in chunks:
+            stream.write(chunk)
+        stream.flush()
+        return
+    with out.open("w", encoding="utf-8", newline="") as f:
+        for chunk in chunks:
+            f.write(chunk)
+    click.echo(f"Wrote {store.submissions.count_submissions(db, form_id)} submissions to {out}", err=True)

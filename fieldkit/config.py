@@ -1,0 +1,39 @@
+"""Configuration: defaults < environment (FIELDKIT_*) < the test's or caller's dict."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+DEFAULTS = {
+    "DATA_DIR": None,
+    "LANGUAGES": ["en", "es", "so", "am"],  # the interface's own translations
+    "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,  # form uploads (console)
+    "COLLECT_MAX_BODY": 64 * 1024,  # one screen of answers is a few KB at most
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Strict",
+    "WTF_CSRF_TIME_LIMIT": None,  # a participant may take an hour; the token lives as long as the session
+    "WTF_CSRF_SSL_STRICT": False,  # plain http on a venue's wifi has no Referer to check against
+    "LOAD_DEMO": True,
+}
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("FIELDKIT_DATA") or platformdirs.user_data_dir("fieldkit", appauthor=False))
+
+
+def load(overrides: dict | None = None) -> dict:
+    config = dict(DEFAULTS)
+    for key, value in os.environ.items():
+        if key.startswith("FIELDKIT_") and key != "FIELDKIT_DATA":
+            config[key.removeprefix("FIELDKIT_")] = value
+    config.update(overrides or {})
+    config["DATA_DIR"] = Path(config["DATA_DIR"] or default_data_dir())
+    return config
+
+
+def prepare_data_dir(path: Path) -> Path:
+    """Create the data directory readable by its owner only."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path

@@ -1,0 +1,30 @@
+"""The error catalogue: stable codes, HTTP status, translatable messages.
+
+One handler (web/errors.py) shows these as a page for people and as JSON for
+machines. Codes never change meaning; add new ones at the end.
+"""
+from __future__ import annotations
+
+from .messages import Message, N_
+
+CATALOGUE: dict[str, tuple[int, str]] = {
+    "bad_request": (400, N_("The answers sent could not be used. Please go back and try again.")),
+    "bad_encoding": (400, N_("The answers sent could not be read. Please try again.")),
+    "session_expired": (400, N_("This page has expired. Please open the survey link again.")),
+    "not_found": (404, N_("There is nothing at this address.")),
+    "form_not_found": (404, N_("There is no survey at this address. Please check the link or QR code.")),
+    "method_not_allowed": (405, N_("This address cannot be used that way.")),
+    "draft_missing": (410, N_("Your answers in progress could not be found, or they expired. Please start again.")),
+    "too_large": (413, N_("What was sent is too large.")),
+    "unsupported_media": (415, N_("The answers sent could not be read. Please try again.")),
+    "server_error": (500, N_("Something went wrong on the survey laptop. Your earlier answers are saved. Please try again.")),
+}
+
+
+class FieldkitError(Exception):
+    def __init__(self, code: str, message: Message | None = None, status: int | None = None):
+        default_status, text = CATALOGUE[code]
+        self.code = code
+        self.status = status or default_status
+        self.message = message or Message(text)
+        super().__init__(f"{code}: {self.message.text}")

@@ -1,0 +1,111 @@
+"""fieldkit's own form model: what an XLSForm becomes once imported.
+
+Plain dataclasses that serialise to JSON (stored in SQLite beside the original
+file) and back. Labels are dicts keyed by language code ("en", "es", ...).
+Expressions are kept as source text and as parsed trees; the trees are plain
+JSON so the browser can later evaluate the very same thing.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+Text = dict[str, str]  # language code -> text
+
+# Question types fieldkit renders as inputs, and those it only computes or shows.
+INPUT_TYPES = ("text", "integer", "decimal", "select_one", "select_multiple", "date", "acknowledge")
+SUPPORTED_TYPES = INPUT_TYPES + ("note", "calculate")
+
+
+@dataclass
+class Choice:
+    name: str
+    label: Text
+
+
+@dataclass
+class Question:
+    name: str
+    type: str
+    label: Text = field(default_factory=dict)
+    hint: Text = field(default_factory=dict)
+    list_name: str | None = None
+    required: Any = None  # parsed tree, or None when not required
+    required_message: Text = field(default_factory=dict)
+    relevant: Any = None
+    constraint: Any = None
+    constraint_message: Text = field(default_factory=dict)
+    calculation: Any = None
+    default: str | None = None
+    appearance: str | None = None
+    source: dict[str, str] = field(default_factory=dict)  # column -> expression text, for messages and review
+    groups: list[str] = field(default_factory=list)  # enclosing group names, outermost first
+
+    @property
+    def is_input(self) -> bool:
+        return self.type in INPUT_TYPES
+
+
+@dataclass
+class Group:
+    name: str
+    label: Text = field(default_factory=dict)
+    relevant: Any = None
+    source: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Screen:
+    """One page of the participant flow: a group, or one question outside any group."""
+
+    name: str
+    label: Text
+    questions: list[str]
+
+
+@dataclass
+class Form:
+    form_id: str
+    version: str
+    title: Text
+    languages: list[str]
+    default_language: str
+    questions: dict[str, Question]
+    groups: dict[str, Group]
+    choices: dict[str, list[Choice]]
+    screens: list[Screen]
+    order: list[str]  # every question and calculation, dependencies first
+
+    def choice_names(self, question: Question) -> list[str]:
+        return [c.name for c in self.choices.get(question.list_name or "", [])]
+
+    def choice_label(self, question: Question, value: str, lang: str) -> str | None:
+        for choice in self.choices.get(question.list_name or "", []):
+            if choice.name == value:
+                return text_in(choice.label, lang, self.default_language)
+        return None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Form:
+        return cls(
+            form_id=data["form_id"],
+            version=data["version"],
+            title=data["title"],
+            languages=data["languages"],
+            default_language=data["default_language"],
+            questions={k: Question(**v) for k, v in data["questions"].items()},
+            groups={k: Group(**v) for k, v in data["groups"].items()},
+            choices={k: [Choice(**c) for c in v] for k, v in data["choices"].items()},
+            screens=[Screen(**s) for s in data["screens"]],
+            order=data["order"],
+        )
+
+
+def text_in(text: Text, lang: str, fallback: str) -> str:
+    """The text in lang, else in the form's default language, else any."""
+    if not text:
+        return ""
+    return text.get(lang) or text.get(fallback) or next(iter(text.values()), "")

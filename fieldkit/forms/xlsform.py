@@ -1,0 +1,281 @@
+"""XLSForm (.xlsx, .xls, .csv, .md) -> fieldkit's form model, through pyxform.
+
+pyxform is the reference reader: it resolves column aliases, checks references
+and structure. We add what pyxform leaves to a runtime: parsing every
+expression, ordering calculations, refusing what fieldkit cannot yet show.
+Every problem names the sheet, row and column, and import is all or nothing.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from pyxform import builder
+from pyxform.errors import PyXFormError
+from pyxform.xls2json import workbook_to_json
+from pyxform.xls2json_backends import get_xlsform
+
+from ..messages import Message, N_
+from . import expr
+from .model import Choice, Form, Group, Question, Screen
+from .order import CycleError, dependency_order
+
+FILE_TYPES = (".xlsx", ".xls", ".csv", ".md")
+TYPE_MAP = {
+    "text": "text",
+    "integer": "integer",
+    "decimal": "decimal",
+    "select one": "select_one",
+    "select all that apply": "select_multiple",
+    "note": "note",
+    "date": "date",
+    "acknowledge": "acknowledge",
+    "calculate": "calculate",
+}
+# Columns that XLSForm defines and fieldkit does not act on yet: refused when
+# used, rather than silently ignored, so nobody runs a form that behaves
+# differently from what its author wrote.
+UNSUPPORTED_COLUMNS = (
+    "repeat_count", "choice_filter", "read_only", "trigger", "parameters",
+    "image", "audio", "video", "big-image", "media", "guidance_hint", "body",
+)
+SUPPORTED_APPEARANCES = {"", "field-list", "multiline"}
+LANGUAGE = re.compile(r"^(?P<name>.*?)\s*\((?P<code>[A-Za-z]{2,3}(?:-[A-Za-z0-9]+)?)\)\s*$")
+PYXFORM_ROW = re.compile(r"\[row : (\d+)\]")
+
+
+@dataclass
+class Problem:
+    message: Message
+    sheet: str | None = None
+    row: int | None = None
+    column: str | None = None
+
+    def render(self, gettext=str) -> str:
+        where = []
+        if self.sheet:
+            where.append(gettext("sheet %(sheet)s") % {"sheet": self.sheet})
+        if self.row:
+            where.append(gettext("row %(row)s") % {"row": self.row})
+        if self.column:
+            where.append(gettext("column %(column)s") % {"column": self.column})
+        text = self.message.render(gettext)
+        return f"{', '.join(where)}: {text}" if where else text
+
+
+class FormImportError(Exception):
+    def __init__(self, problems: list[Problem]):
+        super().__init__("; ".join(p.render() for p in problems))
+        self.problems = problems
+
+
+def problem(text: str, sheet=None, row=None, column=None, **params) -> Problem:
+    return Problem(Message(text, params), sheet, row, column)
+
+
+def file_type_of(filename: str) -> str:
+    suffix = PurePath(filename).suffix.lower()
+    if suffix not in FILE_TYPES:
+        raise FormImportError([problem(
+            N_("%(name)s is not an XLSForm: use an .xlsx, .xls, .csv or .md file."), name=filename)])
+    return suffix
+
+
+def load_xlsform(data: bytes, filename: str) -> Form:
+    """Parse an XLSForm file's bytes into a Form, or raise FormImportError."""
+    file_type = file_type_of(filename)
+    try:
+        workbook = get_xlsform(data, file_type=file_type)
+        rows = _row_numbers(workbook.survey or [])
+        problems = _check_columns(workbook.survey or [])
+        if problems:
+            raise FormImportError(problems)
+        warnings: list[str] = []
+        tree = workbook_to_json(workbook, fallback_form_name=PurePath(filename).stem, warnings=warnings)
+        # to_xml builds the XForm, which checks references and structure;
+        # validate=False keeps Java's ODK Validate out of it.
+        builder.create_survey_element_from_dict(tree).to_xml(validate=False, warnings=warnings)
+    except FormImportError:
+        raise
+    except PyXFormError as error:
+        raise FormImportError([_from_pyxform(str(error))]) from None
+    except Exception as error:  # a corrupt file makes the readers raise anything
+        raise FormImportError([problem(
+            N_("This file could not be read as an XLSForm (%(error)s)."), error=str(error)[:200])]) from None
+    version = str(tree.get("version") or hashlib.sha256(data).hexdigest()[:10])
+    return _Builder(tree, rows, version).build()
+
+
+def _from_pyxform(text: str) -> Problem:
+    found = PYXFORM_ROW.search(text)
+    text = PYXFORM_ROW.sub("", text).strip()
+    return problem(N_("%(error)s"), sheet="survey" if found else None,
+                   row=int(found.group(1)) if found else None, error=text)
+
+
+def _row_numbers(survey: list[dict]) -> dict[str, int]:
+    # pyxform keeps blank rows in place, so list index + 2 is the sheet row.
+    return {r["name"]: i + 2 for i, r in enumerate(survey) if r.get("name")}
+
+
+def _check_columns(survey: list[dict]) -> list[Problem]:
+    problems = []
+    for i, row in enumerate(survey):
+        for column, value in row.items():
+            base = column.split("::")[0].strip().lower()
+            if value in (None, ""):
+                continue
+            if base in UNSUPPORTED_COLUMNS:
+                problems.append(problem(N_("The column %(column)s is not supported by fieldkit yet."),
+                                        "survey", i + 2, column, column=column))
+            elif base == "appearance" and str(value).strip() not in SUPPORTED_APPEARANCES:
+                problems.append(problem(N_("The appearance %(value)s is not supported by fieldkit yet."),
+                                        "survey", i + 2, column, value=value))
+    return problems
+
+
+def language_code(key: str, row=None, sheet="survey", column=None) -> str:
+    match = LANGUAGE.match(key)
+    if not match:
+        raise FormImportError([problem(
+            N_("The language %(name)s needs a code in brackets, like English (en)."),
+            sheet, row, column, name=key)])
+    return match.group("code").lower()
+
+
+class _Builder:
+    """Walks pyxform's nested dict once, collecting questions, groups and screens."""
+
+    def __init__(self, tree: dict, rows: dict[str, int], version: str):
+        self.tree, self.rows, self.version = tree, rows, version
+        self.problems: list[Problem] = []
+        self.languages: list[str] = []
+        default = tree.get("default_language") or "default"
+        self.default_key = default
+        self.default_code = "en" if default == "default" else language_code(default, sheet="settings", column="default_language")
+        self.questions: dict[str, Question] = {}
+        self.groups: dict[str, Group] = {}
+        self.choices: dict[str, list[Choice]] = {}
+        self.screens: list[Screen] = []
+
+    def build(self) -> Form:
+        for choices in (self.tree.get("choices") or {}).items():
+            self._choice_list(*choices)
+        for child in self.tree.get("children", []):
+            self._element(child, groups=[], screen=None)
+        self.screens = [s for s in self.screens if s.questions]
+        order = self._order()
+        if self.problems:
+            raise FormImportError(self.problems)
+        if self.default_code not in self.languages:
+            self.languages.insert(0, self.default_code)
+        title = self.tree.get("title") or self.tree.get("id_string")
+        return Form(
+            form_id=self.tree["id_string"], version=self.version,
+            title={lang: title for lang in self.languages}, languages=self.languages,
+            default_language=self.default_code, questions=self.questions, groups=self.groups,
+            choices=self.choices, screens=self.screens, order=order,
+        )
+
+    def _text(self, value, row=None, column=None) -> dict[str, str]:
+        if not value:
+            return {}
+        if isinstance(value, str):
+            value = {self.default_key: value}
+        out = {}
+        for key, text in value.items():
+            code = self.default_code if key == "default" else language_code(key, row, column=column)
+            if code not in self.languages:
+                self.languages.append(code)
+            out[code] = str(text)
+        return out
+
+    def _choice_list(self, list_name: str, items: list[dict]):
+        self.choices[list_name] = [Choice(str(c["name"]), self._text(c.get("label"), column="label"))
+                                   for c in items]
+
+    def _expression(self, source, name, column):
+        if source in (None, ""):
+            return None
+        try:
+            return expr.parse(str(source))
+        except expr.ExprError as error:
+            self.problems.append(problem(N_("The expression %(source)s cannot be used: %(error)s"),
+                                         "survey", self.rows.get(name), column, source=source, error=str(error)))
+            return None
+
+    def _element(self, el: dict, groups: list[str], screen: Screen | None):
+        kind, name = el.get("type"), el.get("name")
+        row = self.rows.get(name)
+        bind = el.get("bind") or {}
+        if kind == "group":
+            if el.get("control", {}).get("bodyless"):
+                return  # pyxform's meta/instanceID: fieldkit mints its own uuid
+            self.groups[name] = Group(name, self._text(el.get("label"), row, "label"),
+                                      self._expression(bind.get("relevant"), name, "relevant"),
+                                      {k: bind[k] for k in ("relevant",) if bind.get(k)})
+            if screen is None:
+                screen = Screen(name, self.groups[name].label, [])
+                self.screens.append(screen)
+            for child in el.get("children", []):
+                self._element(child, groups + [name], screen)
+            return
+        if kind not in TYPE_MAP:
+            label = "begin_repeat" if kind == "repeat" else kind
+            self.problems.append(problem(N_("The question type %(type)s is not supported by fieldkit yet."),
+                                         "survey", row, "type", type=label))
+            return
+        q = self._question(el, TYPE_MAP[kind], groups, row, bind)
+        self.questions[name] = q
+        if q.type != "calculate":
+            if screen is None:
+                self.screens.append(Screen(name, q.label, [name]))
+            else:
+                screen.questions.append(name)
+
+    def _question(self, el, qtype, groups, row, bind) -> Question:
+        name = el["name"]
+        required = str(bind.get("required") or "").strip()
+        if required.lower() in ("yes", "true", "true()"):
+            required = "true()"
+        elif required.lower() in ("no", "false", "false()"):
+            required = ""
+        appearance = (el.get("control") or {}).get("appearance")
+        sources = {"required": required, "relevant": bind.get("relevant"),
+                   "constraint": bind.get("constraint"), "calculation": bind.get("calculate")}
+        default = el.get("default")
+        if default is not None and ("${" in str(default) or "(" in str(default)):
+            self.problems.append(problem(N_("Only plain values can be used as a default."),
+                                         "survey", row, "default"))
+            default = None
+        return Question(
+            name=name, type=qtype, groups=groups,
+            label=self._text(el.get("label"), row, "label"),
+            hint=self._text(el.get("hint"), row, "hint"),
+            list_name=el.get("list_name") or el.get("itemset"),
+            required=self._expression(required, name, "required"),
+            required_message=self._text(bind.get("jr:requiredMsg"), row, "required_message"),
+            relevant=self._expression(sources["relevant"], name, "relevant"),
+            constraint=self._expression(sources["constraint"], name, "constraint"),
+            constraint_message=self._text(bind.get("jr:constraintMsg"), row, "constraint_message"),
+            calculation=self._expression(sources["calculation"], name, "calculation"),
+            default=None if default is None else str(default),
+            appearance=appearance,
+            source={k: str(v) for k, v in sources.items() if v},
+        )
+
+    def _order(self) -> list[str]:
+        deps = {}
+        for name, q in self.questions.items():
+            trees = [q.relevant, q.calculation] + [self.groups[g].relevant for g in q.groups]
+            deps[name] = set().union(*(expr.references(t) for t in trees if t is not None))
+        try:
+            return dependency_order(deps)
+        except CycleError as cycle:
+            first = cycle.names[0]
+            self.problems.append(problem(
+                N_("These questions depend on each other in a circle: %(names)s."),
+                "survey", self.rows.get(first), None, names=", ".join(cycle.names)))
+            return list(self.questions)

@@ -1,0 +1,29 @@
+"""Translatable messages for the layers that know nothing of Flask.
+
+forms/ and store/ mark their user-facing English text with N_() so that Babel
+extracts it; the web layer and the CLI translate it when they show it. A
+Message keeps the placeholders apart from the text, so translation happens
+before the values are filled in.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+def N_(text: str) -> str:
+    """Marks text for extraction; translation happens where it is shown."""
+    return text
+
+
+@dataclass
+class Message:
+    text: str  # English msgid with %(name)s placeholders
+    params: dict = field(default_factory=dict)
+
+    def render(self, gettext: Callable[[str], str] = str) -> str:
+        translated = gettext(self.text)
+        return translated % self.params if self.params else translated
+
+    def __str__(self) -> str:
+        return self.render()

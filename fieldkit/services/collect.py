@@ -1,0 +1,114 @@
+"""The participant's journey: start, answer screen by screen, submit."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from ..errors import FieldkitError
+from ..forms import engine
+from ..forms.model import Form
+from ..store import drafts, forms as form_store, submissions
+from ..store.util import utcnow
+
+
+@dataclass
+class Draft:
+    form: Form  # the version this participant is answering
+    token: str
+    row: dict
+
+    @property
+    def answers(self) -> dict:
+        return self.row["answers"]
+
+    @property
+    def position(self) -> int:
+        return self.row["position"]
+
+    @property
+    def language(self) -> str:
+        return self.row["language"]
+
+    @property
+    def at_end(self) -> bool:
+        return self.position >= len(self.form.screens)
+
+
+def open_form(db, form_id: str) -> Form:
+    form = form_store.current_form(db, form_id)
+    if form is None:
+        raise FieldkitError("form_not_found")
+    return form
+
+
+def start(db, form: Form, language: str) -> Draft:
+    answers = engine.defaults(form)
+    state = engine.evaluate(form, answers, lang=language)
+    first = engine.first_screen(form, state)
+    position = len(form.screens) if first is None else first
+    token, row = drafts.new_draft(db, form.form_id, form.version, language, answers, position)
+    return Draft(form, token, row)
+
+
+def resume(db, form_id: str, token: str | None) -> Draft | None:
+    row = drafts.get_draft(db, token)
+    if row is None or row["form_id"] != form_id:
+        return None
+    form = form_store.form_version(db, form_id, row["form_version"])
+    return Draft(form, token, row) if form else None
+
+
+def set_language(db, draft: Draft, language: str) -> None:
+    drafts.save_draft(db, draft.token, draft.answers, draft.position, language)
+    draft.row["language"] = language
+
+
+def answer_screen(db, draft: Draft, index: int, posted: dict[str, list[str]], action: str,
+                  now: dt.datetime | None = None) -> engine.ScreenResult:
+    """Apply one screen's answers. Valid answers are always kept, even beside errors."""
+    form = draft.form
+    if not 0 <= index < len(form.screens):
+        raise FieldkitError("bad_request")
+    going_back = action == "back"
+    result = engine.apply_screen(form, index, draft.answers, posted, now, draft.language, check=not going_back)
+    state = engine.evaluate(form, result.answers, now, draft.language)
+    if going_back:
+        previous = engine.previous_screen(form, index, state)
+        position = index if previous is None else previous
+    elif result.errors or result.appeared:
+        position = index
+    else:
+        following = engine.next_screen(form, index, state)
+        position = len(form.screens) if following is None else following
+    drafts.save_draft(db, draft.token, result.answers, position, draft.language)
+    draft.row.update(answers=result.answers, position=position)
+    return result
+
+
+def back_from_end(db, draft: Draft) -> None:
+    state = engine.evaluate(draft.form, draft.answers, lang=draft.language)
+    previous = engine.previous_screen(draft.form, len(draft.form.screens), state)
+    position = len(draft.form.screens) if previous is None else previous
+    drafts.save_draft(db, draft.token, draft.answers, position, draft.language)
+    draft.row["position"] = position
+
+
+def submit(db, draft: Draft, device_id: str, now: dt.datetime | None = None) -> tuple[str, int | None]:
+    """Commit the submission. Returns ('created'|'duplicate'|'conflict', None),
+    or ('invalid', screen) when a screen still needs an answer."""
+    form = draft.form
+    invalid = engine.first_invalid_screen(form, draft.answers, now, draft.language)
+    if invalid is not None:
+        drafts.save_draft(db, draft.token, draft.answers, invalid, draft.language)
+        draft.row["position"] = invalid
+        return "invalid", invalid
+    record = {
+        "uuid": draft.row["uuid"], "form_id": form.form_id, "form_version": form.version,
+        "language": draft.language, "answers": engine.final_answers(form, draft.answers, now, draft.language),
+        "started_at": draft.row["started_at"], "submitted_at": utcnow(), "device_id": device_id,
+    }
+    return submissions.add_submission(db, record, draft.token), None
+
+
+def submitted(db, uuid: str) -> bool:
+    return submissions.has_submission(db, uuid)

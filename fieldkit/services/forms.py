@@ -1,0 +1,51 @@
+"""Importing and listing forms."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import store
+from ..forms.model import Form
+from ..forms.xlsform import FormImportError, load_xlsform, problem
+from ..messages import N_
+from ..store import forms as form_store
+
+MAX_FORM_BYTES = 5 * 1024 * 1024
+DEMO = Path(__file__).resolve().parent.parent / "demo" / "wellbeing.md"
+
+
+@dataclass
+class Imported:
+    form: Form
+    outcome: str  # 'added' or 'unchanged'
+
+
+def import_form(db, data: bytes, filename: str) -> Imported:
+    """Parse and store an XLSForm: all or nothing. Raises FormImportError."""
+    if len(data) > MAX_FORM_BYTES:
+        raise FormImportError([problem(N_("This file is too large for a form (more than %(mb)s MB)."),
+                                       mb=MAX_FORM_BYTES // (1024 * 1024))])
+    form = load_xlsform(data, filename)
+    try:
+        outcome = form_store.add_form(db, form, data, Path(filename).name)
+    except form_store.VersionClash as clash:
+        raise FormImportError([problem(
+            N_("Version %(version)s of form %(form_id)s already exists with different content. "
+               "Change the version in the settings sheet."),
+            "settings", None, "version", version=clash.version, form_id=clash.form_id)]) from None
+    return Imported(form, outcome)
+
+
+def import_path(db, path: str | Path) -> Imported:
+    path = Path(path)
+    return import_form(db, path.read_bytes(), path.name)
+
+
+def ensure_demo(db) -> Imported | None:
+    """A new instance with no forms gets the bundled demo, so it works at once."""
+    if form_store.count_forms(db):
+        return None
+    return import_path(db, DEMO)
+
+
+__all__ = ["FormImportError", "import_form", "import_path", "ensure_demo", "store"]

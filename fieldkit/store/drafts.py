@@ -1,0 +1,62 @@
+"""Answers in progress, keyed by the hash of a token held in the participant's cookie.
+
+Only the hash is stored: someone who copies the database cannot take over a
+participant's session with it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+import uuid
+
+from .db import write
+from .util import utcnow
+
+LIFETIME = dt.timedelta(hours=12)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_draft(db, form_id: str, version: str, language: str, answers: dict, position: int) -> tuple[str, dict]:
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    row = {"token_hash": _hash(token), "form_id": form_id, "form_version": version,
+           "uuid": str(uuid.uuid4()), "language": language,
+           "answers": json.dumps(answers, ensure_ascii=False), "position": position,
+           "started_at": now, "updated_at": now}
+    with write(db):
+        db["drafts"].insert(row)
+    return token, dict(row, answers=answers)
+
+
+def get_draft(db, token: str | None) -> dict | None:
+    if not token:
+        return None
+    row = next(db.query("SELECT * FROM drafts WHERE token_hash = ? AND updated_at > ?",
+                        [_hash(token), _cutoff()]), None)
+    return dict(row, answers=json.loads(row["answers"])) if row else None
+
+
+def save_draft(db, token: str, answers: dict, position: int, language: str) -> None:
+    with write(db):
+        db.execute("UPDATE drafts SET answers = ?, position = ?, language = ?, updated_at = ? WHERE token_hash = ?",
+                   [json.dumps(answers, ensure_ascii=False), position, language, utcnow(), _hash(token)])
+
+
+def delete_draft(db, token: str) -> None:
+    with write(db):
+        db.execute("DELETE FROM drafts WHERE token_hash = ?", [_hash(token)])
+
+
+def purge_expired(db) -> int:
+    with write(db):
+        return db.execute("DELETE FROM drafts WHERE updated_at <= ?", [_cutoff()]).rowcount
+
+
+def _cutoff() -> str:
+    moment = dt.datetime.now(dt.timezone.utc) - LIFETIME
+    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,70 @@
+"""Forms and their versions."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+from ..forms.model import Form
+from .db import write
+from .util import utcnow
+
+
+def add_form(db, form: Form, source: bytes, source_name: str) -> str:
+    """Store a new version. Returns 'added', or 'unchanged' for the same file again.
+
+    Raises VersionClash when the version exists with different content."""
+    digest = hashlib.sha256(source).hexdigest()
+    with write(db):
+        row = next(db.query("SELECT source_sha256 FROM forms WHERE form_id = ? AND version = ?",
+                            [form.form_id, form.version]), None)
+        if row:
+            if row["source_sha256"] == digest:
+                return "unchanged"
+            raise VersionClash(form.form_id, form.version)
+        db["forms"].insert({
+            "form_id": form.form_id, "version": form.version,
+            "title": json.dumps(form.title, ensure_ascii=False),
+            "languages": json.dumps(form.languages), "model": json.dumps(form.to_dict(), ensure_ascii=False),
+            "source": source, "source_name": source_name, "source_sha256": digest,
+            "status": "open", "created_at": utcnow(),
+        })
+    return "added"
+
+
+class VersionClash(Exception):
+    def __init__(self, form_id: str, version: str):
+        super().__init__(f"{form_id} version {version}")
+        self.form_id, self.version = form_id, version
+
+
+def current_form(db, form_id: str) -> Form | None:
+    """The newest version of form_id."""
+    row = next(db.query("SELECT model FROM forms WHERE form_id = ? ORDER BY id DESC LIMIT 1", [form_id]), None)
+    return Form.from_dict(json.loads(row["model"])) if row else None
+
+
+def form_version(db, form_id: str, version: str) -> Form | None:
+    row = next(db.query("SELECT model FROM forms WHERE form_id = ? AND version = ?", [form_id, version]), None)
+    return Form.from_dict(json.loads(row["model"])) if row else None
+
+
+def all_versions(db, form_id: str) -> list[Form]:
+    """Newest first."""
+    return [Form.from_dict(json.loads(r["model"]))
+            for r in db.query("SELECT model FROM forms WHERE form_id = ? ORDER BY id DESC", [form_id])]
+
+
+def list_forms(db) -> list[dict]:
+    """One row per form_id: its newest version, with version and submission counts."""
+    sql = """
+        SELECT f.form_id, f.version, f.title, f.languages, f.status, f.created_at,
+               (SELECT COUNT(*) FROM forms v WHERE v.form_id = f.form_id) AS versions,
+               (SELECT COUNT(*) FROM submissions s WHERE s.form_id = f.form_id) AS submissions
+        FROM forms f
+        WHERE f.id = (SELECT MAX(id) FROM forms g WHERE g.form_id = f.form_id)
+        ORDER BY f.form_id"""
+    return [dict(r, title=json.loads(r["title"]), languages=json.loads(r["languages"])) for r in db.query(sql)]
+
+
+def count_forms(db) -> int:
+    return db["forms"].count

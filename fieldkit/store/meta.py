@@ -1,0 +1,24 @@
+"""Instance settings kept in the database: its id and its session secret."""
+import secrets
+import uuid
+
+from .db import write
+
+
+def get_or_create(db, key: str, make) -> str:
+    with write(db):
+        row = next(db.query("SELECT value FROM meta WHERE key = ?", [key]), None)
+        if row:
+            return row["value"]
+        value = make()
+        db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", [key, value])
+        return value
+
+
+def device_id(db) -> str:
+    return get_or_create(db, "device_id", lambda: str(uuid.uuid4()))
+
+
+def secret_key(db) -> str:
+    # Kept, so that participants' drafts survive a restart of the laptop.
+    return get_or_create(db, "secret_key", lambda: secrets.token_hex(32))

@@ -1,0 +1,26 @@
+"""Schema migrations, applied in order, each in its own transaction."""
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("fieldkit")
+
+
+@migrations()
+def m001_initial(db):
+    db["meta"].create({"key": str, "value": str}, pk="key")
+    db["forms"].create({
+        "id": int, "form_id": str, "version": str, "title": str, "languages": str,
+        "model": str, "source": bytes, "source_name": str, "source_sha256": str,
+        "status": str, "created_at": str,
+    }, pk="id", not_null={"form_id", "version", "model", "status", "created_at"})
+    db["forms"].create_index(["form_id", "version"], unique=True)
+    db["drafts"].create({
+        "token_hash": str, "form_id": str, "form_version": str, "uuid": str, "language": str,
+        "answers": str, "position": int, "started_at": str, "updated_at": str,
+    }, pk="token_hash", not_null={"form_id", "form_version", "uuid", "answers"})
+    db["drafts"].create_index(["updated_at"])
+    db["submissions"].create({
+        "uuid": str, "form_id": str, "form_version": str, "language": str, "answers": str,
+        "content_hash": str, "started_at": str, "submitted_at": str, "device_id": str,
+        "synced_at": str,
+    }, pk="uuid", not_null={"form_id", "form_version", "answers", "content_hash", "submitted_at"})
+    db["submissions"].create_index(["form_id", "submitted_at"])

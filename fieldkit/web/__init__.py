@@ -1,0 +1,1 @@
+"""The HTTP layer: requests in, templates out. No SQL, no expression logic."""

@@ -1,0 +1,39 @@
+"""One handler for every error: a page for people, JSON for machines."""
+from flask import jsonify, render_template, request
+from flask_babel import gettext
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ..errors import FieldkitError
+from ..forms.engine import InputError
+
+HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
+              415: "unsupported_media"}
+
+
+def render_error(error: FieldkitError):
+    text = error.message.render(gettext)
+    if request.path.startswith("/api/") or (
+            request.accept_mimetypes.best == "application/json"):
+        return jsonify({"error": {"code": error.code, "message": text}}), error.status
+    return render_template("error.html", message=text, code=error.code), error.status
+
+
+def from_http(exc: HTTPException):
+    code = HTTP_CODES.get(exc.code)
+    if code is None:
+        return exc
+    return render_error(FieldkitError(code))
+
+
+def init_app(app):
+    app.register_error_handler(FieldkitError, render_error)
+    app.register_error_handler(InputError, lambda e: render_error(FieldkitError("bad_request", e.message, e.status)))
+    app.register_error_handler(CSRFError, lambda e: render_error(FieldkitError("session_expired")))
+    app.register_error_handler(UnicodeDecodeError, lambda e: render_error(FieldkitError("bad_encoding")))
+    app.register_error_handler(HTTPException, from_http)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc):
+        app.logger.exception("unexpected error")
+        return render_error(FieldkitError("server_error"))
