@@ -59,7 +59,10 @@ def context(form: Form, values: dict[str, str], now=None, lang=None, current=Non
         q = form.questions.get(qname)
         return form.choice_label(q, value, lang or form.default_language) if q else None
 
-    cur = "" if current is None else expr.typed(qtype, current)
+    try:
+        cur = "" if current is None else expr.typed(qtype, current)
+    except ValueError:
+        cur = ""
     return expr.Context(values=value_of, current=cur, now=now, choice_label=choice_label)
 
 

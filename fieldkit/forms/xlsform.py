@@ -111,7 +111,7 @@ def load_xlsform(data: bytes, filename: str) -> Form:
 def _from_pyxform(text: str) -> Problem:
     found = PYXFORM_ROW.search(text)
     text = PYXFORM_ROW.sub("", text).strip()
-    return problem(N_("%(error)s"), sheet="survey" if found else None,
+    return problem(N_("The form has a problem: %(error)s"), sheet="survey" if found else None,
                    row=int(found.group(1)) if found else None, error=text)
 
 

@@ -1,5 +1,5 @@
 """One handler for every error: a page for people, JSON for machines."""
-from flask import jsonify, render_template, request
+from flask import jsonify, render_template, request, url_for
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -16,7 +16,10 @@ def render_error(error: FieldkitError):
     if request.path.startswith("/api/") or (
             request.accept_mimetypes.best == "application/json"):
         return jsonify({"error": {"code": error.code, "message": text}}), error.status
-    return render_template("error.html", message=text, code=error.code), error.status
+    restart = None
+    if error.code in ("draft_missing", "session_expired") and request.view_args and "form_id" in request.view_args:
+        restart = url_for("collect.start_page", form_id=request.view_args["form_id"])
+    return render_template("error.html", message=text, code=error.code, restart_url=restart), error.status
 
 
 def from_http(exc: HTTPException):

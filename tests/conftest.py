@@ -1,0 +1,168 @@
+"""Fixtures: a real app on a real temporary SQLite file, and a participant who
+answers through the HTML forms alone, as a phone with JavaScript off would."""
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from fieldkit import create_app, store
+from fieldkit.services import forms as form_service
+
+FORMS = Path(__file__).parent / "forms"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogues():
+    """A checkout's catalogues compiled, as installing would do, so that a
+    translation edited a moment ago is the one the tests see."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("compile_catalogues", ROOT / "translations" / "compile.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.compile_catalogues(only_stale=True)
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = create_app({"DATA_DIR": tmp_path / "data", "TESTING": True})
+    yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def db(app):
+    database = store.connect(app.config["DATABASE"])
+    yield database
+    database.conn.close()
+
+
+@pytest.fixture
+def add_form(db):
+    def add(name: str):
+        return form_service.import_path(db, FORMS / name).form
+    return add
+
+
+class Page(HTMLParser):
+    """What a person sees and what a browser would post: inputs, errors, text."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.html = html
+        self.hidden_fields: dict[str, str] = {}
+        self.inputs: list[dict] = []
+        self.errors: list[str] = []
+        self.lang = None
+        self._in_error = False
+        self._hidden_depth = 0
+        self._depth = 0
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "html":
+            self.lang = a.get("lang")
+        if tag == "div" and "question" in (a.get("class") or ""):
+            self._current_hidden = "hidden" in a
+        if tag in ("input", "textarea"):
+            if a.get("type") == "hidden":
+                self.hidden_fields[a["name"]] = a.get("value", "")
+            else:
+                self.inputs.append(dict(a, hidden=getattr(self, "_current_hidden", False)))
+        if tag == "p" and a.get("class") == "error":
+            self._in_error = True
+
+    def handle_endtag(self, tag):
+        if tag == "p":
+            self._in_error = False
+
+    def handle_data(self, data):
+        if self._in_error and data.strip():
+            self.errors.append(data.strip())
+
+    @property
+    def visible_names(self) -> list[str]:
+        names = []
+        for i in self.inputs:
+            if not i["hidden"] and i["name"] not in names:
+                names.append(i["name"])
+        return names
+
+    @property
+    def text(self) -> str:
+        return re.sub(r"<[^>]+>", " ", self.html)
+
+
+class Participant:
+    """Walks a form through its HTML pages: GET a screen, POST it, follow 303s."""
+
+    def __init__(self, client, form_id: str):
+        self.client, self.form_id = client, form_id
+        self.last = None
+
+    def open(self, lang: str | None = None, accept_language: str | None = None) -> Page:
+        headers = {"Accept-Language": accept_language} if accept_language else {}
+        query = f"?lang={lang}" if lang else ""
+        self.last = self.client.get(f"/f/{self.form_id}{query}", headers=headers)
+        return Page(self.last.get_data(as_text=True))
+
+    def start(self, lang: str) -> Page:
+        page = self.open(lang)
+        response = self.client.post(f"/f/{self.form_id}/start",
+                                    data={"lang": lang, "csrf_token": page.hidden_fields.get("csrf_token", "")})
+        assert response.status_code == 303, response.get_data(as_text=True)
+        return self.current()
+
+    def current(self) -> Page:
+        self.last = self.client.get(f"/f/{self.form_id}/q")
+        return Page(self.last.get_data(as_text=True))
+
+    def post(self, answers: dict, action: str = "next", page: Page | None = None, path="q"):
+        page = page or self.current()
+        data = dict(page.hidden_fields)
+        data["_action"] = action
+        data.update(answers)
+        self.last = self.client.post(f"/f/{self.form_id}/{path}", data=data)
+        return self.last
+
+    def answer(self, answers: dict) -> Page:
+        """Post a screen and expect to move on."""
+        response = self.post(answers)
+        assert response.status_code == 303, (response.status_code, Page(response.get_data(as_text=True)).errors)
+        return self.current()
+
+    def submit(self):
+        page = self.current()
+        assert "_uuid" in page.hidden_fields, "not on the review page"
+        self.last = self.client.post(f"/f/{self.form_id}/submit", data={
+            "csrf_token": page.hidden_fields["csrf_token"], "_uuid": page.hidden_fields["_uuid"]})
+        return self.last
+
+
+@pytest.fixture
+def participant(client):
+    def make(form_id: str = "wellbeing", client_=None):
+        return Participant(client_ or client, form_id)
+    return make
+
+
+def submissions_of(db, form_id: str) -> list[dict]:
+    return list(store.submissions.iter_submissions(db, form_id))
+
+
+def drafts_of(db) -> list[dict]:
+    return [dict(r, answers=json.loads(r["answers"])) for r in db.query("SELECT * FROM drafts")]

@@ -1,0 +1,50 @@
+"""Every command has help and is documented; forms add/list speak plainly."""
+import re
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from fieldkit.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+FORMS = Path(__file__).parent / "forms"
+
+
+def commands(group: click.Group, prefix=()):
+    for name, command in group.commands.items():
+        yield prefix + (name,), command
+        if isinstance(command, click.Group):
+            yield from commands(command, prefix + (name,))
+
+
+ALL = list(commands(main))
+
+
+@pytest.mark.parametrize("path,command", ALL, ids=[" ".join(p) for p, _ in ALL])
+def test_command_has_help_and_is_documented(path, command):
+    result = CliRunner().invoke(main, list(path) + ["--help"])
+    assert result.exit_code == 0 and command.help
+    assert f"fieldkit {' '.join(path)}" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_forms_add_and_list(tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(main, ["forms", "add", str(FORMS / "household.md"), "--data", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "Added household version 1" in result.output
+    again = runner.invoke(main, ["forms", "add", str(FORMS / "household.md"), "--data", str(tmp_path)])
+    assert "unchanged" in again.output
+    listing = runner.invoke(main, ["forms", "list", "--data", str(tmp_path)])
+    assert re.search(r"household\s+1\s+0\s+en,es,so,am\s+Household check", listing.output)
+
+
+def test_forms_add_refuses_a_bad_form_with_its_place(tmp_path):
+    bad = tmp_path / "bad.md"
+    bad.write_text("| survey |\n| | type | name | label |\n| | geopoint | where | Where? |\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["forms", "add", str(bad), "--data", str(tmp_path / "d")])
+    assert result.exit_code == 1
+    assert "sheet survey, row 2, column type" in result.output and "geopoint" in result.output
+    listing = CliRunner().invoke(main, ["forms", "list", "--data", str(tmp_path / "d")])
+    assert "No forms yet" in listing.output

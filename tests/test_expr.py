@@ -1,0 +1,186 @@
+import datetime as dt
+import json
+import math
+import operator
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from fieldkit.forms.expr import (
+    Context, ExprError, evaluate, parse, references, to_boolean, to_number, to_string, typed,
+    uses_self,
+)
+
+DATA = json.loads((Path(__file__).parent / "data" / "expr_vectors.json").read_text(encoding="utf-8"))
+NOW = dt.datetime.fromisoformat(DATA["now"])
+SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+TYPES = {"string": str, "number": float, "boolean": bool, "date": dt.date, "datetime": dt.datetime}
+
+
+def _id(case):
+    return repr(case["expr"])[:60]
+
+
+def _context(case):
+    types = case.get("types", {})
+    answers = {name: typed(types.get(name, "text"), raw) for name, raw in case.get("answers", {}).items()}
+
+    def values(name):
+        if name not in answers:  # the vectors rely on this to prove laziness
+            raise LookupError(f"${{{name}}} was evaluated but is not in this vector's answers")
+        return answers[name]
+
+    choices = case.get("choices")
+    label = (lambda q, value: choices.get(q, {}).get(value)) if choices is not None else None
+    current = typed(case.get("current_type", "text"), case.get("current", ""))
+    return Context(values=values, current=current, now=NOW, choice_label=label)
+
+
+def _check(result, case):
+    expected = case["expected"]
+    if "type" in case:
+        wanted = TYPES[case["type"]]
+        assert isinstance(result, wanted) and not (wanted is dt.date and isinstance(result, dt.datetime))
+        assert not (wanted is float and isinstance(result, bool))
+    if isinstance(expected, bool):
+        assert to_boolean(result) is expected
+    elif isinstance(expected, str):
+        assert to_string(result) == expected
+    elif isinstance(expected, dict):
+        special, got = SPECIAL[expected["number"]], to_number(result)
+        assert (math.isnan(got) if math.isnan(special) else got == special), got
+    else:
+        assert math.isclose(to_number(result), expected, rel_tol=1e-9, abs_tol=1e-9), result
+
+
+@pytest.mark.parametrize("case", DATA["vectors"], ids=_id)
+def test_vector(case):
+    tree = parse(case["expr"])
+    _check(evaluate(tree, _context(case)), case)
+    # The browser port evaluates the JSON form of the tree: it must be the same tree.
+    copy = json.loads(json.dumps(tree, allow_nan=False))
+    assert copy == tree
+    _check(evaluate(copy, _context(case)), case)
+
+
+@pytest.mark.parametrize("case", DATA["errors"], ids=_id)
+def test_error(case):
+    with pytest.raises(ExprError) as info:
+        parse(case["expr"])
+    assert info.value.message and str(info.value) == info.value.message
+    if "position" in case:
+        assert info.value.position == case["position"]
+    if "message" in case:
+        assert case["message"] in info.value.message
+
+
+def test_vector_file_is_sane():
+    assert len(DATA["vectors"]) >= 150
+    for case in DATA["vectors"] + DATA["errors"]:
+        assert set(case) <= {"expr", "answers", "types", "current", "current_type", "choices",
+                             "expected", "type", "note", "reason", "position", "message"}
+
+
+def test_references_and_uses_self():
+    tree = parse("if(. > ${a}, concat(${b}, ${a}), jr:choice-name(${c}, '${d}'))")
+    assert references(tree) == {"a", "b", "c"}  # '${d}' is only text
+    assert uses_self(tree)
+    assert not uses_self(parse("${x} + 1"))
+    assert references(parse("1 + 2")) == set()
+
+
+def test_tree_shape():
+    assert parse("-${a} * 2") == ["*", ["neg", ["ref", "a"]], ["num", 2.0]]
+    assert parse("selected(., 'x')") == ["call", "selected", ["self"], ["str", "x"]]
+    assert parse("1 or 2 and 3") == ["or", ["num", 1.0], ["and", ["num", 2.0], ["num", 3.0]]]
+
+
+def test_unknown_function_message_names_it():
+    with pytest.raises(ExprError, match=r"indexed-repeat\(\)"):
+        parse("1 + indexed-repeat(${a}, ${g}, 1)")
+
+
+def test_evaluation_does_not_raise_on_odd_data():
+    ctx = Context(values=lambda name: {"n": None, "i": 3, "b": True}.get(name, ""), now=NOW)
+    for source in ["${n} + 1", "${i} div 2", "${b} * 2", "regex('x', concat('(', ''))",
+                   "round(1, 1 div 0)", "round(1 div 0)", "substr('abc', 1 div 0)", "int(0 div 0)",
+                   "round(5, -400)", "round(1 div 3, 400)"]:
+        evaluate(parse(source), ctx)
+    assert to_string(evaluate(parse("${i} div 2"), ctx)) == "1.5"
+
+
+def test_today_uses_real_clock_without_now():
+    assert evaluate(parse("today()"), Context(values=lambda n: "")) == dt.date.today()
+    assert isinstance(evaluate(parse("now()"), Context(values=lambda n: "")), dt.datetime)
+
+
+def test_conversions():
+    assert math.isnan(to_number("")) and to_number(" 12 ") == 12.0 and math.isnan(to_number("abc"))
+    assert to_number(True) == 1.0 and to_number(dt.date(1970, 1, 2)) == 1.0
+    assert to_number(dt.datetime(1970, 1, 1, 18)) == 0.75
+    assert to_string(18.0) == "18" and to_string(2.5) == "2.5" and to_string(math.nan) == ""
+    assert to_string(True) == "true" and to_string(dt.date(2024, 5, 1)) == "2024-05-01"
+    assert to_string(dt.datetime(2024, 5, 1, 9, 5, 7, 999)) == "2024-05-01T09:05:07"
+    assert not to_boolean("") and to_boolean("false") and not to_boolean(math.nan)
+    assert to_boolean(dt.date(2024, 1, 1))
+
+
+@pytest.mark.parametrize("qtype, raw, expected", [
+    ("text", "", ""), ("integer", "", ""), ("date", "", ""), ("decimal", " ", ""),
+    ("text", " x ", " x "), ("select_multiple", "a b", "a b"), ("note", "n", "n"),
+    ("acknowledge", "OK", "OK"), ("calculate", "18", "18"), ("mystery", "7", "7"),
+    ("integer", "20", 20.0), ("integer", "-3", -3.0), ("decimal", "2.5", 2.5),
+    ("decimal", "1e-05", 1e-05), ("date", "2024-02-29", dt.date(2024, 2, 29)),
+])
+def test_typed(qtype, raw, expected):
+    result = typed(qtype, raw)
+    assert result == expected and type(result) is type(expected)
+
+
+@pytest.mark.parametrize("qtype, raw", [
+    ("integer", "abc"), ("integer", "2.5"), ("decimal", "1,5"), ("decimal", "nan"),
+    ("decimal", "inf"), ("date", "2024-02-30"), ("date", "01/05/2024"), ("date", "2024-05-01T10:00"),
+])
+def test_typed_rejects_malformed(qtype, raw):
+    with pytest.raises(ValueError):
+        typed(qtype, raw)
+
+
+FINITE = st.floats(allow_nan=False, allow_infinity=False)
+NAMES = st.builds(operator.add, st.sampled_from(list("aqzAZ_ሰላምé")),
+                  st.text(alphabet=list("az09_.-ሰላምé"), max_size=8))
+
+
+@settings(database=None, max_examples=200, deadline=None)
+@given(FINITE)
+def test_number_string_round_trip(x):
+    text = to_string(x)
+    assert "e" not in text.lower()  # XPath number() would read an exponent as NaN
+    assert to_number(text) == x
+    assert evaluate(parse(text), Context(values=lambda name: "")) == x  # also as a literal
+
+
+@settings(database=None, max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("${}()[]/.@|!=<>+-*,:'\" \tabcdimnorv0123456789_ሰ")) | st.characters(),
+               max_size=40))
+def test_parse_raises_only_expr_error(source):
+    try:
+        tree = parse(source)
+    except ExprError as exc:
+        assert exc.position is None or 0 <= exc.position <= len(source)
+        return
+    assert json.loads(json.dumps(tree, allow_nan=False)) == tree
+    evaluate(tree, Context(values=lambda name: "", now=NOW))  # must not raise on odd data
+
+
+@settings(database=None, max_examples=100, deadline=None)
+@given(st.lists(NAMES, min_size=1, max_size=6), st.lists(st.sampled_from(
+    [" + ", " = ", " and ", " or ", " div ", " mod ", " != ", " <= ", "-"]), min_size=5, max_size=5))
+def test_references_finds_exactly_the_names(names, ops):
+    parts = [f"${{{name}}}" for name in names]
+    source = parts[0]
+    for i, part in enumerate(parts[1:]):
+        source += ops[i % len(ops)] + (f"concat({part}, '${{x}}')" if i % 2 else part)
+    assert references(parse(source)) == set(names)
+    assert not uses_self(parse(source))

@@ -1,0 +1,127 @@
+"""Smoke test: a real `fieldkit serve` process (waitress) answered over real HTTP."""
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from fieldkit import store
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"fieldkit serve exited: {process.stdout.read()}")
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise AssertionError("fieldkit serve did not answer in time")
+
+
+def start_server(command: list[str], data: Path, cwd: Path | None = None):
+    port = free_port()
+    process = subprocess.Popen(
+        command + ["serve", "--host", "127.0.0.1", "--port", str(port), "--data", str(data)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd)
+    base = f"http://127.0.0.1:{port}"
+    wait_for(base + "/f/wellbeing", process)
+    return process, base
+
+
+def stop(process: subprocess.Popen) -> str:
+    process.terminate()
+    try:
+        output, _ = process.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+    return output
+
+
+def field(html: str, name: str) -> str:
+    return re.search(rf'name="{name}" value="([^"]*)"', html).group(1)
+
+
+def post_screen(http: requests.Session, base: str, answers: dict) -> requests.Response:
+    page = http.get(base + "/f/wellbeing/q").text
+    data = {"csrf_token": field(page, "csrf_token"), "_screen": field(page, "_screen"), "_action": "next"}
+    data.update(answers)
+    response = http.post(base + "/f/wellbeing/q", data=data, allow_redirects=False)
+    assert response.status_code == 303, response.text
+    return response
+
+
+def answer_demo(base: str, lang: str = "es") -> requests.Session:
+    """Answer the bundled demo form as a phone would: cookies, CSRF, 303s."""
+    http = requests.Session()
+    start = http.get(base + "/f/wellbeing")
+    assert start.status_code == 200
+    response = http.post(base + "/f/wellbeing/start",
+                         data={"lang": lang, "csrf_token": field(start.text, "csrf_token")}, allow_redirects=False)
+    assert response.status_code == 303
+    for answers in ({"consent": "yes"}, {"age_band": "age_35_49", "household_size": "3"},
+                    {"wellbeing_rating": "good", "worries": ["work", "health"]},
+                    {"has_support": "yes", "support_who": ["friend"]},
+                    {"last_gathering": "2025-06-01", "comments": "Más reuniones, por favor"}, {}):
+        post_screen(http, base, answers)
+    review = http.get(base + "/f/wellbeing/q").text
+    done = http.post(base + "/f/wellbeing/submit", data={
+        "csrf_token": field(review, "csrf_token"), "_uuid": field(review, "_uuid")})
+    assert done.status_code == 200 and 'lang="es"' in done.text
+    return http
+
+
+def test_serve_answers_the_demo_form_over_http(tmp_path):
+    data = tmp_path / "data"
+    process, base = start_server([sys.executable, "-m", "fieldkit"], data)
+    try:
+        page = requests.get(base + "/f/wellbeing", headers={"Accept-Language": "am"})
+        assert 'lang="am"' in page.text and "አማርኛ" in page.text
+        assert page.headers["Cache-Control"] == "no-store"
+        assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+        answer_demo(base)
+    finally:
+        output = stop(process)
+    assert re.search(r"http://127\.0\.0\.1:\d+/f/wellbeing", output)
+    db = store.connect(data / "fieldkit.db")
+    [row] = list(store.submissions.iter_submissions(db, "wellbeing"))
+    assert row["language"] == "es"
+    assert row["answers"]["worries"] == "work health"
+    assert row["answers"]["comments"] == "Más reuniones, por favor"
+
+
+def test_serve_prints_lan_url_and_qr_code(tmp_path):
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fieldkit", "serve", "--port", str(port), "--data", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/f/wellbeing", process)
+    finally:
+        output = stop(process)
+    assert re.search(rf"http://[\d.]+:{port}/f/wellbeing", output)
+    assert "█" in output or "▀" in output  # the terminal QR code
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+def test_data_directory_is_private(tmp_path):
+    data = tmp_path / "data"
+    subprocess.run([sys.executable, "-m", "fieldkit", "forms", "list", "--data", str(data)], check=True,
+                   capture_output=True)
+    assert (data.stat().st_mode & 0o777) == 0o700
+    assert ((data / "fieldkit.db").stat().st_mode & 0o777) == 0o600
