@@ -75,9 +75,17 @@ def serve(host, port, threads, no_qr, data_dir):
     if forms and not no_qr:
         click.echo("Participants: join this laptop's wifi, then scan:")
         print_qr(f"http://{address}:{port}/f/{forms[0]['form_id']}")
-    click.echo("Press Ctrl+C to stop.", err=False)
+    try:
+        server = waitress.create_server(app, host=host, port=port, threads=threads, ident="fieldkit")
+    except OSError as error:
+        raise click.ClickException(f"Cannot listen on {host}:{port} ({error.strerror}). "
+                                   f"Is fieldkit already running? Try another port: --port {port + 1}") from None
+    click.echo("Press Ctrl+C to stop.")
     sys.stdout.flush()
-    waitress.serve(app, host=host, port=port, threads=threads, ident="fieldkit", _quiet=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        click.echo("Stopped.")
 
 
 @main.group()

@@ -125,3 +125,15 @@ def test_data_directory_is_private(tmp_path):
                    capture_output=True)
     assert (data.stat().st_mode & 0o777) == 0o700
     assert ((data / "fieldkit.db").stat().st_mode & 0o777) == 0o600
+
+
+def test_serve_on_a_busy_port_says_so(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "fieldkit", "serve", "--host", "127.0.0.1", "--port",
+                                 str(port), "--data", str(tmp_path), "--no-qr"],
+                                capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert f"--port {port + 1}" in result.stderr and "Traceback" not in result.stderr
