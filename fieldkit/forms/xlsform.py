@@ -44,6 +44,7 @@ UNSUPPORTED_COLUMNS = (
 SUPPORTED_APPEARANCES = {"", "field-list", "multiline"}
 LANGUAGE = re.compile(r"^(?P<name>.*?)\s*\((?P<code>[A-Za-z]{2,3}(?:-[A-Za-z0-9]+)?)\)\s*$")
 PYXFORM_ROW = re.compile(r"\[row : (\d+)\]")
+PYXFORM_WHERE = re.compile(r"On the '([^']+)' sheet, the '([^']+)' value")
 
 
 @dataclass
@@ -89,7 +90,8 @@ def load_xlsform(data: bytes, filename: str) -> Form:
     try:
         workbook = get_xlsform(data, file_type=file_type)
         rows = _row_numbers(workbook.survey or [])
-        problems = _check_columns(workbook.survey or [])
+        written = _written_types(workbook.survey or [])
+        problems = _check_columns(workbook.survey or []) + _check_columns(workbook.choices or [], "choices")
         if problems:
             raise FormImportError(problems)
         warnings: list[str] = []
@@ -105,14 +107,17 @@ def load_xlsform(data: bytes, filename: str) -> Form:
         raise FormImportError([problem(
             N_("This file could not be read as an XLSForm (%(error)s)."), error=str(error)[:200])]) from None
     version = str(tree.get("version") or hashlib.sha256(data).hexdigest()[:10])
-    return _Builder(tree, rows, version).build()
+    return _Builder(tree, rows, version, written).build()
 
 
 def _from_pyxform(text: str) -> Problem:
     found = PYXFORM_ROW.search(text)
+    where = PYXFORM_WHERE.search(text)  # pyxform names the sheet and column it means
     text = PYXFORM_ROW.sub("", text).strip()
-    return problem(N_("The form has a problem: %(error)s"), sheet="survey" if found else None,
-                   row=int(found.group(1)) if found else None, error=text)
+    sheet = where.group(1) if where else "survey" if found else None
+    return problem(N_("The form has a problem: %(error)s"), sheet=sheet,
+                   row=int(found.group(1)) if found else None, column=where.group(2) if where else None,
+                   error=text)
 
 
 def _row_numbers(survey: list[dict]) -> dict[str, int]:
@@ -120,7 +125,11 @@ def _row_numbers(survey: list[dict]) -> dict[str, int]:
     return {r["name"]: i + 2 for i, r in enumerate(survey) if r.get("name")}
 
 
-def _check_columns(survey: list[dict]) -> list[Problem]:
+def _written_types(survey: list[dict]) -> dict[str, str]:
+    return {r["name"]: str(r.get("type") or "").strip() for r in survey if r.get("name")}
+
+
+def _check_columns(survey: list[dict], sheet: str = "survey") -> list[Problem]:
     problems = []
     for i, row in enumerate(survey):
         for column, value in row.items():
@@ -128,11 +137,12 @@ def _check_columns(survey: list[dict]) -> list[Problem]:
             if value in (None, ""):
                 continue
             if base in UNSUPPORTED_COLUMNS:
-                problems.append(problem(N_("The column %(column)s is not supported by fieldkit yet."),
-                                        "survey", i + 2, column, column=column))
+                # Problem() itself: problem()'s own 'column' argument would clash with the placeholder.
+                problems.append(Problem(Message(N_("The column %(column)s is not supported by fieldkit yet."),
+                                                {"column": column}), sheet, i + 2, column))
             elif base == "appearance" and str(value).strip() not in SUPPORTED_APPEARANCES:
                 problems.append(problem(N_("The appearance %(value)s is not supported by fieldkit yet."),
-                                        "survey", i + 2, column, value=value))
+                                        sheet, i + 2, column, value=value))
     return problems
 
 
@@ -148,8 +158,9 @@ def language_code(key: str, row=None, sheet="survey", column=None) -> str:
 class _Builder:
     """Walks pyxform's nested dict once, collecting questions, groups and screens."""
 
-    def __init__(self, tree: dict, rows: dict[str, int], version: str):
+    def __init__(self, tree: dict, rows: dict[str, int], version: str, written: dict[str, str] | None = None):
         self.tree, self.rows, self.version = tree, rows, version
+        self.written = written or {}  # name -> type as the author wrote it
         self.problems: list[Problem] = []
         self.languages: list[str] = []
         default = tree.get("default_language") or "default"
@@ -170,7 +181,12 @@ class _Builder:
         if self.problems:
             raise FormImportError(self.problems)
         if self.default_code not in self.languages:
-            self.languages.insert(0, self.default_code)
+            if self.default_key == "default" and self.languages:
+                # No default_language and every text has a language code (say only
+                # label::Español (es)): the form is in those languages, not in English.
+                self.default_code = self.languages[0]
+            else:
+                self.languages.insert(0, self.default_code)
         title = self.tree.get("title") or self.tree.get("id_string")
         return Form(
             form_id=self.tree["id_string"], version=self.version,
@@ -223,7 +239,7 @@ class _Builder:
                 self._element(child, groups + [name], screen)
             return
         if kind not in TYPE_MAP:
-            label = "begin_repeat" if kind == "repeat" else kind
+            label = "begin_repeat" if kind == "repeat" else (self.written.get(name) or kind).split(" ")[0]
             self.problems.append(problem(N_("The question type %(type)s is not supported by fieldkit yet."),
                                          "survey", row, "type", type=label))
             return
@@ -271,6 +287,16 @@ class _Builder:
         for name, q in self.questions.items():
             trees = [q.relevant, q.calculation] + [self.groups[g].relevant for g in q.groups]
             deps[name] = set().union(*(expr.references(t) for t in trees if t is not None))
+            # dependency_order() skips a name in its own dependencies: that is a circle too.
+            if name in deps[name]:
+                group = next((g for g in q.groups if self.groups[g].relevant is not None
+                              and name in expr.references(self.groups[g].relevant)), None)
+                names = [group, name, group] if group else [name, name]
+                self.problems.append(problem(
+                    N_("These questions depend on each other in a circle: %(names)s."),
+                    "survey", self.rows.get(group or name), "relevant" if group else None,
+                    names=", ".join(names)))
+                deps[name].discard(name)
         try:
             return dependency_order(deps)
         except CycleError as cycle:

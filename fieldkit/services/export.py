@@ -29,7 +29,7 @@ def safe_cell(value: str, q: Question | None = None) -> str:
     never run as a formula on the analyst's machine. Numbers stay numbers."""
     if not value or not value.startswith(FORMULA_START):
         return value
-    if q is not None and q.type in NUMERIC:
+    if q is not None and q.type in NUMERIC + ("calculate",):  # a calculation's number is a number too
         try:
             float(value)
             return value
@@ -64,8 +64,11 @@ def typed_value(q: Question, value: str):
     if q.type == "select_multiple":
         return value.split()
     if q.type in NUMERIC:
-        number = float(value)
-        return int(number) if q.type == "integer" else number
+        try:
+            number = float(value)
+        except ValueError:  # answered when an older version had this question as text
+            return value
+        return int(number) if q.type == "integer" and number.is_integer() else number
     return value
 
 

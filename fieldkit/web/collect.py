@@ -61,7 +61,8 @@ def start(form_id):
     db = get_db()
     form = collect.open_form(db, form_id)
     lang = request.form.get("lang", "")
-    if lang not in form.languages or set(request.form) - {"lang", "csrf_token"}:
+    if (lang not in form.languages or len(request.form.getlist("lang")) != 1
+            or set(request.form) - {"lang", "csrf_token"}):
         raise FieldkitError("bad_request")
     draft = collect.resume(db, form_id, _token(form_id))
     if draft:
@@ -86,9 +87,12 @@ def answer(form_id):
     draft = _draft_or_fail(form_id)
     action = request.form.get("_action", "next")
     index = request.form.get("_screen", "")
-    if action not in ("next", "back") or not index.isdigit():
+    # ASCII digits only: str.isdigit() also accepts '²', which int() refuses.
+    if action not in ("next", "back") or not (index.isascii() and index.isdigit()):
         raise FieldkitError("bad_request")
-    if int(index) >= len(draft.form.screens):  # Back from the review page
+    if int(index) > len(draft.form.screens) or (int(index) == len(draft.form.screens) and action != "back"):
+        raise FieldkitError("bad_request")
+    if int(index) == len(draft.form.screens):  # Back from the review page
         collect.back_from_end(get_db(), draft)
         return _to_current(form_id)
     posted = {k: request.form.getlist(k) for k in request.form if k not in CONTROL_FIELDS}

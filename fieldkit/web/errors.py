@@ -1,6 +1,6 @@
 """One handler for every error: a page for people, JSON for machines."""
-from flask import jsonify, render_template, request, url_for
-from flask_babel import gettext
+from flask import g, jsonify, render_template, request, session, url_for
+from flask_babel import gettext, refresh
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -11,7 +11,27 @@ HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 4
               415: "unsupported_media"}
 
 
+def participant_language():
+    """An error raised before the view found the draft (body too large, bad
+    encoding, CSRF, a wrong _uuid) is still shown in the participant's language."""
+    form_id = (request.view_args or {}).get("form_id")
+    if g.get("lang") or not form_id or request.blueprint != "collect":
+        return
+    try:
+        from ..services import collect
+        from .db import get_db
+        drafts = session.get("drafts")
+        draft = collect.resume(get_db(), form_id, drafts.get(form_id) if isinstance(drafts, dict) else None)
+    except Exception:  # the error page must not fail in turn
+        return
+    if draft is not None:
+        g.lang = draft.language
+        refresh()
+
+
 def render_error(error: FieldkitError):
+    if error.status < 500:
+        participant_language()
     text = error.message.render(gettext)
     if request.path.startswith("/api/") or (
             request.accept_mimetypes.best == "application/json"):

@@ -1,0 +1,512 @@
+"""Importing XLSForms: .md, .xlsx and .csv alike; every refusal names sheet, row
+and column and stores nothing; versions; languages; settings."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import openpyxl
+import pytest
+
+from fieldkit import store
+from fieldkit.forms.model import Form
+from fieldkit.forms.xlsform import FormImportError, Problem, load_xlsform
+from fieldkit.services import forms as form_service
+from fieldkit.services.forms import MAX_FORM_BYTES, import_form
+from fieldkit.store import forms as form_store
+
+# ------------------------------------------------------------------ writing XLSForms three ways
+
+SURVEY_HEADER = ["type", "name", "label::English (en)", "label::Español (es)", "hint::English (en)",
+                 "hint::Español (es)", "required", "relevant", "constraint",
+                 "constraint_message::English (en)", "constraint_message::Español (es)", "calculation", "default"]
+SHEETS = {
+    "survey": [
+        SURVEY_HEADER,
+        ["select_one yn", "consent", "Do you agree?", "¿Acepta?", "", "", "yes", "", "", "", "", "", ""],
+        ["begin_group", "home", "Your home", "Su hogar", "", "", "", "${consent} = 'yes'", "", "", "", "", ""],
+        ["integer", "people", "How many people?", "¿Cuántas personas?", "Including you", "Incluyéndose",
+         "yes", "", ". >= 1 and . <= 20", "From 1 to 20", "De 1 a 20", "", "2"],
+        ["select_multiple income", "income", "Income", "Ingreso", "", "", "", "${people} > 1", "", "", "", "",
+         ""],
+        ["end_group", "", "", "", "", "", "", "", "", "", "", "", ""],
+        ["calculate", "double", "", "", "", "", "", "", "", "", "", "${people} * 2", ""],
+        ["note", "summary", "Twice: ${double}", "Doble: ${double}", "", "", "", "", "", "", "", "", ""],
+        ["date", "visit", "Visit date", "Fecha de visita", "", "", "", "", ". <= today()", "", "", "", ""],
+        ["text", "comments", "Comments", "Comentarios", "", "", "", "", "", "", "", "", ""],
+    ],
+    "choices": [
+        ["list_name", "name", "label::English (en)", "label::Español (es)"],
+        ["yn", "yes", "Yes", "Sí"],
+        ["yn", "no", "No", "No"],
+        ["income", "work", "Work", "Trabajo"],
+        ["income", "other", "Other", "Otro"],
+    ],
+    "settings": [
+        ["form_title", "form_id", "version", "default_language"],
+        ["Home check", "home_check", "1", "English (en)"],
+    ],
+}
+
+
+def as_md(sheets: dict) -> bytes:
+    lines = []
+    for name, rows in sheets.items():
+        lines.append(f"| {name} |")
+        for row in rows:
+            lines.append("|  | " + " | ".join(row) + " |")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def as_xlsx(sheets: dict) -> bytes:
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append([cell if cell != "" else None for cell in row])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def as_csv(sheets: dict) -> bytes:
+    """pyxform's csv: the sheet name in the first column of its header row."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for name, rows in sheets.items():
+        for i, row in enumerate(rows):
+            writer.writerow([name if i == 0 else ""] + row)
+    return out.getvalue().encode()
+
+
+WRITERS = {"md": as_md, "xlsx": as_xlsx, "csv": as_csv}
+
+
+def survey(*rows, header=("type", "name", "label"), extra_sheets=None, choices=True) -> dict:
+    width = len(header)
+    sheets = {"survey": [list(header)] + [list(r) + [""] * (width - len(r)) for r in rows]}
+    if choices:
+        sheets["choices"] = [["list_name", "name", "label"], ["yn", "yes", "Yes"], ["yn", "no", "No"]]
+    sheets.update(extra_sheets or {})
+    return sheets
+
+
+@pytest.fixture
+def db(tmp_path):
+    """A real SQLite file with fieldkit's schema, and no Flask: import is a service."""
+    database = store.connect(tmp_path / "fieldkit.db", migrate=True)
+    yield database
+    database.conn.close()
+
+
+def forms_table(db) -> list[dict]:
+    return [dict(r) for r in db.query("SELECT * FROM forms ORDER BY id")]
+
+
+def without_version(form: Form) -> dict:
+    data = form.to_dict()
+    data.pop("version")
+    return data
+
+
+# ------------------------------------------------------------------ one form, three file types
+
+def test_md_xlsx_and_csv_import_to_an_equal_model():
+    models = {kind: load_xlsform(write(SHEETS), f"home_check.{kind}") for kind, write in WRITERS.items()}
+    assert models["md"].to_dict() == models["xlsx"].to_dict() == models["csv"].to_dict()
+    form = models["xlsx"]
+    assert form.form_id == "home_check" and form.version == "1"
+    assert form.languages == ["en", "es"] and form.default_language == "en"
+    assert [s.name for s in form.screens] == ["consent", "home", "summary", "visit", "comments"]
+    assert form.screens[1].questions == ["people", "income"]
+    people = form.questions["people"]
+    assert people.label == {"en": "How many people?", "es": "¿Cuántas personas?"}
+    assert people.hint == {"en": "Including you", "es": "Incluyéndose"}
+    assert people.constraint_message == {"en": "From 1 to 20", "es": "De 1 a 20"}
+    assert people.default == "2" and people.required is not None and people.groups == ["home"]
+    assert form.questions["income"].list_name == "income"
+    assert [c.name for c in form.choices["income"]] == ["work", "other"]
+    assert form.order.index("people") < form.order.index("double")
+
+
+@pytest.mark.parametrize("kind", sorted(WRITERS))
+def test_import_keeps_the_original_bytes_and_a_model_that_round_trips(db, kind):
+    data = WRITERS[kind](SHEETS)
+    imported = import_form(db, data, f"home_check.{kind}")
+    assert imported.outcome == "added"
+    [row] = [r for r in forms_table(db)]
+    assert row["source"] == data and row["source_name"] == f"home_check.{kind}"
+    assert (row["form_id"], row["version"]) == ("home_check", "1")
+    assert json.loads(row["model"]) == imported.form.to_dict()
+    assert json.loads(row["languages"]) == ["en", "es"]
+    again = Form.from_dict(json.loads(json.dumps(imported.form.to_dict())))
+    assert again == imported.form
+    assert form_store.current_form(db, "home_check") == imported.form
+
+
+def test_the_filename_is_kept_without_its_folders(db):
+    import_form(db, as_md(SHEETS), "../../etc/home_check.md")
+    assert forms_table(db)[0]["source_name"] == "home_check.md"
+
+
+# ------------------------------------------------------------------ refusals
+
+def refused(db, data: bytes, filename: str) -> list[Problem]:
+    before = forms_table(db)
+    with pytest.raises(FormImportError) as caught:
+        import_form(db, data, filename)
+    assert forms_table(db) == before, "a refused form must store nothing"
+    problems = caught.value.problems
+    assert problems and all(isinstance(p, Problem) and p.render() for p in problems)
+    return problems
+
+
+def one_problem(db, sheets: dict, kind="md") -> Problem:
+    problems = refused(db, WRITERS[kind](sheets), f"form.{kind}")
+    assert len(problems) == 1, [p.render() for p in problems]
+    return problems[0]
+
+
+GOOD = ("text", "first", "First")
+
+
+@pytest.mark.parametrize("kind", ["md", "xlsx", "csv"])
+@pytest.mark.parametrize("qtype", ["geopoint", "image", "audio", "barcode"])
+def test_unsupported_question_type_names_its_row(db, kind, qtype):
+    problem = one_problem(db, survey(GOOD, GOOD[:1] + ("second",) + GOOD[2:], (qtype, "thing", "Thing")), kind)
+    assert (problem.sheet, problem.row, problem.column) == ("survey", 4, "type")
+    assert qtype in problem.render()  # the type as the author wrote it
+    assert problem.render().startswith("sheet survey, row 4, column type: ")
+
+
+def test_begin_repeat_is_refused_at_its_row(db):
+    problem = one_problem(db, survey(GOOD, ("begin_repeat", "kids", "Kids"), ("text", "kid", "Kid"),
+                                     ("end_repeat", "", "")))
+    assert (problem.sheet, problem.row, problem.column) == ("survey", 3, "type")
+    assert "begin_repeat" in problem.render()
+
+
+def test_row_numbers_count_blank_rows_in_a_spreadsheet(db):
+    sheets = survey(GOOD, ("", "", ""), ("", "", ""), ("geopoint", "where", "Where"))
+    problem = one_problem(db, sheets, "xlsx")
+    assert (problem.row, problem.column) == (5, "type")
+
+
+@pytest.mark.parametrize("column,value,row", [
+    ("choice_filter", "name = 'yes'", 3),
+    ("image", "picture.png", 2),
+    ("media::image", "picture.png", 3),
+    ("audio", "hello.mp3", 2),
+    ("read_only", "yes", 3),
+    ("trigger", "${first}", 3),
+    ("guidance_hint", "Ask slowly", 2),
+])
+def test_unsupported_column_in_use_names_sheet_row_and_column(db, column, value, row):
+    rows = [("text", "first", "First", ""), ("select_one yn", "second", "Second", "")]
+    rows[row - 2] = rows[row - 2][:3] + (value,)
+    problem = one_problem(db, survey(*rows, header=("type", "name", "label", column)))
+    assert (problem.sheet, problem.row, problem.column) == ("survey", row, column)
+    assert column in problem.render()
+
+
+def test_unsupported_column_left_empty_is_fine(db):
+    imported = import_form(db, as_md(survey(GOOD, header=("type", "name", "label", "choice_filter"))), "f.md")
+    assert imported.outcome == "added"
+
+
+def test_repeat_count_is_refused(db):
+    problems = refused(db, as_md(survey(("integer", "n", "N", ""), ("begin_repeat", "r", "R", "${n}"),
+                                        ("text", "t", "T", ""), ("end_repeat", "", "", ""),
+                                        header=("type", "name", "label", "repeat_count"))), "f.md")
+    assert ("survey", 3, "repeat_count") in [(p.sheet, p.row, p.column) for p in problems]
+
+
+def test_choice_images_are_refused_rather_than_ignored(db):
+    sheets = survey(("select_one yn", "q", "Q"))
+    sheets["choices"] = [["list_name", "name", "label", "image"], ["yn", "yes", "Yes", "yes.png"],
+                         ["yn", "no", "No", ""]]
+    problem = one_problem(db, sheets)
+    assert (problem.sheet, problem.row, problem.column) == ("choices", 2, "image")
+
+
+@pytest.mark.parametrize("appearance", ["likert", "minimal", "quick", "signature"])
+def test_unsupported_appearance_is_refused(db, appearance):
+    problem = one_problem(db, survey(GOOD, ("select_one yn", "q", "Q", appearance),
+                                     header=("type", "name", "label", "appearance")))
+    assert (problem.sheet, problem.row, problem.column) == ("survey", 3, "appearance")
+    assert appearance in problem.render()
+
+
+@pytest.mark.parametrize("appearance", ["field-list", "multiline"])
+def test_supported_appearances_import(db, appearance):
+    qtype = "begin_group" if appearance == "field-list" else "text"
+    rows = [(qtype, "q", "Q", appearance)] + ([("text", "inner", "In", ""), ("end_group", "", "", "")]
+                                                if qtype == "begin_group" else [])
+    form = import_form(db, as_md(survey(*rows, header=("type", "name", "label", "appearance"))), "f.md").form
+    assert form.screens[0].name == "q"
+
+
+@pytest.mark.parametrize("column,source,needle", [
+    ("relevant", "${a} = = 1", "= = 1"),
+    ("relevant", "${a} = 1)", "matching"),
+    ("constraint", ". >", "end of the expression"),
+    ("calculation", "/data/a + 1", "/data/x"),
+    ("required", "${a} = 'yes", "never closed"),
+])
+def test_expression_that_cannot_be_parsed_names_the_column(db, column, source, needle):
+    header = ("type", "name", "label", column)
+    qtype = "calculate" if column == "calculation" else "text"
+    problem = one_problem(db, survey(("integer", "a", "A", ""), (qtype, "b", "B", source), header=header))
+    assert (problem.sheet, problem.row, problem.column) == ("survey", 3, column)
+    assert source in problem.render() and needle in problem.render()
+
+
+def test_unknown_function_is_refused_by_name(db):
+    problem = one_problem(db, survey(("integer", "a", "A", ""), ("text", "b", "B", "pulldata('x', ${a}) = 1"),
+                                     header=("type", "name", "label", "relevant")))
+    assert (problem.sheet, problem.row, problem.column) == ("survey", 3, "relevant")
+    assert "pulldata()" in problem.render()
+
+
+def test_reference_to_a_question_that_does_not_exist(db):
+    problem = one_problem(db, survey(("integer", "a", "A", ""), ("text", "b", "B", "${nobody} > 1"),
+                                     header=("type", "name", "label", "relevant")))
+    assert (problem.sheet, problem.row, problem.column) == ("survey", 3, "relevant")
+    assert "nobody" in problem.render()
+
+
+def test_duplicate_choice_names_name_the_choices_sheet(db):
+    sheets = survey(("select_one yn", "q", "Q"))
+    sheets["choices"].append(["yn", "yes", "Yes again"])
+    problem = one_problem(db, sheets)
+    assert (problem.sheet, problem.row, problem.column) == ("choices", 4, "name")
+
+
+def test_calculation_cycle_names_the_questions(db):
+    problem = one_problem(db, survey(GOOD, ("calculate", "a", "", "${b} + 1"), ("calculate", "b", "", "${a} * 2"),
+                                     header=("type", "name", "label", "calculation")))
+    assert problem.sheet == "survey" and problem.row in (3, 4)
+    assert "a, b, a" in problem.render() or "b, a, b" in problem.render()
+
+
+def test_longer_cycle_through_relevance(db):
+    problem = one_problem(db, survey(("integer", "a", "A", "${c} > 1", ""), ("integer", "b", "B", "", ""),
+                                     ("calculate", "c", "", "", "${a} + ${b}"),
+                                     header=("type", "name", "label", "relevant", "calculation")))
+    assert "a, c, a" in problem.render() or "c, a, c" in problem.render()
+
+
+def test_question_depending_on_itself_is_a_cycle(db):
+    problem = one_problem(db, survey(GOOD, ("calculate", "total", "", "${total} + 1"),
+                                     header=("type", "name", "label", "calculation")))
+    assert (problem.sheet, problem.row) == ("survey", 3)
+    assert "total, total" in problem.render()
+
+
+def test_group_relevance_on_a_question_inside_it_is_a_cycle(db):
+    problem = one_problem(db, survey(GOOD, ("begin_group", "g", "G", "${inside} = 1"),
+                                     ("integer", "inside", "Inside", ""), ("end_group", "", "", ""),
+                                     header=("type", "name", "label", "relevant")))
+    assert (problem.sheet, problem.row, problem.column) == ("survey", 3, "relevant")
+    assert "g, inside, g" in problem.render()
+
+
+def test_group_relevance_on_a_question_before_it_is_fine(db):
+    form = import_form(db, as_md(survey(("integer", "before", "Before", ""),
+                                        ("begin_group", "g", "G", "${before} = 1"),
+                                        ("integer", "inside", "Inside", ""), ("end_group", "", "", ""),
+                                        header=("type", "name", "label", "relevant"))), "f.md").form
+    assert form.groups["g"].relevant is not None
+
+
+@pytest.mark.parametrize("label", ["label::English", "label::English (english)", "label::(en)x"])
+def test_language_column_without_a_code(db, label):
+    problem = one_problem(db, survey(("text", "a", "A"), header=("type", "name", label)))
+    assert (problem.sheet, problem.row, problem.column) == ("survey", 2, "label")
+    assert "(en)" in problem.render()  # the message shows what is expected
+
+
+def test_default_language_without_a_code(db):
+    sheets = survey(GOOD, extra_sheets={"settings": [["default_language"], ["Spanish"]]})
+    problem = one_problem(db, sheets)
+    assert (problem.sheet, problem.column) == ("settings", "default_language")
+
+
+@pytest.mark.parametrize("default", ["${other}", "today()", "concat('a', 'b')"])
+def test_non_literal_default_is_refused(db, default):
+    problem = one_problem(db, survey(("text", "other", "Other", ""), ("text", "q", "Q", default),
+                                     header=("type", "name", "label", "default")))
+    assert (problem.sheet, problem.row, problem.column) == ("survey", 3, "default")
+
+
+def test_every_problem_is_reported_at_once(db):
+    problems = refused(db, as_md(survey(("geopoint", "g", "G", ""), ("text", "t", "T", "${x} = = 2"),
+                                        ("integer", "x", "X", ""),
+                                        header=("type", "name", "label", "relevant"))), "f.md")
+    assert {(p.row, p.column) for p in problems} == {(2, "type"), (3, "relevant")}
+
+
+@pytest.mark.parametrize("data,filename", [
+    (b"\x00\x01\x02 not a spreadsheet" * 50, "form.xlsx"),
+    (b"PK\x03\x04" + b"\x00" * 100, "form.xlsx"),  # a broken zip
+    (b"\xd0\xcf\x11\xe0 garbage", "form.xls"),
+    (as_md(SHEETS), "form.txt"),
+    (as_md(SHEETS), "form"),
+    (b"", "form.md"),
+    (b"", "form.xlsx"),
+    (b"", "form.csv"),
+    ("just some words\n".encode(), "form.md"),
+    (b"\xff\xfe\x00garbage", "form.csv"),
+    (as_xlsx({"sheet1": [["a", "b"], ["1", "2"]]}), "form.xlsx"),  # a spreadsheet, not an XLSForm
+])
+def test_a_file_that_is_not_an_xlsform_is_refused(db, data, filename):
+    problems = refused(db, data, filename)
+    assert len(problems) == 1
+
+
+def test_a_txt_file_is_refused_by_its_name(db):
+    [problem] = refused(db, b"| survey |\n", "notes.txt")
+    assert "notes.txt" in problem.render() and ".xlsx" in problem.render()
+
+
+def test_a_huge_file_is_refused_before_it_is_read(db, monkeypatch):
+    def never(*args, **kwargs):
+        raise AssertionError("a huge file must not be parsed")
+    monkeypatch.setattr(form_service, "load_xlsform", never)
+    [problem] = refused(db, b"x" * (MAX_FORM_BYTES + 1), "big.xlsx")
+    assert str(MAX_FORM_BYTES // (1024 * 1024)) in problem.render()
+
+
+def test_a_file_of_exactly_the_limit_is_read(db):
+    data = as_md(survey(GOOD))
+    data += b" " * (MAX_FORM_BYTES - len(data))
+    assert len(data) == MAX_FORM_BYTES
+    assert import_form(db, data, "f.md").outcome == "added"
+
+
+def test_problem_render_names_sheet_row_and_column_and_can_be_translated(db):
+    problem = one_problem(db, survey(GOOD, ("geopoint", "where", "Where")))
+    spanish = {"sheet %(sheet)s": "hoja %(sheet)s", "row %(row)s": "fila %(row)s",
+               "column %(column)s": "columna %(column)s",
+               "The question type %(type)s is not supported by fieldkit yet.": "Tipo %(type)s no."}
+    assert problem.render(lambda s: spanish.get(s, s)) == "hoja survey, fila 3, columna type: Tipo geopoint no."
+
+
+# ------------------------------------------------------------------ versions
+
+def versioned(version: str, label: str = "First") -> bytes:
+    return as_md(survey(("text", "first", label),
+                        extra_sheets={"settings": [["form_id", "version"], ["vf", version]]}))
+
+
+def test_same_file_again_is_unchanged(db):
+    assert import_form(db, versioned("1"), "vf.md").outcome == "added"
+    before = forms_table(db)
+    again = import_form(db, versioned("1"), "vf.md")
+    assert again.outcome == "unchanged" and again.form.version == "1"
+    assert forms_table(db) == before
+
+
+def test_same_version_with_different_content_is_refused(db):
+    import_form(db, versioned("1"), "vf.md")
+    problems = refused(db, versioned("1", label="Changed"), "vf.md")
+    [problem] = problems
+    assert (problem.sheet, problem.column) == ("settings", "version")
+    assert "vf" in problem.render() and "1" in problem.render()
+    assert form_store.current_form(db, "vf").questions["first"].label == {"en": "First"}
+
+
+def test_a_new_version_becomes_current_and_the_old_one_stays_loadable(db):
+    import_form(db, versioned("1"), "vf.md")
+    assert import_form(db, versioned("2", label="Second"), "vf.md").outcome == "added"
+    current = form_store.current_form(db, "vf")
+    assert current.version == "2" and current.questions["first"].label == {"en": "Second"}
+    old = form_store.form_version(db, "vf", "1")
+    assert old.version == "1" and old.questions["first"].label == {"en": "First"}
+    assert form_store.form_version(db, "vf", "3") is None
+    assert [f.version for f in form_store.all_versions(db, "vf")] == ["2", "1"]
+
+
+def test_without_a_version_the_content_decides(db):
+    plain = as_md(survey(GOOD))
+    first = import_form(db, plain, "f.md")
+    assert import_form(db, plain, "f.md").outcome == "unchanged"
+    second = import_form(db, as_md(survey(GOOD, ("text", "more", "More"))), "f.md")
+    assert second.outcome == "added" and second.form.version != first.form.version
+    assert form_store.current_form(db, "f").version == second.form.version
+
+
+# ------------------------------------------------------------------ languages
+
+def test_any_number_of_languages_with_codes(db):
+    header = ("type", "name", "label::English (en)", "label::Français (fr)", "label::العربية (ar)",
+              "hint::Français (fr)")
+    sheets = survey(("select_one yn", "q", "Agree?", "D'accord ?", "موافق؟", "Choisissez"), header=header)
+    sheets["choices"] = [["list_name", "name", "label::English (en)", "label::Français (fr)", "label::العربية (ar)"],
+                         ["yn", "yes", "Yes", "Oui", "نعم"], ["yn", "no", "No", "Non", "لا"]]
+    form = import_form(db, as_xlsx(sheets), "langs.xlsx").form
+    assert set(form.languages) == {"en", "fr", "ar"} and len(form.languages) == 3
+    assert form.default_language == "en"  # no default_language: English when there is English
+    assert form.questions["q"].label == {"en": "Agree?", "fr": "D'accord ?", "ar": "موافق؟"}
+    assert form.questions["q"].hint == {"fr": "Choisissez"}
+    assert form.choice_label(form.questions["q"], "yes", "ar") == "نعم"
+    assert form.choice_label(form.questions["q"], "yes", "so") == "Yes"  # falls back to the default
+    assert json.loads(forms_table(db)[0]["languages"]) == form.languages
+
+
+@pytest.mark.parametrize("code", ["pt-BR", "fil", "zh-Hans"])
+def test_language_codes_with_regions_and_three_letters(db, code):
+    form = import_form(db, as_md(survey(("text", "q", "Q"), header=("type", "name", f"label::Name ({code})"),
+                                        choices=False)),
+                       "f.md").form
+    assert form.languages == [code.lower()] and form.default_language == code.lower()
+
+
+def test_a_form_in_one_coded_language_is_not_offered_in_english(db):
+    form = import_form(db, as_md(survey(("text", "q", "¿Qué?"), header=("type", "name", "label::Español (es)"),
+                                        choices=False)),
+                       "f.md").form
+    assert form.languages == ["es"] and form.default_language == "es"
+
+
+def test_plain_label_column_means_one_language(db):
+    form = import_form(db, as_md(survey(("text", "q", "What?"))), "f.md").form
+    assert form.languages == ["en"] and form.default_language == "en"
+    assert form.questions["q"].label == {"en": "What?"}
+    assert form.choices["yn"][0].label == {"en": "Yes"}
+
+
+def test_plain_label_column_in_the_default_language(db):
+    sheets = survey(("text", "q", "¿Qué?"), extra_sheets={"settings": [["default_language"], ["Español (es)"]]})
+    sheets["choices"] = [["list_name", "name", "label"], ["yn", "si", "Sí"]]
+    form = import_form(db, as_md(sheets), "f.md").form
+    assert form.languages == ["es"] and form.default_language == "es"
+    assert form.questions["q"].label == {"es": "¿Qué?"}
+    assert form.choices["yn"][0].label == {"es": "Sí"}
+
+
+# ------------------------------------------------------------------ settings
+
+def test_settings_are_honoured(db):
+    header = ("type", "name", "label::English (en)", "label::Español (es)", "label::Soomaali (so)",
+              "label::አማርኛ (am)")
+    sheets = survey(("text", "q", "Name", "Nombre", "Magac", "ስም"), header=header, extra_sheets={
+        "settings": [["form_title", "form_id", "version", "default_language"],
+                     ["Encuesta de hogares", "hogares_2024", "2024-05-01", "Español (es)"]]})
+    form = import_form(db, as_xlsx(sheets), "whatever_name.xlsx").form
+    assert form.form_id == "hogares_2024" and form.version == "2024-05-01"
+    assert form.default_language == "es"
+    assert set(form.languages) == {"en", "es", "so", "am"}
+    assert set(form.title.values()) == {"Encuesta de hogares"} and set(form.title) == set(form.languages)
+    loaded = form_store.form_version(db, "hogares_2024", "2024-05-01")
+    assert loaded == form
+    assert form_store.current_form(db, "whatever_name") is None
+
+
+def test_without_settings_the_file_name_is_the_form_id(db):
+    form = import_form(db, as_md(survey(GOOD)), "my_survey.md").form
+    assert form.form_id == "my_survey"
+    assert form.title == {"en": "my_survey"}
+    assert len(form.version) == 10  # a hash of the file's bytes
