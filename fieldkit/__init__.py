@@ -16,10 +16,14 @@ def create_app(config: dict | None = None) -> Flask:
     data_dir = configuration.prepare_data_dir(app.config["DATA_DIR"])
     app.config["DATABASE"] = str(data_dir / "fieldkit.db")
 
-    from .web import db, errors, i18n, security, collect
+    from .web import auth, collect, console, db, errors, events, i18n, results, security
     db.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)
-    app.register_blueprint(collect.bp)
+    auth.init_app(app)
+    for blueprint in (collect.bp, console.bp, events.bp, results.bp):
+        app.register_blueprint(blueprint)
+    static = app.view_functions["static"]
+    static.access = "public"  # declared like every other view (see web/auth.py)
     return app

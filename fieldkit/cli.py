@@ -62,12 +62,13 @@ def serve(host, port, threads, no_qr, data_dir):
     import waitress
 
     from . import create_app
+    from .web.auth import new_setup_token
 
     app = create_app({"DATA_DIR": data_dir} if data_dir else None)
     db = store.connect(app.config["DATABASE"])
     forms = store.forms.list_forms(db)
-    db.conn.close()
     address = lan_address() if host in ("0.0.0.0", "::") else host
+    app.config["PUBLIC_URL"] = f"http://{address}:{port}"
     click.echo(f"fieldkit is serving {len(forms)} form(s) from {app.config['DATA_DIR']}")
     for form in forms:
         url = f"http://{address}:{port}/f/{form['form_id']}"
@@ -75,6 +76,13 @@ def serve(host, port, threads, no_qr, data_dir):
     if forms and not no_qr:
         click.echo("Participants: join this laptop's wifi, then scan:")
         print_qr(f"http://{address}:{port}/f/{forms[0]['form_id']}")
+    setup = new_setup_token(db)
+    db.conn.close()
+    if setup:
+        click.echo("No console account yet. On this laptop, open this one-time link to create one:")
+        click.echo(f"  http://127.0.0.1:{port}/console/setup/{setup}")
+    else:
+        click.echo(f"Console (coordinators): http://127.0.0.1:{port}/console/")
     try:
         server = waitress.create_server(app, host=host, port=port, threads=threads, ident="fieldkit")
     except OSError as error:
@@ -86,6 +94,61 @@ def serve(host, port, threads, no_qr, data_dir):
         server.run()
     except KeyboardInterrupt:
         click.echo("Stopped.")
+
+
+@main.group()
+def users():
+    """Console accounts: coordinators and facilitators."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(store.users.ROLES), required=True,
+              help="coordinator: everything; facilitator: the event screen and counts only.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+@data_option
+def users_add(name, role, password_stdin, data_dir):
+    """Add a console account. Asks for its password twice (or reads it from stdin)."""
+    from .web.auth import account_problem
+
+    if password_stdin:
+        password = confirm = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True)
+        confirm = click.prompt("Password again", hide_input=True)
+    problem = account_problem(name, password, confirm)
+    if problem:
+        raise click.ClickException(problem)
+    db = open_db(data_dir)
+    try:
+        store.users.add_user(db, name, password, role)
+    except store.users.UserExists:
+        raise click.ClickException(f"There is already an account called {name!r}.") from None
+    store.audit.record(db, None, "user.created", account=name, role=role, via="command line")
+    click.echo(f"Added {role} {name}.")
+
+
+@users.command("list")
+@data_option
+def users_list(data_dir):
+    """List console accounts and when they last signed in."""
+    rows = store.users.list_users(open_db(data_dir))
+    if not rows:
+        click.echo("No accounts yet. `fieldkit serve` prints a setup link, or use: fieldkit users add NAME --role coordinator")
+    for row in rows:
+        click.echo(f"{row['username']:<24} {row['role']:<12} last sign-in: {row['last_login'] or 'never'}")
+
+
+@users.command("remove")
+@click.argument("name")
+@data_option
+def users_remove(name, data_dir):
+    """Remove a console account; its sessions end at once."""
+    db = open_db(data_dir)
+    if not store.users.delete_user(db, name):
+        raise click.ClickException(f"There is no account called {name!r}.")
+    store.audit.record(db, None, "user.removed", account=name, via="command line")
+    click.echo(f"Removed {name}.")
 
 
 @main.group()

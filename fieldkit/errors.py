@@ -17,6 +17,9 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "draft_missing": (410, N_("Your answers in progress could not be found, or they expired. Please start again.")),
     "too_large": (413, N_("What was sent is too large.")),
     "unsupported_media": (415, N_("The answers sent could not be read. Please try again.")),
+    "signed_out": (401, N_("Please sign in again.")),
+    "forbidden": (403, N_("You do not have access to this page.")),
+    "form_closed": (410, N_("This survey is closed. Thank you for your interest.")),
     "server_error": (500, N_("Something went wrong on the survey laptop. Your earlier answers are saved. Please try again.")),
 }
 

@@ -68,3 +68,22 @@ def list_forms(db) -> list[dict]:
 
 def count_forms(db) -> int:
     return db["forms"].count
+
+
+def set_status(db, form_id: str, status: str) -> bool:
+    """Open or close a form for answers (every version of it)."""
+    if status not in ("open", "closed"):
+        raise ValueError(status)
+    with write(db):
+        return db.execute("UPDATE forms SET status = ? WHERE form_id = ?", [status, form_id]).rowcount > 0
+
+
+def form_status(db, form_id: str) -> str | None:
+    row = next(db.query("SELECT status FROM forms WHERE form_id = ? ORDER BY id DESC LIMIT 1", [form_id]), None)
+    return row["status"] if row else None
+
+
+def source_of(db, form_id: str, version: str) -> tuple[str, bytes] | None:
+    row = next(db.query("SELECT source_name, source FROM forms WHERE form_id = ? AND version = ?",
+                        [form_id, version]), None)
+    return (row["source_name"], row["source"]) if row else None

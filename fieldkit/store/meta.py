@@ -22,3 +22,19 @@ def device_id(db) -> str:
 def secret_key(db) -> str:
     # Kept, so that participants' drafts survive a restart of the laptop.
     return get_or_create(db, "secret_key", lambda: secrets.token_hex(32))
+
+
+def get(db, key: str) -> str | None:
+    row = next(db.query("SELECT value FROM meta WHERE key = ?", [key]), None)
+    return row["value"] if row else None
+
+
+def put(db, key: str, value: str) -> None:
+    with write(db):
+        db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])
+
+
+def delete(db, key: str) -> None:
+    with write(db):
+        db.execute("DELETE FROM meta WHERE key = ?", [key])

@@ -24,3 +24,21 @@ def m001_initial(db):
         "synced_at": str,
     }, pk="uuid", not_null={"form_id", "form_version", "answers", "content_hash", "submitted_at"})
     db["submissions"].create_index(["form_id", "submitted_at"])
+
+
+@migrations()
+def m002_console(db):
+    db["users"].create({
+        "username": str, "password_hash": str, "role": str, "created_at": str,
+        "failed_logins": int, "locked_until": str, "last_login": str,
+    }, pk="username", not_null={"password_hash", "role", "created_at"}, defaults={"failed_logins": 0})
+    db["events"].create({
+        "id": int, "code": str, "name": str, "site": str, "date": str, "forms": str,
+        "wifi_ssid": str, "wifi_password": str, "wifi_security": str, "created_at": str,
+    }, pk="id", not_null={"code", "name", "forms", "created_at"})
+    db["events"].create_index(["code"], unique=True)
+    db["audit"].create({"id": int, "at": str, "username": str, "action": str, "detail": str},
+                       pk="id", not_null={"at", "action"})
+    db["drafts"].add_column("event_id", int)
+    db["submissions"].add_column("event_id", int)
+    db["submissions"].create_index(["form_id", "event_id"])

@@ -46,7 +46,52 @@ def count_submissions(db, form_id: str | None = None) -> int:
     return next(db.query("SELECT COUNT(*) AS n FROM submissions WHERE form_id = ?", [form_id]))["n"]
 
 
-def iter_submissions(db, form_id: str) -> Iterator[dict]:
+def iter_submissions(db, form_id: str, **filters) -> Iterator[dict]:
     """Every submission of a form, oldest first, streamed from a cursor."""
-    for row in db.query("SELECT * FROM submissions WHERE form_id = ? ORDER BY submitted_at, uuid", [form_id]):
+    return iter_filtered(db, form_id, **filters)
+
+
+def _filters(form_id: str, event_id: int | None = None, language: str | None = None,
+             since: str | None = None, until: str | None = None) -> tuple[str, list]:
+    """WHERE clause for the console's filters; dates are YYYY-MM-DD, inclusive."""
+    clauses, params = ["form_id = ?"], [form_id]
+    if event_id is not None:
+        clauses.append("event_id = ?")
+        params.append(event_id)
+    if language:
+        clauses.append("language = ?")
+        params.append(language)
+    if since:
+        clauses.append("submitted_at >= ?")
+        params.append(since)
+    if until:
+        clauses.append("submitted_at < ?")
+        params.append(until + "T99")  # every time on that day sorts before "T99"
+    return " AND ".join(clauses), params
+
+
+def count_filtered(db, form_id: str, **filters) -> int:
+    where, params = _filters(form_id, **filters)
+    return next(db.query(f"SELECT COUNT(*) AS n FROM submissions WHERE {where}", params))["n"]
+
+
+def iter_filtered(db, form_id: str, limit: int | None = None, offset: int = 0, newest_first=False,
+                  **filters) -> Iterator[dict]:
+    where, params = _filters(form_id, **filters)
+    order = "DESC" if newest_first else "ASC"
+    sql = f"SELECT * FROM submissions WHERE {where} ORDER BY submitted_at {order}, uuid {order}"
+    if limit is not None:
+        sql += " LIMIT ? OFFSET ?"
+        params = params + [limit, offset]
+    for row in db.query(sql, params):
         yield dict(row, answers=json.loads(row["answers"]))
+
+
+def get_submission(db, uuid: str) -> dict | None:
+    row = next(db.query("SELECT * FROM submissions WHERE uuid = ?", [uuid]), None)
+    return dict(row, answers=json.loads(row["answers"])) if row else None
+
+
+def languages_used(db, form_id: str) -> list[str]:
+    return [r["language"] for r in db.query(
+        "SELECT DISTINCT language FROM submissions WHERE form_id = ? ORDER BY language", [form_id])]

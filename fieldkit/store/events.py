@@ -1,0 +1,54 @@
+"""Events: one gathering at one site on one day, with the forms open there."""
+from __future__ import annotations
+
+import json
+import secrets
+
+from .db import write
+from .util import utcnow
+
+CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: easy to type from a poster
+FIELDS = ("name", "site", "date", "wifi_ssid", "wifi_password", "wifi_security")
+
+
+def _decode(row) -> dict:
+    return dict(row, forms=json.loads(row["forms"]))
+
+
+def add_event(db, values: dict, forms: list[str]) -> dict:
+    with write(db):
+        while True:
+            code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(5))
+            if not next(db.query("SELECT 1 FROM events WHERE code = ?", [code]), None):
+                break
+        row = {k: values.get(k) or None for k in FIELDS}
+        row.update(code=code, name=values["name"], forms=json.dumps(forms), created_at=utcnow())
+        event_id = db["events"].insert(row).last_pk
+    return get_event(db, event_id)
+
+
+def update_event(db, event_id: int, values: dict, forms: list[str]) -> None:
+    row = {k: values.get(k) or None for k in FIELDS}
+    row.update(name=values["name"], forms=json.dumps(forms))
+    with write(db):
+        db["events"].update(event_id, row)
+
+
+def get_event(db, event_id: int) -> dict | None:
+    row = next(db.query("SELECT * FROM events WHERE id = ?", [event_id]), None)
+    return _decode(row) if row else None
+
+
+def event_by_code(db, code: str) -> dict | None:
+    row = next(db.query("SELECT * FROM events WHERE code = ?", [code]), None)
+    return _decode(row) if row else None
+
+
+def list_events(db) -> list[dict]:
+    sql = """SELECT e.*, (SELECT COUNT(*) FROM submissions s WHERE s.event_id = e.id) AS submissions
+             FROM events e ORDER BY COALESCE(e.date, e.created_at) DESC, e.id DESC"""
+    return [_decode(r) for r in db.query(sql)]
+
+
+def count_event_submissions(db, event_id: int) -> int:
+    return next(db.query("SELECT COUNT(*) AS n FROM submissions WHERE event_id = ?", [event_id]))["n"]

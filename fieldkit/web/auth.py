@@ -1,0 +1,160 @@
+"""Sign-in, sessions and who may reach what.
+
+Every view declares its audience with one of the decorators below; a test
+walks the URL map and fails on any view without a declaration, so a new route
+cannot be added without deciding who may reach it.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+import time
+
+from flask import Blueprint, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext
+
+from ..errors import FieldkitError
+from ..store import audit, meta, users
+from .db import get_db
+
+bp = Blueprint("auth", __name__, url_prefix="/console")
+
+LEVELS = ("public", "laptop", "facilitator", "coordinator")
+IDLE_SECONDS = 60 * 60
+MAX_SECONDS = 12 * 60 * 60
+LOOPBACK = ("127.0.0.1", "::1")
+
+
+def access(level: str):
+    """Declare and enforce who may use a view: public, laptop (this machine only),
+    facilitator (or coordinator), coordinator."""
+    if level not in LEVELS:
+        raise ValueError(level)
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            if level == "laptop" and request.remote_addr not in LOOPBACK:
+                raise FieldkitError("forbidden")
+            if level in ("facilitator", "coordinator"):
+                user = current_user()
+                if user is None:
+                    if request.method == "GET":
+                        return redirect(url_for("auth.login", next=request.full_path), code=303)
+                    raise FieldkitError("signed_out")
+                if level == "coordinator" and user["role"] != "coordinator":
+                    raise FieldkitError("forbidden")
+            return view(*args, **kwargs)
+
+        wrapped.access = level
+        return wrapped
+    return decorate
+
+
+def current_user() -> dict | None:
+    """The signed-in console user, read fresh from the database on each request,
+    so that a deleted account or a changed role takes effect at once."""
+    if "user" in g:
+        return g.user
+    g.user = None
+    name = session.get("user")
+    now = time.time()
+    if name and now - session.get("auth_at", 0) < MAX_SECONDS and now - session.get("seen_at", 0) < IDLE_SECONDS:
+        row = users.get_user(get_db(), name)
+        if row:
+            g.user = {"username": row["username"], "role": row["role"]}
+            session["seen_at"] = now
+    if g.user is None and name:
+        for key in ("user", "auth_at", "seen_at"):
+            session.pop(key, None)
+    return g.user
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_setup_token(db) -> str | None:
+    """A one-time link to create the first coordinator, while there is none."""
+    if users.count_users(db):
+        return None
+    token = secrets.token_urlsafe(24)
+    meta.put(db, "setup_token", _hash(token))
+    return token
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/console") and not target.startswith("//"):
+        return target
+    return url_for("console.home")
+
+
+def _sign_in(user: dict) -> None:
+    session.clear()  # a new session on sign-in: no fixation
+    now = time.time()
+    session.update(user=user["username"], auth_at=now, seen_at=now)
+
+
+@bp.route("/setup/<token>", methods=["GET", "POST"])
+@access("laptop")
+def setup(token):
+    db = get_db()
+    stored = meta.get(db, "setup_token")
+    if users.count_users(db) or not stored or not secrets.compare_digest(stored, _hash(token)):
+        raise FieldkitError("not_found")
+    error = None
+    if request.method == "POST":
+        username = request.form.get("username", "").strip()
+        password = request.form.get("password", "")
+        error = account_problem(username, password, request.form.get("confirm", ""))
+        if error is None:
+            users.add_user(db, username, password, "coordinator")
+            meta.delete(db, "setup_token")
+            audit.record(db, username, "user.created", role="coordinator", via="setup link")
+            _sign_in({"username": username})
+            return redirect(url_for("console.home"), code=303)
+    return render_template("console/setup.html", error=error), 422 if error else 200
+
+
+def account_problem(username: str, password: str, confirm: str) -> str | None:
+    if not (1 <= len(username) <= 40) or not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        return gettext("Choose a user name of letters and numbers (up to 40).")
+    if len(password) < 10:
+        return gettext("Choose a password of at least 10 characters.")
+    if password != confirm:
+        return gettext("The two passwords are not the same.")
+    return None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@access("public")
+def login():
+    error = None
+    status = 200
+    if request.method == "POST":
+        outcome, user = users.authenticate(get_db(), request.form.get("username", "").strip(),
+                                           request.form.get("password", ""))
+        if outcome == "ok":
+            _sign_in(user)
+            audit.record(get_db(), user["username"], "user.signed_in")
+            return redirect(_safe_next(request.args.get("next")), code=303)
+        status = 429 if outcome == "locked" else 401
+        error = (gettext("Too many failed attempts. Please wait 15 minutes and try again.") if outcome == "locked"
+                 else gettext("The user name or password is not right."))
+    return render_template("console/login.html", error=error), status
+
+
+@bp.post("/logout")
+@access("public")
+def logout():
+    session.clear()
+    return redirect(url_for("auth.login"), code=303)
+
+
+def init_app(app):
+    app.register_blueprint(bp)
+
+    @app.context_processor
+    def inject_user():
+        return {"user": current_user() if request.path.startswith("/console") else None}

@@ -1,0 +1,202 @@
+"""The coordinators' console: forms, submissions, activity."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import (Blueprint, Response, abort, current_app, g, redirect, render_template, request, session,
+                   stream_with_context, url_for)
+from flask_babel import gettext
+
+from ..errors import FieldkitError
+from ..forms.model import text_in
+from ..forms.xlsform import FormImportError
+from ..services import export as export_service, forms as form_service
+from ..store import audit, events as event_store, forms as form_store, submissions
+from .auth import access, current_user
+from .db import get_db
+from .i18n import native_name, show_value
+
+bp = Blueprint("console", __name__, url_prefix="/console")
+PAGE_SIZE = 50
+
+
+@bp.before_app_request
+def console_language():
+    """The console's language: chosen in the page (remembered), else the browser's."""
+    if not request.path.startswith("/console"):
+        return
+    languages = current_app.config["LANGUAGES"]
+    asked = request.args.get("lang")
+    if asked in languages:
+        session["console_lang"] = asked
+    g.lang = session.get("console_lang") or request.accept_languages.best_match(languages) or languages[0]
+
+
+@bp.app_context_processor
+def console_context():
+    if not request.path.startswith("/console"):
+        return {}
+    return {"console_languages": [(c, native_name(c)) for c in current_app.config["LANGUAGES"]]}
+
+
+def form_or_404(form_id: str):
+    form = form_store.current_form(get_db(), form_id)
+    if form is None:
+        raise FieldkitError("form_not_found")
+    return form
+
+
+def label(form, text: dict) -> str:
+    """A form's text in the console's language, else the form's default."""
+    return text_in(text, g.lang, form.default_language)
+
+
+def answer_text(form, q, value: str) -> str:
+    if value == "":
+        return ""
+    if q.type in ("select_one", "select_multiple"):
+        return ", ".join(form.choice_label(q, v, g.lang) or v for v in value.split())
+    return show_value(q.type, value)
+
+
+@bp.get("/")
+@access("facilitator")
+def home():
+    db = get_db()
+    return render_template("console/home.html", forms=form_store.list_forms(db),
+                           events=event_store.list_events(db)[:5])
+
+
+@bp.post("/forms")
+@access("coordinator")
+def upload():
+    """Add an XLSForm from the browser; problems come back with sheet, row and column."""
+    db = get_db()
+    upload = request.files.get("xlsform")
+    if upload is None or not upload.filename:
+        return render_template("console/home.html", forms=form_store.list_forms(db),
+                               events=event_store.list_events(db)[:5],
+                               problems=[gettext("Choose an XLSForm file to upload.")]), 400
+    data = upload.read(form_service.MAX_FORM_BYTES + 1)
+    try:
+        imported = form_service.import_form(db, data, upload.filename)
+    except FormImportError as error:
+        return render_template("console/home.html", forms=form_store.list_forms(db),
+                               events=event_store.list_events(db)[:5], upload_name=upload.filename,
+                               problems=[p.render(gettext) for p in error.problems]), 422
+    form = imported.form
+    audit.record(db, current_user()["username"], "form.added", form_id=form.form_id, version=form.version,
+                 outcome=imported.outcome)
+    return redirect(url_for("console.form_page", form_id=form.form_id, added=imported.outcome), code=303)
+
+
+@bp.get("/forms/<form_id>")
+@access("facilitator")
+def form_page(form_id):
+    db = get_db()
+    form = form_or_404(form_id)
+    versions = form_store.all_versions(db, form_id)
+    return render_template("console/form.html", form=form, title=label(form, form.title),
+                           status=form_store.form_status(db, form_id), versions=versions,
+                           export_events=event_store.list_events(db), export_formats=export_formats(),
+                           count=submissions.count_submissions(db, form_id), added=request.args.get("added"),
+                           languages=[(c, native_name(c)) for c in form.languages])
+
+
+@bp.post("/forms/<form_id>/status")
+@access("coordinator")
+def set_status(form_id):
+    form_or_404(form_id)
+    status = request.form.get("status")
+    if status not in ("open", "closed"):
+        raise FieldkitError("bad_request")
+    form_store.set_status(get_db(), form_id, status)
+    audit.record(get_db(), current_user()["username"], f"form.{status}", form_id=form_id)
+    return redirect(url_for("console.form_page", form_id=form_id), code=303)
+
+
+@bp.get("/forms/<form_id>/preview")
+@access("coordinator")
+def preview(form_id):
+    from .preview import preview_screens
+    form = form_or_404(form_id)
+    lang = request.args.get("in") if request.args.get("in") in form.languages else form.default_language
+    return render_template("console/preview.html", form=form, title=text_in(form.title, lang, form.default_language),
+                           screens=preview_screens(form, lang), form_lang=lang,
+                           languages=[(c, native_name(c)) for c in form.languages])
+
+
+@bp.get("/forms/<form_id>/submissions")
+@access("coordinator")
+def submissions_page(form_id):
+    db = get_db()
+    form = form_or_404(form_id)
+    filters = event_filter(db)
+    total = submissions.count_filtered(db, form_id, **filters)
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    pages = max(1, -(-total // PAGE_SIZE))
+    if page > pages:
+        abort(404)
+    questions = [q for q in form.questions.values() if q.type != "note"]
+    rows = []
+    for sub in submissions.iter_filtered(db, form_id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
+                                         newest_first=True, **filters):
+        rows.append({"uuid": sub["uuid"], "submitted_at": sub["submitted_at"], "language": sub["language"],
+                     "version": sub["form_version"],
+                     "answers": [answer_text(form, q, sub["answers"].get(q.name, "")) for q in questions]})
+    return render_template("console/submissions.html", form=form, title=label(form, form.title),
+                           questions=[(q.name, label(form, q.label) or q.name) for q in questions],
+                           rows=rows, page=page, pages=pages, total=total,
+                           events=event_store.list_events(db), event_id=filters.get("event_id"))
+
+
+@bp.get("/submissions/<uuid>")
+@access("coordinator")
+def submission(uuid):
+    db = get_db()
+    sub = submissions.get_submission(db, uuid)
+    if sub is None:
+        abort(404)
+    form = form_store.form_version(db, sub["form_id"], sub["form_version"]) or form_or_404(sub["form_id"])
+    items = [(label(form, q.label) or q.name, q.name, answer_text(form, q, sub["answers"].get(q.name, "")))
+             for q in form.questions.values() if q.type != "note"]
+    event = event_store.get_event(db, sub["event_id"]) if sub.get("event_id") else None
+    return render_template("console/submission.html", form=form, title=label(form, form.title), sub=sub,
+                           items=items, event=event)
+
+
+@bp.get("/activity")
+@access("coordinator")
+def audit_log():
+    return render_template("console/audit.html", entries=audit.recent(get_db()))
+
+
+def export_formats() -> list[tuple[str, str]]:
+    return [(name, gettext(fmt.label)) for name, fmt in export_service.FORMATS.items()]
+
+
+@bp.get("/forms/<form_id>/export")
+@access("coordinator")
+def export(form_id):
+    """The Export button: the same streaming code as `fieldkit export`, audited."""
+    db = get_db()
+    form_or_404(form_id)
+    fmt = export_service.FORMATS.get(request.args.get("format", "csv"))
+    if fmt is None:
+        raise FieldkitError("bad_request")
+    filters = event_filter(db)
+    name = request.args.get("format", "csv")
+    audit.record(db, current_user()["username"], "export", form_id=form_id, format=name, **filters)
+    filename = f"{form_id}-{dt.date.today().isoformat()}.{fmt.extension}"
+    return Response(stream_with_context(fmt.write(db, form_id, **filters)), mimetype=fmt.mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def event_filter(db) -> dict:
+    """?event=ID from the query string, checked against the events that exist."""
+    raw = request.args.get("event", "")
+    if not raw:
+        return {}
+    if not raw.isdigit() or event_store.get_event(db, int(raw)) is None:
+        raise FieldkitError("bad_request")
+    return {"event_id": int(raw)}

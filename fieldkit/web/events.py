@@ -1,0 +1,158 @@
+"""Events: a gathering's forms, its printable poster and its live display."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import force_locale, gettext
+from markupsafe import Markup
+
+from ..errors import FieldkitError
+from ..services import poster
+from ..store import audit, events as event_store, forms as form_store
+from .auth import access, current_user
+from .db import get_db
+from .i18n import native_name
+
+bp = Blueprint("events", __name__)
+SMALL_COUNT = 5
+
+
+def public_url() -> str:
+    """The address phones reach this laptop at (set by `fieldkit serve`), else this request's."""
+    return (current_app.config.get("PUBLIC_URL") or request.host_url).rstrip("/")
+
+
+def event_or_404(event_id: int) -> dict:
+    event = event_store.get_event(get_db(), event_id)
+    if event is None:
+        abort(404)
+    return event
+
+
+def shown_count(count: int) -> str:
+    """Small counts are shown as '<5' wherever a facilitator or a printout can see them."""
+    threshold = int(current_app.config.get("SMALL_COUNT", SMALL_COUNT))
+    return f"<{threshold}" if 0 < count < threshold else str(count)
+
+
+def read_event_form(db) -> tuple[dict, list[str], str | None]:
+    values = {k: request.form.get(k, "").strip() for k in event_store.FIELDS}
+    forms = request.form.getlist("forms")
+    known = {f["form_id"] for f in form_store.list_forms(db)}
+    if not values["name"] or len(values["name"]) > 120:
+        return values, forms, gettext("Give the event a name (up to 120 characters).")
+    if set(forms) - known:
+        raise FieldkitError("bad_request")
+    if not forms:
+        return values, forms, gettext("Choose at least one form for the event.")
+    if values["date"]:
+        try:
+            dt.date.fromisoformat(values["date"])
+        except ValueError:
+            return values, forms, gettext("Please enter a date as year-month-day, like 2024-05-31.")
+    if values["wifi_security"] not in ("",) + poster.WIFI_SECURITY:
+        raise FieldkitError("bad_request")
+    if any(len(values[k]) > 64 for k in ("wifi_ssid", "wifi_password")):
+        return values, forms, gettext("The Wi-Fi name and password can have up to 64 characters.")
+    return values, forms, None
+
+
+@bp.get("/console/events")
+@access("facilitator")
+def index():
+    db = get_db()
+    return render_template("console/events.html", events=event_store.list_events(db),
+                           forms=form_store.list_forms(db), values={}, chosen=[], error=None)
+
+
+@bp.post("/console/events")
+@access("coordinator")
+def create():
+    db = get_db()
+    values, forms, error = read_event_form(db)
+    if error:
+        return render_template("console/events.html", events=event_store.list_events(db),
+                               forms=form_store.list_forms(db), values=values, chosen=forms, error=error), 422
+    event = event_store.add_event(db, values, forms)
+    audit.record(db, current_user()["username"], "event.created", event=event["code"], name=event["name"])
+    return redirect(url_for("events.event_page", event_id=event["id"]), code=303)
+
+
+@bp.get("/console/events/<int:event_id>")
+@access("facilitator")
+def event_page(event_id):
+    db = get_db()
+    event = event_or_404(event_id)
+    return render_template("console/event.html", event=event, link=f"{public_url()}/e/{event['code']}",
+                           forms=form_store.list_forms(db), chosen=event["forms"], values=event, error=None,
+                           count=shown_count(event_store.count_event_submissions(db, event_id)))
+
+
+@bp.post("/console/events/<int:event_id>")
+@access("coordinator")
+def update(event_id):
+    db = get_db()
+    event = event_or_404(event_id)
+    values, forms, error = read_event_form(db)
+    if error:
+        return render_template("console/event.html", event=event, link=f"{public_url()}/e/{event['code']}",
+                               forms=form_store.list_forms(db), chosen=forms, values=values, error=error,
+                               count=shown_count(event_store.count_event_submissions(db, event_id))), 422
+    event_store.update_event(db, event_id, values, forms)
+    audit.record(db, current_user()["username"], "event.changed", event=event["code"])
+    return redirect(url_for("events.event_page", event_id=event_id), code=303)
+
+
+def instructions(has_wifi: bool) -> list[dict]:
+    """One line in each interface language, each in its own script and lang."""
+    lines = []
+    for code in current_app.config["LANGUAGES"]:
+        with force_locale(code):
+            text = (gettext("Join the Wi-Fi with the first code, then scan the second code to open the survey.")
+                    if has_wifi else gettext("Scan the code with your phone's camera to open the survey."))
+        lines.append({"lang": code, "name": native_name(code), "text": text})
+    return lines
+
+
+def poster_context(event: dict) -> dict:
+    link = f"{public_url()}/e/{event['code']}"
+    wifi = None
+    if event.get("wifi_ssid"):
+        wifi = Markup(poster.svg(poster.wifi_payload(event["wifi_ssid"], event.get("wifi_password"),
+                                                     event.get("wifi_security") or "WPA")))
+    return {"event": event, "link": link, "form_qr": Markup(poster.svg(link)), "wifi_qr": wifi,
+            "instructions": instructions(wifi is not None)}
+
+
+@bp.get("/console/events/<int:event_id>/poster")
+@access("facilitator")
+def poster_page(event_id):
+    paper = request.args.get("paper", "letter")
+    if paper not in ("letter", "a4"):
+        raise FieldkitError("bad_request")
+    return render_template("console/poster.html", paper=paper, **poster_context(event_or_404(event_id)))
+
+
+@bp.get("/console/events/<int:event_id>/display")
+@access("facilitator")
+def display(event_id):
+    event = event_or_404(event_id)
+    count = shown_count(event_store.count_event_submissions(get_db(), event_id))
+    return render_template("console/display.html", count=count, **poster_context(event))
+
+
+@bp.get("/e/<code>")
+@access("public")
+def participant_entry(code):
+    """The short link on the poster: straight to the form when the event has one."""
+    db = get_db()
+    event = event_store.event_by_code(db, code.lower())
+    if event is None:
+        raise FieldkitError("form_not_found")
+    forms = [f for f in form_store.list_forms(db) if f["form_id"] in event["forms"] and f["status"] == "open"]
+    if len(forms) == 1:
+        return redirect(url_for("collect.start_page", form_id=forms[0]["form_id"], e=event["code"]), code=303)
+    if not forms:
+        raise FieldkitError("form_closed")
+    return render_template("collect/event.html", event=event, forms=forms)
