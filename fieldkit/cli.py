@@ -195,22 +195,45 @@ def forms_list(data_dir):
 
 @main.command()
 @click.argument("form_id")
-@click.option("--format", "fmt", type=click.Choice(sorted(export_service.FORMATS)), default="csv", show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: standard output).")
+@click.option("--format", "fmt", type=click.Choice(list(export_service.FORMATS)), default="csv", show_default=True,
+              help="csv (opens in Excel), xlsx, json, or codebook (an .xlsx of the questions and their choices).")
+@click.option("--event", "event_code", metavar="CODE",
+              help="Only the answers collected at this event, given by its short code.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (default: standard output). Needed for xlsx and codebook on a terminal.")
 @data_option
-def export(form_id, fmt, out, data_dir):
-    """Export every submission of a form, streamed, as CSV (Excel-ready) or JSON."""
+def export(form_id, fmt, event_code, out, data_dir):
+    """Export the submissions of a form, streamed: CSV (Excel-ready), XLSX, JSON, or its codebook.
+
+    Runs the same code as the console's Export button; every export is recorded in the activity log."""
     db = open_db(data_dir)
     if store.forms.current_form(db, form_id) is None:
         raise click.ClickException(f"There is no form {form_id!r}. See: fieldkit forms list")
-    chunks = export_service.FORMATS[fmt](db, form_id)
+    filters = {}
+    if event_code is not None:
+        event = store.events.event_by_code(db, event_code.strip().lower())
+        if event is None:
+            raise click.ClickException(f"There is no event with the code {event_code!r}. "
+                                       "The console's Events page shows each event's code.")
+        filters["event_id"] = event["id"]
+    export_format = export_service.FORMATS[fmt]
+    stdout = click.get_binary_stream("stdout")
+    if out is None and export_format.binary and stdout.isatty():
+        raise click.ClickException(f"{fmt} is a binary file, not for a terminal. "
+                                   f"Choose where to write it: --out {form_id}.{export_format.extension}")
+    store.audit.record(db, None, "export", form_id=form_id, format=fmt, via="command line", **filters)
+    chunks = export_format.write(db, form_id, **filters)
     if out is None:
-        stream = click.get_text_stream("stdout", encoding="utf-8")
+        stream = stdout if export_format.binary else click.get_text_stream("stdout", encoding="utf-8")
         for chunk in chunks:
             stream.write(chunk)
         stream.flush()
         return
-    with out.open("w", encoding="utf-8", newline="") as f:
+    with (out.open("wb") if export_format.binary else out.open("w", encoding="utf-8", newline="")) as f:
         for chunk in chunks:
             f.write(chunk)
-    click.echo(f"Wrote {store.submissions.count_submissions(db, form_id)} submissions to {out}", err=True)
+    if export_format.filtered:
+        count = store.submissions.count_filtered(db, form_id, **filters)
+        click.echo(f"Wrote {count} submissions to {out}", err=True)
+    else:
+        click.echo(f"Wrote the codebook of {form_id} to {out}", err=True)

@@ -166,3 +166,29 @@ def submissions_of(db, form_id: str) -> list[dict]:
 
 def drafts_of(db) -> list[dict]:
     return [dict(r, answers=json.loads(r["answers"])) for r in db.query("SELECT * FROM drafts")]
+
+
+PASSWORD = "a-long-test-password"
+
+
+def sign_in(client, username: str, password: str = PASSWORD):
+    page = Page(client.get("/console/login").get_data(as_text=True))
+    return client.post("/console/login", data={"username": username, "password": password,
+                                                "csrf_token": page.hidden_fields["csrf_token"]})
+
+
+@pytest.fixture
+def signed_in(app, db):
+    """signed_in('coordinator') -> a test client signed in with that role."""
+    def make(role: str, username: str | None = None):
+        username = username or role
+        if store.users.get_user(db, username) is None:
+            store.users.add_user(db, username, PASSWORD, role)
+        client = app.test_client()
+        assert sign_in(client, username).status_code == 303
+        return client
+    return make
+
+
+def csrf_of(client, path: str) -> str:
+    return Page(client.get(path).get_data(as_text=True)).hidden_fields["csrf_token"]

@@ -89,6 +89,11 @@ def load_xlsform(data: bytes, filename: str) -> Form:
     file_type = file_type_of(filename)
     try:
         workbook = get_xlsform(data, file_type=file_type)
+    except Exception:  # pyxform's own wording here names its internals, not the file
+        raise FormImportError([problem(
+            N_("%(name)s could not be read as an XLSForm. Save it from Excel, LibreOffice or Google Sheets "
+               "as .xlsx and try again."), name=PurePath(filename).name)]) from None
+    try:
         rows = _row_numbers(workbook.survey or [])
         written = _written_types(workbook.survey or [])
         problems = _check_columns(workbook.survey or []) + _check_columns(workbook.choices or [], "choices")

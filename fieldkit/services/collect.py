@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from ..errors import FieldkitError
 from ..forms import engine
 from ..forms.model import Form
-from ..store import drafts, forms as form_store, submissions
+from ..store import drafts, events as event_store, forms as form_store, submissions
 from ..store.util import utcnow
 
 
@@ -34,19 +34,31 @@ class Draft:
         return self.position >= len(self.form.screens)
 
 
-def open_form(db, form_id: str) -> Form:
+def open_form(db, form_id: str, for_new_answers: bool = False) -> Form:
     form = form_store.current_form(db, form_id)
     if form is None:
         raise FieldkitError("form_not_found")
+    if for_new_answers and form_store.form_status(db, form_id) != "open":
+        raise FieldkitError("form_closed")
     return form
 
 
-def start(db, form: Form, language: str) -> Draft:
+def event_for(db, form_id: str, code: str | None) -> dict | None:
+    """The event a participant came from (the poster's link), if it offers this form."""
+    if not code:
+        return None
+    event = event_store.event_by_code(db, code.lower())
+    if event is None or form_id not in event["forms"]:
+        raise FieldkitError("bad_request")
+    return event
+
+
+def start(db, form: Form, language: str, event_id: int | None = None) -> Draft:
     answers = engine.defaults(form)
     state = engine.evaluate(form, answers, lang=language)
     first = engine.first_screen(form, state)
     position = len(form.screens) if first is None else first
-    token, row = drafts.new_draft(db, form.form_id, form.version, language, answers, position)
+    token, row = drafts.new_draft(db, form.form_id, form.version, language, answers, position, event_id)
     return Draft(form, token, row)
 
 
@@ -106,6 +118,7 @@ def submit(db, draft: Draft, device_id: str, now: dt.datetime | None = None) -> 
         "uuid": draft.row["uuid"], "form_id": form.form_id, "form_version": form.version,
         "language": draft.language, "answers": engine.final_answers(form, draft.answers, now, draft.language),
         "started_at": draft.row["started_at"], "submitted_at": utcnow(), "device_id": device_id,
+        "event_id": draft.row.get("event_id"),
     }
     return submissions.add_submission(db, record, draft.token), None
 

@@ -1,17 +1,27 @@
-"""Exports: one streaming generator per format, used by the CLI and the web alike."""
+"""Exports: one streaming writer per format, used by the CLI and the web alike.
+
+FORMATS is the registry both read: `fieldkit export --format NAME` and the
+console's Export button run the same `write(db, form_id, **filters)`, where the
+filters are those of store.submissions (event_id, language, since, until).
+"""
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
-from ..forms.model import Form, Question
+from ..forms.model import Choice, Form, Question
+from ..messages import N_
 from ..store import forms as form_store, submissions
+from . import export_xlsx as xlsx
 
 META_COLUMNS = ("uuid", "form_version", "language", "started_at", "submitted_at")
+TIMESTAMPS = ("started_at", "submitted_at")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 NUMERIC = ("integer", "decimal")
+EXPRESSIONS = ("required", "relevant", "constraint", "calculation")
 
 
 def columns(db, form_id: str) -> list[Question]:
@@ -38,25 +48,29 @@ def safe_cell(value: str, q: Question | None = None) -> str:
     return "'" + value
 
 
-def csv_rows(db, form_id: str) -> Iterator[list[str]]:
+# ------------------------------------------------------------------ CSV
+
+def csv_rows(db, form_id: str, **filters) -> Iterator[list[str]]:
     questions = columns(db, form_id)
     yield list(META_COLUMNS) + [q.name for q in questions]
-    for sub in submissions.iter_submissions(db, form_id):
+    for sub in submissions.iter_submissions(db, form_id, **filters):
         meta = [safe_cell(str(sub[c] or "")) for c in META_COLUMNS]
         yield meta + [safe_cell(str(sub["answers"].get(q.name, "")), q) for q in questions]
 
 
-def export_csv(db, form_id: str) -> Iterator[str]:
+def export_csv(db, form_id: str, **filters) -> Iterator[str]:
     """UTF-8 with a byte-order mark, so Excel shows Amharic and Spanish correctly."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     yield "\ufeff"
-    for row in csv_rows(db, form_id):
+    for row in csv_rows(db, form_id, **filters):
         writer.writerow(row)
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
 
+
+# ------------------------------------------------------------------ JSON
 
 def typed_value(q: Question, value: str):
     if value == "":
@@ -72,15 +86,119 @@ def typed_value(q: Question, value: str):
     return value
 
 
-def export_json(db, form_id: str) -> Iterator[str]:
+def export_json(db, form_id: str, **filters) -> Iterator[str]:
     """A JSON array, one object per submission, written as it is read."""
     questions = columns(db, form_id)
     yield "["
-    for i, sub in enumerate(submissions.iter_submissions(db, form_id)):
+    for i, sub in enumerate(submissions.iter_submissions(db, form_id, **filters)):
         record = {c: sub[c] for c in META_COLUMNS}
         record["answers"] = {q.name: typed_value(q, sub["answers"].get(q.name, "")) for q in questions}
         yield ("," if i else "") + "\n" + json.dumps(record, ensure_ascii=False)
     yield "\n]\n"
 
 
-FORMATS = {"csv": export_csv, "json": export_json}
+# ------------------------------------------------------------------ XLSX
+
+def text_cell(value: str, q: Question | None = None) -> str:
+    return safe_cell(xlsx.printable(value), q)
+
+
+def xlsx_value(q: Question, value: str):
+    """Numbers as numbers, dates as dates, everything else as neutralised text."""
+    if value == "":
+        return None
+    if q.type in NUMERIC:
+        typed = typed_value(q, value)
+        if not isinstance(typed, str):
+            return typed
+    elif q.type == "date":
+        day = xlsx.parse_date(value)
+        if day is not None:
+            return day
+    return text_cell(value, q)
+
+
+def answer_rows(db, form_id: str, **filters) -> Iterator[list]:
+    """The CSV's columns, typed for a spreadsheet."""
+    questions = columns(db, form_id)
+    yield list(META_COLUMNS) + [q.name for q in questions]
+    for sub in submissions.iter_submissions(db, form_id, **filters):
+        meta = [(xlsx.parse_timestamp(sub[c] or "") if c in TIMESTAMPS else None) or text_cell(str(sub[c] or ""))
+                for c in META_COLUMNS]
+        yield meta + [xlsx_value(q, str(sub["answers"].get(q.name, ""))) for q in questions]
+
+
+def export_xlsx(db, form_id: str, **filters) -> Iterator[bytes]:
+    """Sheet "answers" (the CSV's columns, typed), sheet "codebook" (the questions)."""
+    return xlsx.stream_workbook({"answers": answer_rows(db, form_id, **filters),
+                                 "codebook": codebook_questions(db, form_id)})
+
+
+# ------------------------------------------------------------------ codebook
+
+def _languages(versions: list[Form]) -> list[str]:
+    """Every language of every version, the newest version's order first."""
+    return list(dict.fromkeys(lang for form in versions for lang in form.languages))
+
+
+def _choices(versions: list[Form]) -> dict[str, list[Choice]]:
+    """Every choice list of every version; a choice only an older version had comes last."""
+    lists: dict[str, dict[str, Choice]] = {}
+    for form in versions:
+        for list_name, choices in form.choices.items():
+            for choice in choices:
+                lists.setdefault(list_name, {}).setdefault(choice.name, choice)
+    return {name: list(choices.values()) for name, choices in lists.items()}
+
+
+def codebook_questions(db, form_id: str) -> Iterator[list[str]]:
+    """One row per answer column: type, expressions, label and hint in every language,
+    and (for the answers workbook, which has no choices sheet) its choices."""
+    versions = form_store.all_versions(db, form_id)
+    languages = _languages(versions)
+    choices = _choices(versions)
+    default = versions[0].default_language if versions else ""
+    yield (["name", "type", "list_name", "choices", *EXPRESSIONS]
+           + [f"label::{lang}" for lang in languages] + [f"hint::{lang}" for lang in languages])
+    for q in columns(db, form_id):
+        listed = "\n".join(f"{c.name}: {c.label.get(default) or next(iter(c.label.values()), '')}"
+                           for c in choices.get(q.list_name or "", []))
+        row = [q.name, q.type, q.list_name or "", listed, *(q.source.get(k, "") for k in EXPRESSIONS)]
+        row += [q.label.get(lang, "") for lang in languages] + [q.hint.get(lang, "") for lang in languages]
+        yield [text_cell(value) for value in row]
+
+
+def codebook_choices(db, form_id: str) -> Iterator[list[str]]:
+    versions = form_store.all_versions(db, form_id)
+    languages = _languages(versions)
+    yield ["list_name", "name"] + [f"label::{lang}" for lang in languages]
+    for list_name, choices in _choices(versions).items():
+        for c in choices:
+            yield [text_cell(v) for v in [list_name, c.name, *(c.label.get(lang, "") for lang in languages)]]
+
+
+def export_codebook(db, form_id: str, **filters) -> Iterator[bytes]:
+    """What each column means: sheets "questions" and "choices". Filters do not apply."""
+    return xlsx.stream_workbook({"questions": codebook_questions(db, form_id),
+                                 "choices": codebook_choices(db, form_id)})
+
+
+# ------------------------------------------------------------------ the registry
+
+@dataclass(frozen=True)
+class ExportFormat:
+    label: str  # English, marked with N_(); shown through gettext()
+    extension: str  # of the file name: "<form_id>-<date>.<extension>"
+    mimetype: str
+    write: Callable[..., Iterator[str | bytes]]  # write(db, form_id, **filters)
+    binary: bool  # write() yields bytes, else str (UTF-8 when written out)
+    filtered: bool = True  # whether the filters narrow what is written
+
+
+FORMATS: dict[str, ExportFormat] = {
+    "csv": ExportFormat(N_("CSV (Excel)"), "csv", "text/csv", export_csv, binary=False),
+    "xlsx": ExportFormat(N_("Excel workbook (XLSX)"), "xlsx", xlsx.MIMETYPE, export_xlsx, binary=True),
+    "json": ExportFormat(N_("JSON"), "json", "application/json", export_json, binary=False),
+    "codebook": ExportFormat(N_("Codebook: questions and choices (XLSX)"), "codebook.xlsx", xlsx.MIMETYPE,
+                             export_codebook, binary=True, filtered=False),
+}

@@ -21,13 +21,14 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def new_draft(db, form_id: str, version: str, language: str, answers: dict, position: int) -> tuple[str, dict]:
+def new_draft(db, form_id: str, version: str, language: str, answers: dict, position: int,
+              event_id: int | None = None) -> tuple[str, dict]:
     token = secrets.token_urlsafe(32)
     now = utcnow()
     row = {"token_hash": _hash(token), "form_id": form_id, "form_version": version,
            "uuid": str(uuid.uuid4()), "language": language,
            "answers": json.dumps(answers, ensure_ascii=False), "position": position,
-           "started_at": now, "updated_at": now}
+           "started_at": now, "updated_at": now, "event_id": event_id}
     with write(db):
         db["drafts"].insert(row)
     return token, dict(row, answers=answers)

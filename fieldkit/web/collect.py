@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 
 from ..errors import FieldkitError
 from ..services import collect
+from .auth import access
 from .db import get_db
 from .i18n import browser_choice, native_name
 from .present import screen_page
@@ -42,10 +43,12 @@ def _to_current(form_id: str):
 
 
 @bp.get("/<form_id>")
+@access("public")
 def start_page(form_id):
     db = get_db()
-    form = collect.open_form(db, form_id)
     draft = collect.resume(db, form_id, _token(form_id))
+    form = collect.open_form(db, form_id, for_new_answers=draft is None)
+    event = collect.event_for(db, form_id, request.args.get("e"))
     asked = request.args.get("lang")
     if draft and asked not in form.languages:
         return _to_current(form_id)
@@ -53,27 +56,30 @@ def start_page(form_id):
     languages = [{"code": code, "name": native_name(code), "preferred": code == g.lang}
                  for code in sorted(form.languages, key=lambda c: c != g.lang)]
     return render_template("collect/start.html", form=form, title=form.title.get(g.lang, ""),
-                           languages=languages, resuming=draft is not None)
+                           languages=languages, resuming=draft is not None, event=event)
 
 
 @bp.post("/<form_id>/start")
+@access("public")
 def start(form_id):
     db = get_db()
-    form = collect.open_form(db, form_id)
-    lang = request.form.get("lang", "")
-    if (lang not in form.languages or len(request.form.getlist("lang")) != 1
-            or set(request.form) - {"lang", "csrf_token"}):
-        raise FieldkitError("bad_request")
     draft = collect.resume(db, form_id, _token(form_id))
+    form = collect.open_form(db, form_id, for_new_answers=draft is None)
+    lang = request.form.get("lang", "")
+    if (lang not in form.languages or any(len(request.form.getlist(k)) != 1 for k in request.form)
+            or set(request.form) - {"lang", "csrf_token", "e"}):
+        raise FieldkitError("bad_request")
+    event = collect.event_for(db, form_id, request.form.get("e"))
     if draft:
         collect.set_language(db, draft, lang)
     else:
-        draft = collect.start(db, form, lang)
+        draft = collect.start(db, form, lang, event["id"] if event else None)
         _remember(form_id, draft.token)
     return _to_current(form_id)
 
 
 @bp.get("/<form_id>/q")
+@access("public")
 def screen(form_id):
     draft = _draft_or_fail(form_id)
     if draft.at_end:
@@ -83,6 +89,7 @@ def screen(form_id):
 
 
 @bp.post("/<form_id>/q")
+@access("public")
 def answer(form_id):
     draft = _draft_or_fail(form_id)
     action = request.form.get("_action", "next")
@@ -104,6 +111,7 @@ def answer(form_id):
 
 
 @bp.post("/<form_id>/submit")
+@access("public")
 def submit(form_id):
     db = get_db()
     uuid = request.form.get("_uuid", "")
@@ -126,6 +134,7 @@ def submit(form_id):
 
 
 @bp.get("/<form_id>/done")
+@access("public")
 def done(form_id):
     form = collect.open_form(get_db(), form_id)
     g.lang = session.get("lang") or browser_choice(form.languages, form.default_language)

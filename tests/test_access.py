@@ -1,0 +1,82 @@
+"""Who may reach what: every route in the URL map, as anonymous, facilitator
+and coordinator. A view without an access declaration fails here."""
+import pytest
+
+from conftest import PASSWORD, csrf_of
+from fieldkit import store
+from fieldkit.web.auth import LEVELS
+
+
+@pytest.fixture
+def world(app, db, add_form, participant):
+    """One of everything a URL can name."""
+    add_form("household.md")
+    event = store.events.add_event(db, {"name": "Hall"}, ["household"])
+    p = participant("household")
+    p.start("en")
+    p.answer({"consent": "no"})
+    p.submit()
+    uuid = next(iter(store.submissions.iter_submissions(db, "household")))["uuid"]
+    return {"form_id": "household", "event_id": event["id"], "code": event["code"], "uuid": uuid,
+            "token": "not-a-token", "filename": "fieldkit.css"}
+
+
+def urls(app, world):
+    for rule in app.url_map.iter_rules():
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            values = {arg: world[arg] for arg in rule.arguments}
+            yield rule.endpoint, method, app.url_map.bind("localhost").build(rule.endpoint, values)
+
+
+def test_every_view_declares_who_may_use_it(app):
+    undeclared = [name for name, view in app.view_functions.items() if getattr(view, "access", None) not in LEVELS]
+    assert undeclared == []
+
+
+def test_every_route_admits_exactly_its_audience(app, world, signed_in):
+    clients = {"anonymous": app.test_client(), "facilitator": signed_in("facilitator"),
+               "coordinator": signed_in("coordinator")}
+    tokens = {who: csrf_of(client, "/console/login") for who, client in clients.items()}
+    admitted = {"anonymous": {"public", "laptop"}, "facilitator": {"public", "laptop", "facilitator"},
+               "coordinator": set(LEVELS)}
+    checked = 0
+    # Signing out last, or the rest would be checked signed out.
+    for endpoint, method, url in sorted(urls(app, world), key=lambda u: u[0] == "auth.logout"):
+        level = app.view_functions[endpoint].access
+        for who, client in clients.items():
+            if method == "POST":
+                response = client.post(url, data={"csrf_token": tokens[who]})
+            else:
+                response = client.get(url)
+            allowed = level in admitted[who]
+            status = response.status_code
+            if allowed:
+                # (a public sign-in form may answer 401 to wrong credentials)
+                assert status != 403 and not (status == 401 and level != "public") \
+                    and not (status == 303 and "/console/login?next=" in response.location), \
+                    (who, method, url, status)
+            else:
+                assert status in (401, 403) or (status == 303 and "/console/login?next=" in response.location), \
+                    (who, method, url, status)
+            checked += 1
+    assert checked > 40
+
+
+def test_laptop_only_routes_refuse_other_addresses(app, db):
+    token = None
+    from fieldkit.web.auth import new_setup_token
+    token = new_setup_token(db)
+    client = app.test_client()
+    far = client.get(f"/console/setup/{token}", environ_base={"REMOTE_ADDR": "192.0.2.10"})
+    assert far.status_code == 403
+    near = client.get(f"/console/setup/{token}")
+    assert near.status_code == 200
+
+
+def test_facilitator_cannot_read_answers_or_export(world, signed_in):
+    facilitator = signed_in("facilitator")
+    for url in (f"/console/submissions/{world['uuid']}", "/console/forms/household/submissions",
+                "/console/forms/household/results", "/console/forms/household/export?format=csv"):
+        assert facilitator.get(url).status_code == 403, url
+    assert facilitator.get(f"/console/events/{world['event_id']}/display").status_code == 200
+    assert PASSWORD
