@@ -48,3 +48,23 @@ def test_forms_add_refuses_a_bad_form_with_its_place(tmp_path):
     assert "sheet survey, row 2, column type" in result.output and "geopoint" in result.output
     listing = CliRunner().invoke(main, ["forms", "list", "--data", str(tmp_path / "d")])
     assert "No forms yet" in listing.output
+
+
+def test_users_add_list_remove(tmp_path):
+    runner = CliRunner()
+    data = ["--data", str(tmp_path)]
+    added = runner.invoke(main, ["users", "add", "maria", "--role", "coordinator"] + data,
+                          input="a-long-password\na-long-password\n")
+    assert added.exit_code == 0 and "Added coordinator maria" in added.output
+    again = runner.invoke(main, ["users", "add", "maria", "--role", "facilitator", "--password-stdin"] + data,
+                          input="another-long-one\n")
+    assert again.exit_code == 1 and "already" in again.output
+    mismatch = runner.invoke(main, ["users", "add", "sam", "--role", "facilitator"] + data,
+                             input="a-long-password\nsomething-else\n")
+    assert mismatch.exit_code == 1 and "not the same" in mismatch.output
+    listing = runner.invoke(main, ["users", "list"] + data)
+    assert re.search(r"maria\s+coordinator\s+last sign-in: never", listing.output)
+    assert "sam" not in listing.output
+    removed = runner.invoke(main, ["users", "remove", "maria"] + data)
+    assert removed.exit_code == 0
+    assert runner.invoke(main, ["users", "remove", "maria"] + data).exit_code == 1

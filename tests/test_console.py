@@ -306,3 +306,17 @@ def test_display_counts_responses_with_small_counts_hidden(add_form, signed_in, 
     add(4)
     page = facilitator.get(f"/console/events/{event['id']}/display").get_data(as_text=True)
     assert ">7<" in page
+
+
+def test_small_counts_are_hidden_from_facilitators_only(add_form, participant, signed_in):
+    add_form("household.md")
+    for _ in range(3):
+        p = participant("household", client_=None)
+        p.client = p.client.application.test_client()
+        p.start("en")
+        p.answer({"consent": "no"})
+        p.submit()
+    facilitator = signed_in("facilitator").get("/console/").get_data(as_text=True)
+    coordinator = signed_in("coordinator").get("/console/").get_data(as_text=True)
+    assert '<td class="num">&lt;5</td>' in facilitator
+    assert '<td class="num">3</td>' in coordinator

@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import (Blueprint, Response, abort, current_app, g, redirect, render_template, request, session,
-                   stream_with_context, url_for)
+from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 
 from ..errors import FieldkitError
 from ..forms.model import text_in
 from ..forms.xlsform import FormImportError
 from ..services import export as export_service, forms as form_service
-from ..store import audit, events as event_store, forms as form_store, submissions
+from ..store import audit, connect, events as event_store, forms as form_store, submissions
 from .auth import access, current_user
 from .db import get_db
 from .i18n import native_name, show_value
@@ -188,8 +187,18 @@ def export(form_id):
     name = request.args.get("format", "csv")
     audit.record(db, current_user()["username"], "export", form_id=form_id, format=name, **filters)
     filename = f"{form_id}-{dt.date.today().isoformat()}.{fmt.extension}"
-    return Response(stream_with_context(fmt.write(db, form_id, **filters)), mimetype=fmt.mimetype,
+    return Response(exported(current_app.config["DATABASE"], fmt, form_id, filters), mimetype=fmt.mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def exported(database: str, fmt, form_id: str, filters: dict):
+    """An export's body on its own connection: the request's connection is closed
+    at teardown, before the server reads a streamed body."""
+    db = connect(database)
+    try:
+        yield from fmt.write(db, form_id, **filters)
+    finally:
+        db.conn.close()
 
 
 def event_filter(db) -> dict:

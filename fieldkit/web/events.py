@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale, format_decimal, gettext
 from markupsafe import Markup
 
 from ..errors import FieldkitError
@@ -34,6 +34,16 @@ def shown_count(count: int) -> str:
     """Small counts are shown as '<5' wherever a facilitator or a printout can see them."""
     threshold = int(current_app.config.get("SMALL_COUNT", SMALL_COUNT))
     return f"<{threshold}" if 0 < count < threshold else str(count)
+
+
+@bp.app_template_filter("headcount")
+def headcount(count: int) -> str:
+    """A response count as this viewer may see it: exact for a coordinator,
+    '<5' for small numbers otherwise (a facilitator may know the few people)."""
+    user = current_user()
+    if user and user["role"] == "coordinator":
+        return format_decimal(count)
+    return shown_count(count)
 
 
 def read_event_form(db) -> tuple[dict, list[str], str | None]:
@@ -86,7 +96,7 @@ def event_page(event_id):
     event = event_or_404(event_id)
     return render_template("console/event.html", event=event, link=f"{public_url()}/e/{event['code']}",
                            forms=form_store.list_forms(db), chosen=event["forms"], values=event, error=None,
-                           count=shown_count(event_store.count_event_submissions(db, event_id)))
+                           count=event_store.count_event_submissions(db, event_id))
 
 
 @bp.post("/console/events/<int:event_id>")
@@ -98,7 +108,7 @@ def update(event_id):
     if error:
         return render_template("console/event.html", event=event, link=f"{public_url()}/e/{event['code']}",
                                forms=form_store.list_forms(db), chosen=forms, values=values, error=error,
-                               count=shown_count(event_store.count_event_submissions(db, event_id))), 422
+                               count=event_store.count_event_submissions(db, event_id)), 422
     event_store.update_event(db, event_id, values, forms)
     audit.record(db, current_user()["username"], "event.changed", event=event["code"])
     return redirect(url_for("events.event_page", event_id=event_id), code=303)

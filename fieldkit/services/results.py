@@ -1,0 +1,194 @@
+"""Per-question summaries for the Results page, in one pass over the submissions.
+
+Pure: it takes a Form and an iterable of submissions (as fieldkit.store.submissions
+yields them) and returns counts and numbers. Labels, formatting and small-count
+suppression belong to whoever shows the numbers. Only counters are kept, never
+the submissions, so 100,000 of them cost no more memory than ten.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+
+from ..forms.model import Form, Question
+
+CHOICE_TYPES = ("select_one", "select_multiple", "acknowledge")
+NUMBER_TYPES = ("integer", "decimal", "calculate")  # a calculation counts as a number if every value is one
+ANSWERED_TYPES = ("text", "date")  # free text is never listed: people type names
+MAX_BINS = 8
+
+
+@dataclass
+class ChoiceTally:
+    """Counts per choice; for select_multiple a respondent counts once per choice ticked."""
+
+    name: str
+    multiple: bool
+    choices: list[str]
+    counts: Counter = field(default_factory=Counter)
+    answered: int = 0
+    other: int = 0  # answers with a value this version does not offer (an earlier version did)
+    kind: str = "choice"
+
+    def add(self, value: str) -> None:
+        picked = set(value.split()) if self.multiple else {value}
+        self.answered += 1
+        known = picked.intersection(self.choices)
+        self.counts.update(known)
+        if len(known) < len(picked):
+            self.other += 1
+
+    @property
+    def rows(self) -> list[tuple[str, int]]:
+        """(choice name, count) in the form's order, choices nobody picked included."""
+        return [(name, self.counts[name]) for name in self.choices]
+
+
+@dataclass
+class NumberTally:
+    """Distinct values with their counts: exact median and histogram without keeping every answer."""
+
+    name: str
+    calculated: bool = False
+    values: Counter = field(default_factory=Counter)
+    other: int = 0  # answers that are not numbers (a calculation's text, or an earlier version's)
+
+    @property
+    def kind(self) -> str:
+        # A calculation that ever gave text is not a number question: just count it.
+        return "answered" if self.calculated and (self.other or not self.values) else "number"
+
+    def add(self, value: str) -> None:
+        number = as_number(value)
+        if number is None:
+            self.other += 1
+        else:
+            self.values[number] += 1
+
+    @property
+    def n(self) -> int:
+        return sum(self.values.values())
+
+    @property
+    def answered(self) -> int:
+        return self.n + self.other
+
+    def stats(self) -> dict | None:
+        """n, mean, median, min, max as Decimals; None when nobody gave a number."""
+        n = self.n
+        if not n:
+            return None
+        ordered = sorted(self.values)
+        total = sum((value * count for value, count in self.values.items()), Decimal(0))
+        middle = (nth(ordered, self.values, (n - 1) // 2) + nth(ordered, self.values, n // 2)) / 2
+        return {"n": n, "mean": total / n, "median": middle, "min": ordered[0], "max": ordered[-1]}
+
+    def histogram(self) -> list[Bin]:
+        return histogram(self.values)
+
+
+@dataclass
+class AnsweredTally:
+    name: str
+    answered: int = 0
+    kind: str = "answered"
+
+    def add(self, value: str) -> None:
+        self.answered += 1
+
+
+@dataclass
+class Bin:
+    low: Decimal
+    high: Decimal  # inclusive for whole-number bins, exclusive otherwise (except the last)
+    count: int
+    whole: bool
+
+
+@dataclass
+class Summary:
+    total: int
+    questions: list  # tallies in form order; each has .name, .kind, .answered
+
+
+def as_number(value: str) -> Decimal | None:
+    try:
+        number = Decimal(value.strip())
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None  # "NaN" and "Infinity" parse, but are not answers
+
+
+def nth(ordered: list[Decimal], counts: Counter, index: int) -> Decimal:
+    """The index-th value (0-based) of the multiset, walking the distinct values in order."""
+    seen = 0
+    for value in ordered:
+        seen += counts[value]
+        if index < seen:
+            return value
+    raise IndexError(index)
+
+
+def tally_for(form: Form, q: Question):
+    if q.type in CHOICE_TYPES:
+        choices = ["OK"] if q.type == "acknowledge" else form.choice_names(q)
+        return ChoiceTally(q.name, q.type == "select_multiple", choices)
+    if q.type in NUMBER_TYPES:
+        return NumberTally(q.name, calculated=q.type == "calculate")
+    if q.type in ANSWERED_TYPES:
+        return AnsweredTally(q.name)
+    return None  # notes, and anything newer that this page does not know yet
+
+
+def summarise(form: Form, submissions: Iterable[dict]) -> Summary:
+    """One pass: each submission's answers to the current version's questions go
+    into that question's counter; answers to questions it no longer has are ignored."""
+    tallies = [t for t in (tally_for(form, q) for q in form.questions.values()) if t is not None]
+    total = 0
+    for submission in submissions:
+        total += 1
+        answers = submission["answers"]
+        for tally in tallies:
+            value = answers.get(tally.name)
+            if value is None or value == "":
+                continue  # not relevant, or left empty: "No answer" is total - answered
+            tally.add(value if isinstance(value, str) else str(value))
+    return Summary(total, tallies)
+
+
+def nice_width(raw: Decimal, whole: bool) -> Decimal:
+    """The smallest of 1, 2, 2.5, 5 times a power of ten that is at least raw, so bins read well."""
+    exponent = math.floor(math.log10(raw)) if raw > 0 else 0
+    for step in ("1", "2", "2.5", "5", "10"):
+        width = Decimal(step).scaleb(exponent)
+        if width >= raw and not (whole and width != width.to_integral_value()):
+            return max(width, Decimal(1)) if whole else width
+    raise AssertionError("unreachable: 10 * 10^floor(log10(x)) > x")
+
+
+def histogram(values: Counter, max_bins: int = MAX_BINS) -> list[Bin]:
+    """Bins over the answers: one per whole number when few, else equal 'nice' widths."""
+    if not values:
+        return []
+    low, high = min(values), max(values)
+    whole = all(v == v.to_integral_value() for v in values)
+    if whole and high - low < max_bins + 2:
+        return [Bin(v, v, values.get(v, 0), True) for v in (low + i for i in range(int(high - low) + 1))]
+    if low == high:
+        return [Bin(low, high, sum(values.values()), whole)]
+    width = nice_width((high - low) / max_bins, whole)
+    start = (low / width).to_integral_value(ROUND_FLOOR) * width
+    count = int(((high - start) / width).to_integral_value(ROUND_FLOOR)) + 1
+    counts = [0] * count
+    for value, n in values.items():
+        counts[min(int((value - start) // width), count - 1)] += n
+    return [Bin(start + i * width, start + (i + 1) * width - (1 if whole else 0), c, whole)
+            for i, c in enumerate(counts)]
+
+
+def small(count: int, threshold: int) -> bool:
+    """A count that could single someone out: shown as '<threshold' wherever others can see it."""
+    return 0 < count < threshold
