@@ -217,3 +217,10 @@ def test_reload_after_submit_does_not_resubmit(add_form, participant, db):
     page = p.open()  # the participant opens the link again: a fresh start page
     assert "lang" in {i["name"] for i in page.inputs} or 'name="lang"' in page.html
     assert len(submissions_of(db, "household")) == 1
+
+
+def test_form_title_in_each_language(participant):
+    p = participant("wellbeing")
+    assert "<h1>Encuesta de bienestar comunitario</h1>" in p.open(lang="es").html
+    assert "<title>የማህበረሰብ ደህንነት መጠይቅ</title>" in p.open(lang="am").html
+    assert "<h1>Community wellbeing check-in</h1>" in p.open(lang="en").html

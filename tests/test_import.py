@@ -510,3 +510,18 @@ def test_without_settings_the_file_name_is_the_form_id(db):
     assert form.form_id == "my_survey"
     assert form.title == {"en": "my_survey"}
     assert len(form.version) == 10  # a hash of the file's bytes
+
+
+def test_translated_titles_in_settings(db):
+    md = TITLED.encode()
+    form = import_form(db, md, "titled.md").form
+    assert form.title == {"en": "Wellbeing", "es": "Bienestar"}
+
+
+TITLED = """| survey |
+| | type | name | label::English (en) | label::Español (es) |
+| | text | a | A | A |
+| settings |
+| | form_title | form_title::Español (es) | form_id | default_language |
+| | Wellbeing | Bienestar | titled | English (en) |
+"""

@@ -93,6 +93,7 @@ def load_xlsform(data: bytes, filename: str) -> Form:
         raise FormImportError([problem(
             N_("%(name)s could not be read as an XLSForm. Save it from Excel, LibreOffice or Google Sheets "
                "as .xlsx and try again."), name=PurePath(filename).name)]) from None
+    titles = _take_translated_titles(workbook)
     try:
         rows = _row_numbers(workbook.survey or [])
         written = _written_types(workbook.survey or [])
@@ -112,7 +113,24 @@ def load_xlsform(data: bytes, filename: str) -> Form:
         raise FormImportError([problem(
             N_("This file could not be read as an XLSForm (%(error)s)."), error=str(error)[:200])]) from None
     version = str(tree.get("version") or hashlib.sha256(data).hexdigest()[:10])
-    return _Builder(tree, rows, version, written).build()
+    form = _Builder(tree, rows, version, written).build()
+    for key, text in titles.items():
+        code = language_code(key, sheet="settings", column=f"form_title::{key}")
+        if code in form.languages:
+            form.title[code] = text
+    return form
+
+
+def _take_translated_titles(workbook) -> dict[str, str]:
+    """`form_title::Español (es)` in settings: a title per language, a fieldkit
+    extension. pyxform cannot write it into an XForm, so it is taken out first."""
+    titles = {}
+    for row in workbook.settings or []:
+        for key in [k for k in row if k.startswith("form_title::")]:
+            value = row.pop(key)
+            if value:
+                titles[key.split("::", 1)[1].strip()] = str(value)
+    return titles
 
 
 def _from_pyxform(text: str) -> Problem:
