@@ -237,3 +237,160 @@ def export(form_id, fmt, event_code, out, data_dir):
         click.echo(f"Wrote {count} submissions to {out}", err=True)
     else:
         click.echo(f"Wrote the codebook of {form_id} to {out}", err=True)
+
+
+# --- sync: devices (on a central), link and sync (on a laptop), backup --------------------
+
+def database_path(data_dir: Path | None) -> Path:
+    return configuration.prepare_data_dir(data_dir or configuration.default_data_dir()) / "fieldkit.db"
+
+
+def valid_device_name(name: str) -> bool:
+    return 1 <= len(name) <= 40 and name.replace("-", "").replace("_", "").replace(".", "").isalnum()
+
+
+@main.group()
+def devices():
+    """On a central: the laptops allowed to sync with it, each with its own token."""
+
+
+@devices.command("add")
+@click.argument("name")
+@data_option
+def devices_add(name, data_dir):
+    """Register a laptop and print its token, alone on the last line (shown only once)."""
+    from .store import devices as device_store
+    if not valid_device_name(name):
+        raise click.ClickException("Choose a device name of letters, numbers, '-', '_' or '.' (up to 40).")
+    db = open_db(data_dir)
+    try:
+        token = device_store.add_device(db, name)
+    except device_store.DeviceExists:
+        raise click.ClickException(f"There is already a device called {name!r}. Choose another name.") from None
+    store.audit.record(db, None, "device.added", device=name, via="command line")
+    click.echo(f"Added device {name}. This central keeps only a hash of its token: copy it now.")
+    click.echo("On that laptop, run: fieldkit link https://THIS-CENTRAL --token TOKEN")
+    click.echo(token)
+
+
+@devices.command("list")
+@data_option
+def devices_list(data_dir):
+    """List the devices, when each last synced and what it sent."""
+    from .store import devices as device_store
+    rows = device_store.list_devices(open_db(data_dir))
+    if not rows:
+        click.echo("No devices yet. Add one with: fieldkit devices add NAME")
+    for row in rows:
+        state = f"revoked {row['revoked_at']}" if row["revoked_at"] else "active"
+        click.echo(f"{row['name']:<24} {state:<30} last sync: {row['last_seen'] or 'never':<20} "
+                   f"received {row['received']}, duplicates {row['duplicates']}, conflicts {row['conflicts']}")
+
+
+@devices.command("revoke")
+@click.argument("name")
+@data_option
+def devices_revoke(name, data_dir):
+    """Refuse a device's token from now on (what it already sent is kept)."""
+    from .store import devices as device_store
+    db = open_db(data_dir)
+    if not device_store.revoke_device(db, name):
+        raise click.ClickException(f"There is no active device called {name!r}. See: fieldkit devices list")
+    store.audit.record(db, None, "device.revoked", device=name, via="command line")
+    click.echo(f"Revoked {name}. Its token no longer works.")
+
+
+ca_bundle_option = click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                                help="PEM file of the certificate authority that signed the central's "
+                                     "certificate (for a private CA). TLS is always verified.")
+allow_http_option = click.option("--allow-http", is_flag=True,
+                                 help="Allow plain http to a central other than this machine (unencrypted: "
+                                      "only on a network you trust).")
+
+
+@main.command()
+@click.argument("url")
+@click.option("--token", required=True, envvar="FIELDKIT_SYNC_TOKEN",
+              help="The token `fieldkit devices add` printed on the central (or FIELDKIT_SYNC_TOKEN).")
+@ca_bundle_option
+@allow_http_option
+@data_option
+def link(url, token, ca_bundle, allow_http, data_dir):
+    """Link this laptop to a central fieldkit at URL, checking the token with it."""
+    from .store import sync as sync_store
+    from .sync.client import AuthError, Central, SyncError
+    ca = str(ca_bundle.resolve()) if ca_bundle else None
+    try:
+        central = Central(url, token, ca_bundle=ca, allow_http=allow_http, retries=1)
+    except SyncError as error:
+        raise click.ClickException(error.message.render()) from None
+    device, problem = None, None
+    try:
+        device = central.hello()["device"]
+    except AuthError as error:
+        raise click.ClickException(error.message.render()) from None
+    except SyncError as error:  # offline now: keep the link, `fieldkit sync` tries later
+        problem = error.message.render()
+    finally:
+        central.close()
+    db = open_db(data_dir)
+    sync_store.set_link(db, {"url": central.url, "token": token, "ca_bundle": ca, "allow_http": allow_http,
+                             "device": device})
+    store.audit.record(db, None, "sync.linked", central=central.url, device=device, via="command line")
+    if problem:
+        click.echo(f"Linked to {central.url}, but could not check the token now: {problem}", err=True)
+    else:
+        click.echo(f"Linked to {central.url} as device {device}.")
+
+
+@main.command()
+@click.option("--purge", is_flag=True,
+              help="Then delete the local copies the central has confirmed (never unconfirmed ones or conflicts).")
+@ca_bundle_option
+@allow_http_option
+@click.option("--retries", default=6, show_default=True, type=click.IntRange(0, 20),
+              help="Tries again after a failed request, waiting twice as long each time (up to 30 s).")
+@data_option
+def sync(purge, ca_bundle, allow_http, retries, data_dir):
+    """Send unsynced submissions to the central and pull its forms, with a progress bar.
+
+    Exits 0 only when the central acknowledged everything; 1 when something was
+    not acknowledged or went wrong; 3 when another sync is running."""
+    from tqdm import tqdm
+
+    from .sync import runner
+    open_db(data_dir).conn.close()  # migrated before the sync opens it
+    bars: dict[str, tqdm] = {}
+    labels = {"push": "Sending submissions", "pull": "Pulling forms"}
+
+    def progress(stage: str, done: int, total: int):
+        bar = bars.get(stage) or bars.setdefault(stage, tqdm(total=total, desc=labels[stage], unit="",
+                                                             file=sys.stderr, leave=True))
+        bar.total = total
+        bar.update(done - bar.n)
+
+    result = runner.run(str(database_path(data_dir)), purge=purge, ca_bundle=str(ca_bundle) if ca_bundle else None,
+                        allow_http=True if allow_http else None, retries=retries, progress=progress)
+    for bar in bars.values():
+        bar.close()
+    for message in runner.messages_of(result):
+        click.echo(message.render(), err=True)
+    if result.busy:
+        sys.exit(3)
+    click.echo(result.summary())
+    sys.exit(0 if result.ok else 1)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+@data_option
+def backup(file, force, data_dir):
+    """Copy the database to FILE, safely, even while fieldkit is serving (SQLite online backup)."""
+    from .store.backup import backup_to
+    if file.exists() and not force:
+        raise click.ClickException(f"{file} exists. Choose another name, or replace it with --force.")
+    db = open_db(data_dir)
+    backup_to(db, file)
+    click.echo(f"Backed up {store.submissions.count_submissions(db)} submissions and "
+               f"{store.forms.count_forms(db)} form versions to {file}")

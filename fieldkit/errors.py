@@ -21,6 +21,12 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "forbidden": (403, N_("You do not have access to this page.")),
     "form_closed": (410, N_("This survey is closed. Thank you for your interest.")),
     "server_error": (500, N_("Something went wrong on the survey laptop. Your earlier answers are saved. Please try again.")),
+    # sync API (web/api.py): a laptop talking to its central
+    "device_unauthorized": (401, N_("This device's token is missing or unknown here. "
+                                    "Ask the central's coordinator for a token, then link again.")),
+    "device_revoked": (401, N_("This device's token was revoked on the central. "
+                               "Ask the central's coordinator for a new token, then link again.")),
+    "bad_batch": (400, N_("The batch of submissions could not be used.")),
 }
 
 

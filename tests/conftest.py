@@ -120,11 +120,25 @@ class Participant:
         self.last = self.client.get(f"/f/{self.form_id}{query}", headers=headers)
         return Page(self.last.get_data(as_text=True))
 
-    def start(self, lang: str) -> Page:
+    def choose_language(self, lang: str) -> Page:
+        """The language page, then the consent screen it leads to."""
         page = self.open(lang)
         response = self.client.post(f"/f/{self.form_id}/start",
                                     data={"lang": lang, "csrf_token": page.hidden_fields.get("csrf_token", "")})
         assert response.status_code == 303, response.get_data(as_text=True)
+        self.last = self.client.get(response.location)
+        return Page(self.last.get_data(as_text=True))
+
+    def consent(self, choice: str = "yes"):
+        page = Page(self.client.get(f"/f/{self.form_id}/consent").get_data(as_text=True))
+        self.last = self.client.post(f"/f/{self.form_id}/consent",
+                                     data={"consent": choice, "csrf_token": page.hidden_fields["csrf_token"]})
+        return self.last
+
+    def start(self, lang: str) -> Page:
+        """Language, consent, and the first screen."""
+        self.choose_language(lang)
+        assert self.consent("yes").status_code == 303
         return self.current()
 
     def current(self) -> Page:

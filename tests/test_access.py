@@ -4,6 +4,7 @@ import pytest
 
 from conftest import PASSWORD, csrf_of
 from fieldkit import store
+from fieldkit.store import devices
 from fieldkit.web.auth import LEVELS
 
 
@@ -17,8 +18,10 @@ def world(app, db, add_form, participant):
     p.answer({"consent": "no"})
     p.submit()
     uuid = next(iter(store.submissions.iter_submissions(db, "household")))["uuid"]
+    device_token = devices.add_device(db, "laptop-1")
     return {"form_id": "household", "event_id": event["id"], "code": event["code"], "uuid": uuid,
-            "token": "not-a-token", "filename": "fieldkit.css"}
+            "token": "not-a-token", "filename": "fieldkit.css", "index": 0,
+            "version": "1", "conflict_id": 1, "device_token": device_token}
 
 
 def urls(app, world):
@@ -38,10 +41,10 @@ def test_every_route_admits_exactly_its_audience(app, world, signed_in):
                "coordinator": signed_in("coordinator")}
     tokens = {who: csrf_of(client, "/console/login") for who, client in clients.items()}
     admitted = {"anonymous": {"public", "laptop"}, "facilitator": {"public", "laptop", "facilitator"},
-               "coordinator": set(LEVELS)}
+               "coordinator": set(LEVELS) - {"device"}}
     checked = 0
-    # Signing out last, or the rest would be checked signed out.
-    for endpoint, method, url in sorted(urls(app, world), key=lambda u: u[0] == "auth.logout"):
+    # Signing out (and the quick exit, which forgets the session) last.
+    for endpoint, method, url in sorted(urls(app, world), key=lambda u: u[0] in ("auth.logout", "safety.neutral")):
         level = app.view_functions[endpoint].access
         for who, client in clients.items():
             if method == "POST":
@@ -55,10 +58,16 @@ def test_every_route_admits_exactly_its_audience(app, world, signed_in):
                 assert status != 403 and not (status == 401 and level != "public") \
                     and not (status == 303 and "/console/login?next=" in response.location), \
                     (who, method, url, status)
+            elif level == "device":  # a console session is no device token
+                assert status == 401, (who, method, url, status)
             else:
                 assert status in (401, 403) or (status == 303 and "/console/login?next=" in response.location), \
                     (who, method, url, status)
             checked += 1
+        if level == "device":
+            response = app.test_client().open(url, method=method,
+                                              headers={"Authorization": f"Bearer {world['device_token']}"})
+            assert response.status_code not in (401, 403), ("device", method, url, response.status_code)
     assert checked > 40
 
 

@@ -48,7 +48,6 @@ def test_household_end_to_end_in_each_language(lang, add_form, participant, db):
 def test_demo_form_end_to_end(participant, db):
     p = participant("wellbeing")
     p.start("am")
-    p.answer({"consent": "yes"})
     p.answer({"age_band": "age_25_34", "household_size": "4"})
     p.answer({"wellbeing_rating": "okay", "worries": ["money", "housing"]})
     page = p.answer({"has_support": "no"})

@@ -233,6 +233,7 @@ def test_create_event_and_participants_are_counted_for_it(add_form, signed_in, a
     page = Page(entry.get(redirect.location).get_data(as_text=True))
     entry.post("/f/household/start", data={"lang": "es", "e": event["code"],
                                            "csrf_token": page.hidden_fields["csrf_token"]})
+    p.consent("yes")
     p.answer({"consent": "no"})
     p.submit()
     assert submissions_of(db, "household")[0]["event_id"] == event["id"]

@@ -71,10 +71,13 @@ def answer_demo(base: str, lang: str = "es") -> requests.Session:
     http = requests.Session()
     start = http.get(base + "/f/wellbeing")
     assert start.status_code == 200
-    response = http.post(base + "/f/wellbeing/start",
-                         data={"lang": lang, "csrf_token": field(start.text, "csrf_token")}, allow_redirects=False)
+    consent = http.post(base + "/f/wellbeing/start",
+                        data={"lang": lang, "csrf_token": field(start.text, "csrf_token")})
+    assert consent.status_code == 200 and 'name="consent"' in consent.text
+    response = http.post(base + "/f/wellbeing/consent", allow_redirects=False,
+                         data={"consent": "yes", "csrf_token": field(consent.text, "csrf_token")})
     assert response.status_code == 303
-    for answers in ({"consent": "yes"}, {"age_band": "age_35_49", "household_size": "3"},
+    for answers in ({"age_band": "age_35_49", "household_size": "3"},
                     {"wellbeing_rating": "good", "worries": ["work", "health"]},
                     {"has_support": "yes", "support_who": ["friend"]},
                     {"last_gathering": "2025-06-01", "comments": "Más reuniones, por favor"}, {}):

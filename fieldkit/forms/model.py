@@ -75,6 +75,19 @@ class Form:
     choices: dict[str, list[Choice]]
     screens: list[Screen]
     order: list[str]  # every question and calculation, dependencies first
+    # What participants see, so that nothing on a phone names a sensitive topic:
+    public_title: Text = field(default_factory=dict)  # empty: the title is public
+    public_id: str = ""  # in participant URLs; empty: the form_id
+    consent: Text = field(default_factory=dict)  # the consent screen's text; empty: a general one
+
+    @property
+    def key(self) -> str:
+        """The form's name in participant URLs."""
+        return self.public_id or self.form_id
+
+    def shown_title(self, lang: str) -> str:
+        """The title a participant (and the poster) sees."""
+        return text_in(self.public_title, lang, self.default_language) or text_in(self.title, lang, self.default_language)
 
     def choice_names(self, question: Question) -> list[str]:
         return [c.name for c in self.choices.get(question.list_name or "", [])]
@@ -101,6 +114,9 @@ class Form:
             choices={k: [Choice(**c) for c in v] for k, v in data["choices"].items()},
             screens=[Screen(**s) for s in data["screens"]],
             order=data["order"],
+            public_title=data.get("public_title", {}),
+            public_id=data.get("public_id", ""),
+            consent=data.get("consent", {}),
         )
 
 

@@ -93,7 +93,7 @@ def load_xlsform(data: bytes, filename: str) -> Form:
         raise FormImportError([problem(
             N_("%(name)s could not be read as an XLSForm. Save it from Excel, LibreOffice or Google Sheets "
                "as .xlsx and try again."), name=PurePath(filename).name)]) from None
-    titles = _take_translated_titles(workbook)
+    extensions = _take_extensions(workbook)
     try:
         rows = _row_numbers(workbook.survey or [])
         written = _written_types(workbook.survey or [])
@@ -114,23 +114,49 @@ def load_xlsform(data: bytes, filename: str) -> Form:
             N_("This file could not be read as an XLSForm (%(error)s)."), error=str(error)[:200])]) from None
     version = str(tree.get("version") or hashlib.sha256(data).hexdigest()[:10])
     form = _Builder(tree, rows, version, written).build()
-    for key, text in titles.items():
-        code = language_code(key, sheet="settings", column=f"form_title::{key}")
-        if code in form.languages:
-            form.title[code] = text
+    _apply_extensions(form, extensions)
     return form
 
 
-def _take_translated_titles(workbook) -> dict[str, str]:
-    """`form_title::Español (es)` in settings: a title per language, a fieldkit
-    extension. pyxform cannot write it into an XForm, so it is taken out first."""
-    titles = {}
+# Settings that fieldkit adds to XLSForm. pyxform cannot put them in an XForm,
+# so they are taken out of the settings sheet before pyxform sees it.
+EXTENSIONS = ("form_title", "public_title", "consent_text", "public_id")
+PUBLIC_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+def _take_extensions(workbook) -> dict[str, dict[str, str]]:
+    """{'public_title': {'': 'Wellbeing', 'Español (es)': 'Bienestar'}, ...}"""
+    found: dict[str, dict[str, str]] = {}
     for row in workbook.settings or []:
-        for key in [k for k in row if k.startswith("form_title::")]:
-            value = row.pop(key)
-            if value:
-                titles[key.split("::", 1)[1].strip()] = str(value)
-    return titles
+        for column in list(row):
+            name, _, language = column.partition("::")
+            if name.strip() in EXTENSIONS and (language or name.strip() != "form_title"):
+                value = row.pop(column)
+                if value not in (None, ""):
+                    found.setdefault(name.strip(), {})[language.strip()] = str(value).strip()
+    return found
+
+
+def _apply_extensions(form: Form, extensions: dict[str, dict[str, str]]) -> None:
+    def by_language(name: str) -> dict[str, str]:
+        entries = extensions.get(name, {})
+        # A column without a language gives every language the same text; a
+        # column with one (public_title::Español (es)) gives that language its own.
+        texts = {lang: entries[""] for lang in form.languages} if "" in entries else {}
+        for key, text in entries.items():
+            code = language_code(key, sheet="settings", column=f"{name}::{key}") if key else None
+            if code in form.languages:
+                texts[code] = text
+        return texts
+
+    form.title.update(by_language("form_title"))
+    form.public_title = by_language("public_title")
+    form.consent = by_language("consent_text")
+    public_id = extensions.get("public_id", {}).get("", "")
+    if public_id and not PUBLIC_ID.fullmatch(public_id):
+        raise FormImportError([problem(N_("The public_id %(value)s can only have letters, digits, - and _."),
+                                       "settings", 2, "public_id", value=public_id)])
+    form.public_id = public_id
 
 
 def _from_pyxform(text: str) -> Problem:

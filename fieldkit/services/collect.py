@@ -5,6 +5,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from ..errors import FieldkitError
+from ..messages import Message, N_
 from ..forms import engine
 from ..forms.model import Form
 from ..store import drafts, events as event_store, forms as form_store, submissions
@@ -13,7 +14,7 @@ from ..store.util import utcnow
 
 @dataclass
 class Draft:
-    form: Form  # the version this participant is answering
+    form: Form | None  # the version this participant is answering
     token: str
     row: dict
 
@@ -34,13 +35,26 @@ class Draft:
         return self.position >= len(self.form.screens)
 
 
-def open_form(db, form_id: str, for_new_answers: bool = False) -> Form:
-    form = form_store.current_form(db, form_id)
+def open_form(db, key: str, for_new_answers: bool = False) -> Form:
+    """The current version of the form a participant URL names (by its public_id)."""
+    form_id = form_store.form_id_for_public(db, key)
+    form = form_store.current_form(db, form_id) if form_id else None
     if form is None:
         raise FieldkitError("form_not_found")
     if for_new_answers and form_store.form_status(db, form_id) != "open":
         raise FieldkitError("form_closed")
     return form
+
+
+DEFAULT_CONSENT = N_("This survey is voluntary and anonymous. Please do not write your name anywhere. "
+                     "You can skip any question or stop at any time. Your answers stay with the organisers "
+                     "of this gathering. Do you agree to take part?")
+
+
+def consent_text(form: Form, lang: str) -> Message:
+    """The form's own consent text in this language, else the general one (translated)."""
+    own = form.consent.get(lang) or form.consent.get(form.default_language)
+    return Message(own) if own else Message(DEFAULT_CONSENT)
 
 
 def event_for(db, form_id: str, code: str | None) -> dict | None:
@@ -68,6 +82,16 @@ def resume(db, form_id: str, token: str | None) -> Draft | None:
         return None
     form = form_store.form_version(db, form_id, row["form_version"])
     return Draft(form, token, row) if form else None
+
+
+def resume_any(db, token: str) -> Draft | None:
+    row = drafts.get_draft(db, token)
+    return Draft(None, token, row) if row else None
+
+
+def discard(db, token: str) -> None:
+    """Quick exit: the answers in progress are gone from the laptop at once."""
+    drafts.delete_draft(db, token)
 
 
 def set_language(db, draft: Draft, language: str) -> None:

@@ -28,6 +28,10 @@ def import_form(db, data: bytes, filename: str) -> Imported:
     form = load_xlsform(data, filename)
     try:
         outcome = form_store.add_form(db, form, data, Path(filename).name)
+    except form_store.PublicIdClash as clash:
+        raise FormImportError([problem(
+            N_("The public_id %(key)s is already used by the form %(other)s."),
+            "settings", None, "public_id", key=clash.key, other=clash.other)]) from None
     except form_store.VersionClash as clash:
         raise FormImportError([problem(
             N_("Version %(version)s of form %(form_id)s already exists with different content. "

@@ -18,7 +18,7 @@ from ..forms.model import Form, Question
 CHOICE_TYPES = ("select_one", "select_multiple", "acknowledge")
 NUMBER_TYPES = ("integer", "decimal", "calculate")  # a calculation counts as a number if every value is one
 ANSWERED_TYPES = ("text", "date")  # free text is never listed: people type names
-MAX_BINS = 8
+MAX_BINS = 10
 
 
 @dataclass
@@ -170,7 +170,9 @@ def nice_width(raw: Decimal, whole: bool) -> Decimal:
 
 
 def histogram(values: Counter, max_bins: int = MAX_BINS) -> list[Bin]:
-    """Bins over the answers: one per whole number when few, else equal 'nice' widths."""
+    """Bins over the answers: one per whole number when few, else equal 'nice' widths.
+    The outer bins are labelled with the real smallest and largest answers, and the
+    last bin is closed, so the largest answer never sits alone in a bin beyond it."""
     if not values:
         return []
     low, high = min(values), max(values)
@@ -180,13 +182,16 @@ def histogram(values: Counter, max_bins: int = MAX_BINS) -> list[Bin]:
     if low == high:
         return [Bin(low, high, sum(values.values()), whole)]
     width = nice_width((high - low) / max_bins, whole)
-    start = (low / width).to_integral_value(ROUND_FLOOR) * width
-    count = int(((high - start) / width).to_integral_value(ROUND_FLOOR)) + 1
+    # Whole numbers start at the smallest answer (1-2, 3-4); decimals on a round edge (0.2, 0.4).
+    start = low if whole else (low / width).to_integral_value(ROUND_FLOOR) * width
+    count = max(1, math.ceil((high - start) / width))
     counts = [0] * count
     for value, n in values.items():
-        counts[min(int((value - start) // width), count - 1)] += n
-    return [Bin(start + i * width, start + (i + 1) * width - (1 if whole else 0), c, whole)
+        counts[min(int((value - start) // width), count - 1)] += n  # value >= start: // floors here
+    bins = [Bin(start + i * width, start + (i + 1) * width - (1 if whole else 0), c, whole)
             for i, c in enumerate(counts)]
+    bins[0].low, bins[-1].high = low, high
+    return bins
 
 
 def small(count: int, threshold: int) -> bool:

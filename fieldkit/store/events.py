@@ -12,17 +12,18 @@ FIELDS = ("name", "site", "date", "wifi_ssid", "wifi_password", "wifi_security")
 
 
 def _decode(row) -> dict:
-    return dict(row, forms=json.loads(row["forms"]))
+    return dict(row, forms=json.loads(row["forms"]), help=json.loads(row["help"]) if row.get("help") else None)
 
 
-def add_event(db, values: dict, forms: list[str]) -> dict:
+def add_event(db, values: dict, forms: list[str], help: list[dict] | None = None) -> dict:
     with write(db):
         while True:
             code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(5))
             if not next(db.query("SELECT 1 FROM events WHERE code = ?", [code]), None):
                 break
         row = {k: values.get(k) or None for k in FIELDS}
-        row.update(code=code, name=values["name"], forms=json.dumps(forms), created_at=utcnow())
+        row.update(code=code, name=values["name"], forms=json.dumps(forms), created_at=utcnow(),
+                   help=None if help is None else json.dumps(help, ensure_ascii=False))
         event_id = db["events"].insert(row).last_pk
     return get_event(db, event_id)
 
@@ -52,3 +53,8 @@ def list_events(db) -> list[dict]:
 
 def count_event_submissions(db, event_id: int) -> int:
     return next(db.query("SELECT COUNT(*) AS n FROM submissions WHERE event_id = ?", [event_id]))["n"]
+
+
+def set_help(db, event_id: int, resources: list[dict]) -> None:
+    with write(db):
+        db.execute("UPDATE events SET help = ? WHERE id = ?", [json.dumps(resources, ensure_ascii=False), event_id])

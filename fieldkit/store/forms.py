@@ -21,12 +21,16 @@ def add_form(db, form: Form, source: bytes, source_name: str) -> str:
             if row["source_sha256"] == digest:
                 return "unchanged"
             raise VersionClash(form.form_id, form.version)
+        taken = next(db.query("SELECT form_id FROM forms WHERE (public_id = ? OR form_id = ?) AND form_id != ?",
+                              [form.key, form.key, form.form_id]), None)
+        if taken:
+            raise PublicIdClash(form.key, taken["form_id"])
         db["forms"].insert({
             "form_id": form.form_id, "version": form.version,
             "title": json.dumps(form.title, ensure_ascii=False),
             "languages": json.dumps(form.languages), "model": json.dumps(form.to_dict(), ensure_ascii=False),
             "source": source, "source_name": source_name, "source_sha256": digest,
-            "status": "open", "created_at": utcnow(),
+            "status": "open", "created_at": utcnow(), "public_id": form.key,
         })
     return "added"
 
@@ -35,6 +39,18 @@ class VersionClash(Exception):
     def __init__(self, form_id: str, version: str):
         super().__init__(f"{form_id} version {version}")
         self.form_id, self.version = form_id, version
+
+
+class PublicIdClash(Exception):
+    def __init__(self, key: str, other: str):
+        super().__init__(key)
+        self.key, self.other = key, other
+
+
+def form_id_for_public(db, key: str) -> str | None:
+    """The form behind a participant URL's name (its public_id)."""
+    row = next(db.query("SELECT form_id FROM forms WHERE public_id = ? ORDER BY id DESC LIMIT 1", [key]), None)
+    return row["form_id"] if row else None
 
 
 def current_form(db, form_id: str) -> Form | None:
@@ -57,7 +73,7 @@ def all_versions(db, form_id: str) -> list[Form]:
 def list_forms(db) -> list[dict]:
     """One row per form_id: its newest version, with version and submission counts."""
     sql = """
-        SELECT f.form_id, f.version, f.title, f.languages, f.status, f.created_at,
+        SELECT f.form_id, f.version, f.title, f.languages, f.status, f.created_at, f.public_id,
                (SELECT COUNT(*) FROM forms v WHERE v.form_id = f.form_id) AS versions,
                (SELECT COUNT(*) FROM submissions s WHERE s.form_id = f.form_id) AS submissions
         FROM forms f

@@ -42,3 +42,36 @@ def m002_console(db):
     db["drafts"].add_column("event_id", int)
     db["submissions"].add_column("event_id", int)
     db["submissions"].create_index(["form_id", "event_id"])
+
+
+@migrations()
+def m004_safety(db):
+    # public_id: the form's name in participant URLs (a neutral one, when set)
+    db["forms"].add_column("public_id", str)
+    db.execute("UPDATE forms SET public_id = form_id")
+    db["forms"].create_index(["public_id"])
+    # help: the help resources shown to participants of an event (JSON list)
+    db["events"].add_column("help", str)
+
+
+@migrations()
+def m003_sync(db):
+    # A central's registered laptops; only a hash of each token is kept.
+    db["devices"].create({
+        "name": str, "token_hash": str, "created_at": str, "last_seen": str, "revoked_at": str,
+        "received": int, "duplicates": int, "conflicts": int,
+    }, pk="name", not_null={"token_hash", "created_at"},
+        defaults={"received": 0, "duplicates": 0, "conflicts": 0})
+    db["devices"].create_index(["token_hash"], unique=True)
+    # On a central: the device that pushed a submission (NULL: collected here).
+    db["submissions"].add_column("device_name", str)
+    # NULL: collected here, not yet acknowledged; 'synced', 'conflict'; 'received' from a device.
+    db["submissions"].add_column("sync_state", str)
+    db.execute("CREATE INDEX idx_submissions_unsynced ON submissions (submitted_at, uuid) "
+               "WHERE sync_state IS NULL")
+    # On a central: what a device sent under a uuid already held with other content.
+    # Kept for review, never merged; one row per (uuid, content) however often it is resent.
+    db["conflicts"].create({
+        "id": int, "uuid": str, "device_name": str, "content_hash": str, "record": str, "received_at": str,
+    }, pk="id", not_null={"uuid", "content_hash", "record", "received_at"})
+    db["conflicts"].create_index(["uuid", "content_hash"], unique=True)

@@ -15,12 +15,12 @@ from flask import Blueprint, g, redirect, render_template, request, session, url
 from flask_babel import gettext
 
 from ..errors import FieldkitError
-from ..store import audit, meta, users
+from ..store import audit, devices, meta, users
 from .db import get_db
 
 bp = Blueprint("auth", __name__, url_prefix="/console")
 
-LEVELS = ("public", "laptop", "facilitator", "coordinator")
+LEVELS = ("public", "laptop", "facilitator", "coordinator", "device")
 IDLE_SECONDS = 60 * 60
 MAX_SECONDS = 12 * 60 * 60
 LOOPBACK = ("127.0.0.1", "::1")
@@ -28,7 +28,8 @@ LOOPBACK = ("127.0.0.1", "::1")
 
 def access(level: str):
     """Declare and enforce who may use a view: public, laptop (this machine only),
-    facilitator (or coordinator), coordinator."""
+    facilitator (or coordinator), coordinator, device (a laptop syncing with its
+    central, by bearer token; a console session does not count)."""
     if level not in LEVELS:
         raise ValueError(level)
 
@@ -37,6 +38,8 @@ def access(level: str):
         def wrapped(*args, **kwargs):
             if level == "laptop" and request.remote_addr not in LOOPBACK:
                 raise FieldkitError("forbidden")
+            if level == "device":
+                g.device = current_device()
             if level in ("facilitator", "coordinator"):
                 user = current_user()
                 if user is None:
@@ -69,6 +72,17 @@ def current_user() -> dict | None:
         for key in ("user", "auth_at", "seen_at"):
             session.pop(key, None)
     return g.user
+
+
+def current_device() -> dict:
+    """The registered device whose token the request carries, or a 401."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    device = devices.device_for_token(get_db(), token.strip()) if scheme.lower() == "bearer" and token else None
+    if device is None:
+        raise FieldkitError("device_unauthorized")
+    if device["revoked_at"]:
+        raise FieldkitError("device_revoked")
+    return device
 
 
 def _hash(token: str) -> str:

@@ -1,12 +1,14 @@
-"""Participants: /f/<form_id> -> language -> screens -> submit -> thank you.
+"""Participants: /f/<key> -> language -> consent -> screens -> submit -> thank you.
 
 Every step is a plain HTML form POST followed by a redirect, so it all works
-with JavaScript switched off, and a reload never resends answers.
+with JavaScript switched off, and a reload never resends answers. <key> is the
+form's public_id (its form_id unless the form names a neutral one).
 """
 from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 
 from ..errors import FieldkitError
-from ..services import collect
+from ..services import collect, help as help_service
 from .auth import access
 from .db import get_db
 from .i18n import browser_choice, native_name
@@ -17,11 +19,12 @@ CONTROL_FIELDS = {"csrf_token", "_action", "_screen", "_uuid"}
 
 
 def _token(form_id: str) -> str | None:
-    return session.get("drafts", {}).get(form_id)
+    drafts = session.get("drafts")
+    return drafts.get(form_id) if isinstance(drafts, dict) else None
 
 
 def _remember(form_id: str, token: str | None):
-    drafts = dict(session.get("drafts", {}))
+    drafts = dict(session.get("drafts") or {})
     if token:
         drafts[form_id] = token
     else:
@@ -29,33 +32,45 @@ def _remember(form_id: str, token: str | None):
     session["drafts"] = drafts
 
 
-def _draft_or_fail(form_id: str) -> collect.Draft:
-    draft = collect.resume(get_db(), form_id, _token(form_id))
+def _draft_or_fail(key: str) -> collect.Draft:
+    form = collect.open_form(get_db(), key)  # 404 for a form that does not exist
+    draft = collect.resume(get_db(), form.form_id, _token(form.form_id))
     if draft is None:
-        collect.open_form(get_db(), form_id)  # 404 for a form that does not exist
         raise FieldkitError("draft_missing")
     g.lang = draft.language
+    g.help_url = url_for("collect.help_page", form_id=key)
     return draft
 
 
-def _to_current(form_id: str):
-    return redirect(url_for("collect.screen", form_id=form_id), code=303)
+def _to(endpoint: str, key: str):
+    return redirect(url_for(endpoint, form_id=key), code=303)
+
+
+def _pending(form) -> dict | None:
+    """A participant who chose a language but has not yet answered the consent screen."""
+    pending = session.get("pending")
+    if isinstance(pending, dict) and pending.get("form_id") == form.form_id and pending.get("lang") in form.languages:
+        return pending
+    return None
 
 
 @bp.get("/<form_id>")
 @access("public")
 def start_page(form_id):
     db = get_db()
-    draft = collect.resume(db, form_id, _token(form_id))
-    form = collect.open_form(db, form_id, for_new_answers=draft is None)
-    event = collect.event_for(db, form_id, request.args.get("e"))
+    form = collect.open_form(db, form_id)
+    draft = collect.resume(db, form.form_id, _token(form.form_id))
+    if draft is None:
+        collect.open_form(db, form_id, for_new_answers=True)
+    event = collect.event_for(db, form.form_id, request.args.get("e"))
     asked = request.args.get("lang")
     if draft and asked not in form.languages:
-        return _to_current(form_id)
+        return _to("collect.screen", form_id)
     g.lang = asked if asked in form.languages else browser_choice(form.languages, form.default_language)
+    g.help_url = url_for("collect.help_page", form_id=form_id, e=event["code"] if event else None)
     languages = [{"code": code, "name": native_name(code), "preferred": code == g.lang}
                  for code in sorted(form.languages, key=lambda c: c != g.lang)]
-    return render_template("collect/start.html", form=form, title=form.title.get(g.lang, ""),
+    return render_template("collect/start.html", form=form, title=form.shown_title(g.lang),
                            languages=languages, resuming=draft is not None, event=event)
 
 
@@ -63,19 +78,54 @@ def start_page(form_id):
 @access("public")
 def start(form_id):
     db = get_db()
-    draft = collect.resume(db, form_id, _token(form_id))
-    form = collect.open_form(db, form_id, for_new_answers=draft is None)
+    form = collect.open_form(db, form_id)
+    draft = collect.resume(db, form.form_id, _token(form.form_id))
+    if draft is None:
+        collect.open_form(db, form_id, for_new_answers=True)
     lang = request.form.get("lang", "")
     if (lang not in form.languages or any(len(request.form.getlist(k)) != 1 for k in request.form)
             or set(request.form) - {"lang", "csrf_token", "e"}):
         raise FieldkitError("bad_request")
-    event = collect.event_for(db, form_id, request.form.get("e"))
+    event = collect.event_for(db, form.form_id, request.form.get("e"))
     if draft:
         collect.set_language(db, draft, lang)
-    else:
-        draft = collect.start(db, form, lang, event["id"] if event else None)
-        _remember(form_id, draft.token)
-    return _to_current(form_id)
+        return _to("collect.screen", form_id)
+    # Nothing is written to the laptop until the participant has agreed.
+    session["pending"] = {"form_id": form.form_id, "lang": lang, "event_id": event["id"] if event else None}
+    return _to("collect.consent_page", form_id)
+
+
+@bp.get("/<form_id>/consent")
+@access("public")
+def consent_page(form_id):
+    form = collect.open_form(get_db(), form_id, for_new_answers=True)
+    pending = _pending(form)
+    if pending is None:
+        return _to("collect.start_page", form_id)
+    g.lang = pending["lang"]
+    g.help_url = url_for("collect.help_page", form_id=form_id)
+    return render_template("collect/consent.html", form=form, title=form.shown_title(g.lang),
+                           text=collect.consent_text(form, g.lang).render(gettext))
+
+
+@bp.post("/<form_id>/consent")
+@access("public")
+def consent(form_id):
+    db = get_db()
+    form = collect.open_form(db, form_id, for_new_answers=True)
+    pending = _pending(form)
+    choice = request.form.get("consent")
+    if pending is None:
+        raise FieldkitError("session_expired")
+    if choice not in ("yes", "no") or set(request.form) - {"consent", "csrf_token"}:
+        raise FieldkitError("bad_request")
+    session.pop("pending")
+    if choice == "no":
+        session["lang"], session["event_id"] = pending["lang"], pending["event_id"]
+        return _to("collect.declined", form_id)
+    draft = collect.start(db, form, pending["lang"], pending["event_id"])
+    _remember(form.form_id, draft.token)
+    return _to("collect.screen", form_id)
 
 
 @bp.get("/<form_id>/q")
@@ -84,7 +134,7 @@ def screen(form_id):
     draft = _draft_or_fail(form_id)
     if draft.at_end:
         return render_template("collect/review.html", form=draft.form, draft=draft,
-                               title=draft.form.title.get(draft.language, ""))
+                               title=draft.form.shown_title(draft.language))
     return screen_page(draft)
 
 
@@ -101,41 +151,77 @@ def answer(form_id):
         raise FieldkitError("bad_request")
     if int(index) == len(draft.form.screens):  # Back from the review page
         collect.back_from_end(get_db(), draft)
-        return _to_current(form_id)
+        return _to("collect.screen", form_id)
     posted = {k: request.form.getlist(k) for k in request.form if k not in CONTROL_FIELDS}
     result = collect.answer_screen(get_db(), draft, int(index), posted, action)
     if action == "next" and (result.errors or result.appeared):
         status = 422 if result.errors else 200
         return screen_page(draft, result), status
-    return _to_current(form_id)
+    return _to("collect.screen", form_id)
 
 
 @bp.post("/<form_id>/submit")
 @access("public")
 def submit(form_id):
     db = get_db()
+    form = collect.open_form(db, form_id)
     uuid = request.form.get("_uuid", "")
-    draft = collect.resume(db, form_id, _token(form_id))
+    draft = collect.resume(db, form.form_id, _token(form.form_id))
     if draft is None:
         # A double tap or a resend after the answers were already committed.
         if uuid and uuid == session.get("submitted") and collect.submitted(db, uuid):
-            return redirect(url_for("collect.done", form_id=form_id), code=303)
-        collect.open_form(db, form_id)
+            return _to("collect.done", form_id)
         raise FieldkitError("draft_missing")
     if uuid != draft.row["uuid"]:
         raise FieldkitError("bad_request")
     outcome, _screen = collect.submit(db, draft, current_app.config["DEVICE_ID"])
     if outcome == "invalid":
-        return _to_current(form_id)
-    _remember(form_id, None)
-    session["submitted"] = draft.row["uuid"]
-    session["lang"] = draft.language
-    return redirect(url_for("collect.done", form_id=form_id), code=303)
+        return _to("collect.screen", form_id)
+    _remember(form.form_id, None)
+    session.update(submitted=draft.row["uuid"], lang=draft.language, event_id=draft.row.get("event_id"))
+    return _to("collect.done", form_id)
+
+
+def _closing(form_id: str, template: str):
+    """Thank you, or declined: the help resources are shown to everyone, so
+    seeing them says nothing about what a participant answered."""
+    db = get_db()
+    form = collect.open_form(db, form_id)
+    lang = session.get("lang")
+    g.lang = lang if lang in form.languages else browser_choice(form.languages, form.default_language)
+    resources = help_service.for_event(db, session.get("event_id"), g.lang, gettext)
+    return render_template(template, form=form, title=form.shown_title(g.lang), resources=resources)
 
 
 @bp.get("/<form_id>/done")
 @access("public")
 def done(form_id):
-    form = collect.open_form(get_db(), form_id)
-    g.lang = session.get("lang") or browser_choice(form.languages, form.default_language)
-    return render_template("collect/done.html", form=form, title=form.title.get(g.lang, ""))
+    return _closing(form_id, "collect/done.html")
+
+
+@bp.get("/<form_id>/declined")
+@access("public")
+def declined(form_id):
+    return _closing(form_id, "collect/declined.html")
+
+
+@bp.get("/<form_id>/help")
+@access("public")
+def help_page(form_id):
+    """Help, reachable from the same place on every screen; it keeps the answers."""
+    db = get_db()
+    form = collect.open_form(db, form_id)
+    draft = collect.resume(db, form.form_id, _token(form.form_id))
+    pending = _pending(form)
+    event = collect.event_for(db, form.form_id, request.args.get("e"))
+    if draft:
+        g.lang, event_id = draft.language, draft.row.get("event_id")
+    elif pending:
+        g.lang, event_id = pending["lang"], pending["event_id"]
+    else:
+        g.lang = browser_choice(form.languages, form.default_language)
+        event_id = event["id"] if event else None
+    back = url_for("collect.screen" if draft else "collect.consent_page" if pending else "collect.start_page",
+                   form_id=form_id)
+    return render_template("collect/help.html", form=form, title=form.shown_title(g.lang), back=back,
+                           resources=help_service.for_event(db, event_id, g.lang, gettext))

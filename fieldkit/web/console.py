@@ -141,7 +141,7 @@ def submissions_page(form_id):
     for sub in submissions.iter_filtered(db, form_id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
                                          newest_first=True, **filters):
         rows.append({"uuid": sub["uuid"], "submitted_at": sub["submitted_at"], "language": sub["language"],
-                     "version": sub["form_version"],
+                     "version": sub["form_version"], "device": sub.get("device_name"),
                      "answers": [answer_text(form, q, sub["answers"].get(q.name, "")) for q in questions]})
     return render_template("console/submissions.html", form=form, title=label(form, form.title),
                            questions=[(q.name, label(form, q.label) or q.name) for q in questions],

@@ -5,6 +5,9 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..errors import FieldkitError
+from ..services import collect
+from ..store.forms import form_id_for_public
+from .db import get_db
 from ..forms.engine import InputError
 
 HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
@@ -18,9 +21,8 @@ def participant_language():
     if g.get("lang") or not form_id or request.blueprint != "collect":
         return
     try:
-        from ..services import collect
-        from .db import get_db
         drafts = session.get("drafts")
+        form_id = form_id_for_public(get_db(), form_id)  # the URL names the form by its public id
         draft = collect.resume(get_db(), form_id, drafts.get(form_id) if isinstance(drafts, dict) else None)
     except Exception:  # the error page must not fail in turn
         return
@@ -39,7 +41,10 @@ def render_error(error: FieldkitError):
     restart = None
     if error.code in ("draft_missing", "session_expired") and request.view_args and "form_id" in request.view_args:
         restart = url_for("collect.start_page", form_id=request.view_args["form_id"])
-    return render_template("error.html", message=text, code=error.code, restart_url=restart), error.status
+    layout = ("collect/base.html" if request.path.startswith(("/f/", "/e/"))
+              else "console/base.html" if request.path.startswith("/console") else "base.html")
+    return render_template("error.html", message=text, code=error.code, restart_url=restart,
+                           layout=layout), error.status
 
 
 def from_http(exc: HTTPException):

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import force_locale, format_decimal, gettext
 from markupsafe import Markup
 
 from ..errors import FieldkitError
-from ..services import poster
+from ..services import help as help_service, poster
 from ..store import audit, events as event_store, forms as form_store
 from .auth import access, current_user
 from .db import get_db
@@ -84,7 +84,7 @@ def create():
     if error:
         return render_template("console/events.html", events=event_store.list_events(db),
                                forms=form_store.list_forms(db), values=values, chosen=forms, error=error), 422
-    event = event_store.add_event(db, values, forms)
+    event = event_store.add_event(db, values, forms, help=help_service.example_resources(translated))
     audit.record(db, current_user()["username"], "event.created", event=event["code"], name=event["name"])
     return redirect(url_for("events.event_page", event_id=event["id"]), code=303)
 
@@ -96,6 +96,7 @@ def event_page(event_id):
     event = event_or_404(event_id)
     return render_template("console/event.html", event=event, link=f"{public_url()}/e/{event['code']}",
                            forms=form_store.list_forms(db), chosen=event["forms"], values=event, error=None,
+                           resources=[help_service.in_language(r, g.lang) for r in event["help"] or []],
                            count=event_store.count_event_submissions(db, event_id))
 
 
@@ -108,10 +109,47 @@ def update(event_id):
     if error:
         return render_template("console/event.html", event=event, link=f"{public_url()}/e/{event['code']}",
                                forms=form_store.list_forms(db), chosen=forms, values=values, error=error,
+                               resources=[help_service.in_language(r, g.lang) for r in event["help"] or []],
                                count=event_store.count_event_submissions(db, event_id)), 422
     event_store.update_event(db, event_id, values, forms)
     audit.record(db, current_user()["username"], "event.changed", event=event["code"])
     return redirect(url_for("events.event_page", event_id=event_id), code=303)
+
+
+def translated(code: str, text: str) -> str:
+    with force_locale(code):
+        return gettext(text)
+
+
+@bp.post("/console/events/<int:event_id>/help")
+@access("coordinator")
+def add_help(event_id):
+    """Add a help resource: a name, a phone number and a short text in each language."""
+    db = get_db()
+    event = event_or_404(event_id)
+    name, phone = request.form.get("name", "").strip(), request.form.get("phone", "").strip()
+    texts = {code: request.form.get(f"text_{code}", "").strip() for code in current_app.config["LANGUAGES"]}
+    if not name or len(name) > 120 or len(phone) > 40 or any(len(t) > 500 for t in texts.values()):
+        raise FieldkitError("bad_request")
+    resources = list(event["help"] or []) + [{"name": name, "phone": phone, "text": {k: v for k, v in texts.items() if v}}]
+    event_store.set_help(db, event_id, resources)
+    audit.record(db, current_user()["username"], "event.help_added", event=event["code"], name=name)
+    return redirect(url_for("events.event_page", event_id=event_id) + "#help", code=303)
+
+
+@bp.post("/console/events/<int:event_id>/help/<int:index>/delete")
+@access("coordinator")
+def delete_help(event_id, index):
+    db = get_db()
+    event = event_or_404(event_id)
+    resources = list(event["help"] or [])
+    if not 0 <= index < len(resources):
+        abort(404)
+    removed = resources.pop(index)
+    event_store.set_help(db, event_id, resources)
+    audit.record(db, current_user()["username"], "event.help_removed", event=event["code"],
+                 name=help_service.in_language(removed, "en")["name"])
+    return redirect(url_for("events.event_page", event_id=event_id) + "#help", code=303)
 
 
 def instructions(has_wifi: bool) -> list[dict]:
@@ -162,7 +200,7 @@ def participant_entry(code):
         raise FieldkitError("form_not_found")
     forms = [f for f in form_store.list_forms(db) if f["form_id"] in event["forms"] and f["status"] == "open"]
     if len(forms) == 1:
-        return redirect(url_for("collect.start_page", form_id=forms[0]["form_id"], e=event["code"]), code=303)
+        return redirect(url_for("collect.start_page", form_id=forms[0]["public_id"], e=event["code"]), code=303)
     if not forms:
         raise FieldkitError("form_closed")
     return render_template("collect/event.html", event=event, forms=forms)

@@ -1,0 +1,112 @@
+"""Sync use cases without HTTP: the wire format of a submission, receiving a
+device's batch (central), and adding a form version pulled from a central (laptop).
+
+The HTTP side lives in web/api.py (central) and fieldkit/sync/ (laptop)."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+
+from ..errors import FieldkitError
+from ..messages import Message, N_
+from ..store import sync as sync_store
+from ..store.forms import source_of
+from ..store.submissions import content_hash
+from .forms import import_form
+
+WIRE_FIELDS = ("uuid", "form_id", "form_version", "language", "answers", "started_at", "submitted_at",
+               "device_id")
+UUID = re.compile(r"[A-Za-z0-9][A-Za-z0-9:._-]{0,79}")
+HEX64 = re.compile(r"[0-9a-f]{64}")
+SCALARS = (str, int, float, bool, type(None))
+
+
+def to_wire(sub: dict) -> dict:
+    """What a laptop sends for one submission: no local ids (event, sync state)."""
+    wire = {k: sub.get(k) for k in WIRE_FIELDS}
+    wire["content_hash"] = sub["content_hash"]
+    return wire
+
+
+def bad(text: str, **params) -> FieldkitError:
+    return FieldkitError("bad_batch", Message(text, params))
+
+
+def _text(obj: dict, key: str, limit: int, required: bool = True) -> str | None:
+    value = obj.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value or len(value) > limit:
+        raise bad(N_("Not a valid batch: %(field)s is missing or not valid."), field=key)
+    return value
+
+
+def from_wire(obj) -> dict:
+    """Check one received submission and return the record to store.
+
+    The content hash is recomputed here: a record changed or damaged on the way
+    is refused rather than stored under a hash it does not have."""
+    if not isinstance(obj, dict):
+        raise bad(N_("Not a valid batch: a submission is not an object."))
+    uuid = _text(obj, "uuid", 80)
+    if not UUID.fullmatch(uuid):
+        raise bad(N_("Not a valid batch: uuid %(uuid)s is not valid."), uuid=uuid)
+    answers = obj.get("answers")
+    if not isinstance(answers, dict) or not all(
+            isinstance(k, str) and (isinstance(v, SCALARS) or
+                                    (isinstance(v, list) and all(isinstance(x, SCALARS) for x in v)))
+            for k, v in answers.items()):
+        raise bad(N_("Not a valid batch: the answers of %(uuid)s are not valid."), uuid=uuid)
+    record = {"uuid": uuid, "answers": answers,
+              "form_id": _text(obj, "form_id", 200), "form_version": _text(obj, "form_version", 200),
+              "language": _text(obj, "language", 35, required=False),
+              "started_at": _text(obj, "started_at", 40, required=False),
+              "submitted_at": _text(obj, "submitted_at", 40),
+              "device_id": _text(obj, "device_id", 80, required=False)}
+    claimed = obj.get("content_hash")
+    if not isinstance(claimed, str) or not HEX64.fullmatch(claimed) or \
+            claimed != content_hash(record["form_id"], record["form_version"], answers):
+        raise bad(N_("Not a valid batch: the content hash of %(uuid)s does not match its content."), uuid=uuid)
+    return record
+
+
+def receive(db, device_name: str, body, max_count: int) -> list[dict]:
+    """A central receives a device's batch: all stored in one transaction, or none."""
+    if not isinstance(body, dict) or not isinstance(body.get("submissions"), list):
+        raise bad(N_("Not a valid batch: the body must be an object with a list 'submissions'."))
+    items = body["submissions"]
+    if len(items) > max_count:
+        raise FieldkitError("too_large")
+    records = [from_wire(item) for item in items]
+    if len({r["uuid"] for r in records}) != len(records):
+        raise bad(N_("Not a valid batch: a uuid appears twice in it."))
+    outcomes = sync_store.receive_batch(db, device_name, records)
+    return [{"uuid": r["uuid"], "outcome": o} for r, o in zip(records, outcomes)]
+
+
+def form_download(db, form_id: str, version: str) -> dict | None:
+    """One published version as the API shows it: its XLSForm file, base64."""
+    found = source_of(db, form_id, version)
+    if found is None:
+        return None
+    name, data = found
+    return {"form_id": form_id, "version": version, "source_name": name,
+            "sha256": hashlib.sha256(data).hexdigest(), "source": base64.b64encode(data).decode("ascii")}
+
+
+def needs_pull(db, listed: dict) -> str:
+    """'have', 'missing', or 'clash' (same version here with other content: kept, not replaced)."""
+    digest = sync_store.version_digest(db, listed["form_id"], listed["version"])
+    if digest is None:
+        return "missing"
+    return "have" if digest == listed["sha256"] else "clash"
+
+
+def add_pulled_form(db, listed: dict, download: dict) -> None:
+    """Add a version pulled from the central, parsed and checked like an upload.
+    Raises ValueError if the file is not what the listing promised."""
+    data = base64.b64decode(download["source"], validate=True)
+    if hashlib.sha256(data).hexdigest() != listed["sha256"]:
+        raise ValueError("the form file does not match its checksum")
+    import_form(db, data, download["source_name"])

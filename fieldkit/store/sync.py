@@ -1,0 +1,166 @@
+"""Sync state: what a laptop still has to send, what a central received, the
+link to a central, and the lease that lets one sync run at a time."""
+from __future__ import annotations
+
+import json
+import time
+
+from . import devices
+from .db import write
+from .submissions import add_submission, content_hash
+from .util import utcnow
+
+LINK_KEY = "sync_link"
+LEASE_KEY = "sync_lease"
+STATUS_KEY = "sync_status"
+
+
+# --- laptop side: the queue ----------------------------------------------------------------
+
+def unsynced(db, limit: int) -> list[dict]:
+    """The oldest submissions not yet acknowledged by the central, in a stable order
+    (a resumed sync sends the same batches again, which the central deduplicates)."""
+    sql = ("SELECT * FROM submissions WHERE sync_state IS NULL "
+           "ORDER BY submitted_at, uuid LIMIT ?")
+    return [dict(r, answers=json.loads(r["answers"])) for r in db.query(sql, [limit])]
+
+
+def count_by_state(db) -> dict[str, int]:
+    """{'unsynced': n, 'synced': n, 'conflict': n, 'received': n}"""
+    counts = {"unsynced": 0, "synced": 0, "conflict": 0, "received": 0}
+    for row in db.query("SELECT sync_state, COUNT(*) AS n FROM submissions GROUP BY sync_state"):
+        counts[row["sync_state"] or "unsynced"] = row["n"]
+    return counts
+
+
+def mark_synced(db, outcomes: dict[str, str]) -> None:
+    """Record the central's acknowledgement of each uuid, in one transaction.
+    A conflict is acknowledged too (the central kept our copy for review), but
+    stays apart: it is not resent and never purged."""
+    now = utcnow()
+    with write(db):
+        for uuid, outcome in outcomes.items():
+            state = "conflict" if outcome == "conflict" else "synced"
+            db.execute("UPDATE submissions SET sync_state = ?, synced_at = ? WHERE uuid = ? AND sync_state IS NULL",
+                       [state, now, uuid])
+
+
+def purge_synced(db) -> int:
+    """Delete local copies the central confirmed it holds as they are. Never an
+    unacknowledged one, never a conflict."""
+    with write(db):
+        return db.execute("DELETE FROM submissions WHERE sync_state = 'synced' AND synced_at IS NOT NULL").rowcount
+
+
+def local_conflicts(db, limit: int = 200) -> list[dict]:
+    return [dict(r) for r in db.query(
+        "SELECT uuid, form_id, form_version, submitted_at, synced_at FROM submissions "
+        "WHERE sync_state = 'conflict' ORDER BY submitted_at DESC LIMIT ?", [limit])]
+
+
+# --- central side: receiving ----------------------------------------------------------------
+
+def receive_batch(db, device_name: str, records: list[dict]) -> list[str]:
+    """Store a device's batch in ONE transaction; the caller answers only after
+    it committed. Each record: 'created', 'duplicate' or 'conflict'."""
+    now = utcnow()
+    outcomes, counts = [], {"created": 0, "duplicate": 0, "conflict": 0}
+    with write(db):
+        for record in records:
+            row = dict(record, device_name=device_name, sync_state="received", synced_at=now, event_id=None)
+            outcome = add_submission(db, row)
+            if outcome == "conflict" and _keep_conflict(db, device_name, row, now):
+                counts["conflict"] += 1
+            elif outcome != "conflict":
+                counts[outcome] += 1
+            outcomes.append(outcome)
+        devices.seen(db, device_name, counts["created"], counts["duplicate"], counts["conflict"])
+    return outcomes
+
+
+def _keep_conflict(db, device_name: str, row: dict, now: str) -> bool:
+    """Keep what the device sent beside the stored record. False if this very
+    content was already kept (a resend after a lost answer)."""
+    digest = content_hash(row["form_id"], row["form_version"], row["answers"])
+    record = {k: row.get(k) for k in ("uuid", "form_id", "form_version", "language", "answers",
+                                      "started_at", "submitted_at", "device_id")}
+    return db.execute(
+        "INSERT OR IGNORE INTO conflicts (uuid, device_name, content_hash, record, received_at) VALUES (?, ?, ?, ?, ?)",
+        [row["uuid"], device_name, digest, json.dumps(record, ensure_ascii=False, sort_keys=True), now]).rowcount == 1
+
+
+def list_conflicts(db, limit: int = 200) -> list[dict]:
+    return [dict(r) for r in db.query(
+        "SELECT id, uuid, device_name, received_at FROM conflicts ORDER BY id DESC LIMIT ?", [limit])]
+
+
+def get_conflict(db, conflict_id: int) -> dict | None:
+    row = next(db.query("SELECT * FROM conflicts WHERE id = ?", [conflict_id]), None)
+    return dict(row, record=json.loads(row["record"])) if row else None
+
+
+def published_versions(db) -> list[dict]:
+    """Every form version, in the order they were added (so a laptop adds them
+    in the same order and ends with the same current version)."""
+    return [dict(r) for r in db.query(
+        "SELECT form_id, version, source_name, source_sha256 AS sha256, created_at AS published_at "
+        "FROM forms ORDER BY id")]
+
+
+def version_digest(db, form_id: str, version: str) -> str | None:
+    row = next(db.query("SELECT source_sha256 FROM forms WHERE form_id = ? AND version = ?",
+                        [form_id, version]), None)
+    return row["source_sha256"] if row else None
+
+
+# --- laptop side: the link, the lease, the last result --------------------------------------
+
+def _get_json(db, key: str) -> dict | None:
+    row = next(db.query("SELECT value FROM meta WHERE key = ?", [key]), None)
+    return json.loads(row["value"]) if row else None
+
+
+def _put_json(db, key: str, value: dict) -> None:
+    with write(db):
+        db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                   [key, json.dumps(value, ensure_ascii=False)])
+
+
+def get_link(db) -> dict | None:
+    """{'url', 'token', 'ca_bundle', 'allow_http', 'device'} or None."""
+    return _get_json(db, LINK_KEY)
+
+
+def set_link(db, link: dict) -> None:
+    _put_json(db, LINK_KEY, link)
+
+
+def get_status(db) -> dict | None:
+    return _get_json(db, STATUS_KEY)
+
+
+def put_status(db, status: dict) -> None:
+    _put_json(db, STATUS_KEY, status)
+
+
+def take_lease(db, owner: str, seconds: float) -> bool:
+    """Take or renew the sync lease. A row in the database rather than a lock
+    file: it works the same on Windows, macOS and Linux, for the CLI and for the
+    console's thread, and a crashed sync's lease simply expires."""
+    now = time.time()
+    with write(db):
+        lease = _get_json(db, LEASE_KEY)
+        if lease and lease["owner"] != owner and lease["expires"] > now:
+            return False
+        _put_json(db, LEASE_KEY, {"owner": owner, "expires": now + seconds})
+    return True
+
+
+def lease_held(db) -> bool:
+    lease = _get_json(db, LEASE_KEY)
+    return bool(lease and lease["expires"] > time.time())
+
+
+def release_lease(db, owner: str) -> None:
+    with write(db):
+        db.execute("DELETE FROM meta WHERE key = ? AND json_extract(value, '$.owner') = ?", [LEASE_KEY, owner])

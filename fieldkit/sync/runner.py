@@ -1,0 +1,155 @@
+"""One whole sync of a laptop with its central: push what is unsynced, pull the
+forms, optionally purge. The same function runs `fieldkit sync` and the
+console's Sync now button (in a thread); its status is kept in the database,
+so the console's status page can show a sync started anywhere."""
+from __future__ import annotations
+
+import uuid as uuidlib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+from .. import store
+from ..forms.xlsform import FormImportError
+from ..messages import Message, N_
+from ..services import sync as sync_service
+from ..store import sync as sync_store
+from ..store.util import utcnow
+from .client import Central, SyncError
+
+LEASE_SECONDS = 120  # renewed before every request; longer than a request's timeouts plus a backoff
+Progress = Callable[[str, int, int], None]  # (stage 'push' | 'pull', done, total)
+
+
+@dataclass
+class Result:
+    ok: bool = False
+    busy: bool = False
+    sent: int = 0  # acknowledged by the central in this run
+    created: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    forms_pulled: int = 0
+    purged: int = 0
+    unsynced: int = 0  # left after the run
+    message: dict | None = None  # a Message as {'text', 'params'}
+    problems: list[dict] = field(default_factory=list)
+
+    def summary(self) -> str:
+        line = (f"sent {self.sent}, new {self.created}, duplicates {self.duplicates}, "
+                f"conflicts {self.conflicts}, forms pulled {self.forms_pulled}")
+        if self.purged:
+            line += f", purged {self.purged}"
+        return f"Sync {'complete' if self.ok else 'incomplete'}: {line}" + (
+            "" if self.ok else f"; {self.unsynced} not yet acknowledged")
+
+
+def messages_of(result: Result) -> list[Message]:
+    return [Message(m["text"], m["params"]) for m in ([result.message] if result.message else []) + result.problems]
+
+
+def run(database: str, *, purge: bool = False, ca_bundle: str | None = None, allow_http: bool | None = None,
+        retries: int = 6, backoff: float = 0.5, progress: Progress | None = None, user: str | None = None) -> Result:
+    db = store.connect(database)
+    try:
+        return _run(db, purge, ca_bundle, allow_http, retries, backoff, progress, user)
+    finally:
+        db.conn.close()
+
+
+def _run(db, purge, ca_bundle, allow_http, retries, backoff, progress, user) -> Result:
+    result = Result()
+    link = sync_store.get_link(db)
+    if link is None:
+        result.message = asdict(Message(N_("This laptop is not linked to a central yet. "
+                                           "Run: fieldkit link URL --token TOKEN")))
+        return result
+    owner = str(uuidlib.uuid4())
+    if not sync_store.take_lease(db, owner, LEASE_SECONDS):
+        result.busy = True
+        result.message = asdict(Message(N_("Another sync is running on this laptop. Wait for it to finish.")))
+        return result
+    status = {"state": "running", "stage": "push", "done": 0, "total": 0, "started_at": utcnow(), "by": user}
+    sync_store.put_status(db, status)
+
+    def renew():
+        if not sync_store.take_lease(db, owner, LEASE_SECONDS):
+            raise SyncError(Message(N_("Another sync took over; this one stopped.")))
+
+    def report(stage: str, done: int, total: int):
+        status.update(stage=stage, done=done, total=total, **counts(result))
+        sync_store.put_status(db, status)
+        if progress:
+            progress(stage, done, total)
+
+    central = None
+    try:
+        central = Central(link["url"], link["token"], ca_bundle=ca_bundle or link.get("ca_bundle"),
+                          allow_http=link.get("allow_http", False) if allow_http is None else allow_http,
+                          retries=retries, backoff=backoff, before_attempt=renew)
+        central.hello()
+        push_all(db, central, result, report)
+        pull_forms(db, central, result, report)
+        result.ok = not result.problems
+    except SyncError as error:
+        result.message = asdict(error.message)
+    finally:
+        if central:
+            central.close()
+        if purge:
+            result.purged = sync_store.purge_synced(db)
+        result.unsynced = sync_store.count_by_state(db)["unsynced"]
+        status.update(state="done" if result.ok else "failed", finished_at=utcnow(), **counts(result),
+                      message=result.message, problems=result.problems, unsynced=result.unsynced)
+        sync_store.put_status(db, status)
+        store.audit.record(db, user, "sync", central=link["url"], **counts(result), ok=result.ok)
+        sync_store.release_lease(db, owner)
+    return result
+
+
+def counts(result: Result) -> dict:
+    return {k: getattr(result, k) for k in ("sent", "created", "duplicates", "conflicts", "forms_pulled", "purged")}
+
+
+def push_all(db, central: Central, result: Result, report: Progress) -> None:
+    """Send the unsynced in batches until none is left. Each round has at least
+    one submission acknowledged (or raises), so the loop ends; the bound guards that."""
+    total = sync_store.count_by_state(db)["unsynced"]
+    report("push", 0, total)
+
+    def acknowledged(outcomes: dict[str, str]) -> None:
+        sync_store.mark_synced(db, outcomes)  # only now, after the central's well-formed 2xx
+        for outcome in outcomes.values():
+            setattr(result, _FIELD[outcome], getattr(result, _FIELD[outcome]) + 1)
+        result.sent += len(outcomes)
+        report("push", result.sent, max(total, result.sent))
+
+    for _round in range(total + 50):
+        batch = sync_store.unsynced(db, central.batch_size)
+        if not batch:
+            return
+        central.push([sync_service.to_wire(sub) for sub in batch], acknowledged)
+
+
+_FIELD = {"created": "created", "duplicate": "duplicates", "conflict": "conflicts"}
+
+
+def pull_forms(db, central: Central, result: Result, report: Progress) -> None:
+    """Add the form versions the central publishes and this laptop lacks, oldest first."""
+    listing = central.list_forms()
+    wanted = [(f, sync_service.needs_pull(db, f)) for f in listing]
+    wanted = [(f, need) for f, need in wanted if need != "have"]
+    report("pull", 0, len(wanted))
+    for done, (listed, need) in enumerate(wanted, 1):
+        params = {"form_id": listed["form_id"], "version": listed["version"]}
+        if need == "clash":
+            result.problems.append(asdict(Message(N_(
+                "Form %(form_id)s version %(version)s differs here from the central's copy; "
+                "this laptop's copy was kept."), params)))
+            continue
+        try:
+            sync_service.add_pulled_form(db, listed, central.download(listed["form_id"], listed["version"]))
+            result.forms_pulled += 1
+        except (FormImportError, ValueError):
+            result.problems.append(asdict(Message(N_(
+                "Form %(form_id)s version %(version)s from the central could not be added."), params)))
+        report("pull", done, len(wanted))

@@ -1,0 +1,105 @@
+"""The sync API a central offers its devices: JSON over HTTP, bearer tokens.
+
+Documented in sync/openapi.yaml (tests/test_sync_api.py holds the two together).
+A batch is committed in one transaction before the 2xx answer is written, so a
+2xx JSON answer is the proof a laptop needs to mark its copies synced."""
+from __future__ import annotations
+
+import json
+import zlib
+
+from flask import Blueprint, current_app, g, jsonify, request
+
+from .. import __version__
+from ..errors import FieldkitError
+from ..messages import N_
+from ..services import sync as sync_service
+from ..store import devices, sync as sync_store
+from .auth import access
+from .db import get_db
+from .security import csrf
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)  # no cookies here: a bearer token cannot be sent by another site's page
+
+MAX_BATCH = 1000  # submissions in one batch
+MAX_BATCH_BYTES = 16 * 1024 * 1024  # a batch's JSON once decompressed
+
+
+def limit(name: str, default: int) -> int:
+    return int(current_app.config.get(name) or default)
+
+
+@bp.after_request
+def bearer_challenge(response):
+    if response.status_code == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="fieldkit"'
+    return response
+
+
+def gunzip(data: bytes, cap: int) -> bytes:
+    """Decompress at most cap bytes: a small gzip body can hold gigabytes of zeros."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(data, cap + 1)
+    except zlib.error:
+        raise sync_service.bad(N_("Not a valid batch: the gzip body is damaged.")) from None
+    if len(out) > cap:
+        raise FieldkitError("too_large")
+    if not inflater.eof:
+        raise sync_service.bad(N_("Not a valid batch: the gzip body is cut short."))
+    return out
+
+
+def json_body():
+    if request.mimetype != "application/json":
+        raise FieldkitError("unsupported_media")
+    cap = limit("SYNC_MAX_BATCH_BYTES", MAX_BATCH_BYTES)
+    raw = request.get_data(cache=False)
+    encoding = request.headers.get("Content-Encoding", "").strip().lower()
+    if encoding == "gzip":
+        raw = gunzip(raw, cap)
+    elif encoding not in ("", "identity"):
+        raise FieldkitError("unsupported_media")
+    if len(raw) > cap:
+        raise FieldkitError("too_large")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except ValueError:  # includes a body that is not UTF-8
+        raise sync_service.bad(N_("Not a valid batch: the body is not JSON.")) from None
+
+
+@bp.get("/device")
+@access("device")
+def device():
+    """Who am I to the central: used by `fieldkit link` to check a token."""
+    devices.seen(get_db(), g.device["name"])
+    return jsonify({"server": "fieldkit", "version": __version__, "device": g.device["name"],
+                    "max_batch": limit("SYNC_MAX_BATCH", MAX_BATCH),
+                    "max_batch_bytes": limit("SYNC_MAX_BATCH_BYTES", MAX_BATCH_BYTES)})
+
+
+@bp.post("/submissions")
+@access("device")
+def push():
+    body = json_body()
+    results = sync_service.receive(get_db(), g.device["name"], body, limit("SYNC_MAX_BATCH", MAX_BATCH))
+    # Only reached once the batch's transaction has committed.
+    return jsonify({"results": results, "received": len(results)})
+
+
+@bp.get("/forms")
+@access("device")
+def forms():
+    db = get_db()
+    devices.seen(db, g.device["name"])
+    return jsonify({"forms": sync_store.published_versions(db)})
+
+
+@bp.get("/forms/<form_id>/versions/<version>")
+@access("device")
+def form_version(form_id, version):
+    found = sync_service.form_download(get_db(), form_id, version)
+    if found is None:
+        raise FieldkitError("form_not_found")
+    return jsonify(found)

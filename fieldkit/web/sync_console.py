@@ -1,0 +1,103 @@
+"""The console's sync pages: this laptop's link and Sync now button (with a
+progress page that works without JavaScript), and, on a central, its devices
+and the conflicts they sent for review."""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+from flask import Blueprint, abort, current_app, redirect, render_template, url_for
+from flask_babel import gettext
+
+from .. import store
+from ..messages import Message
+from ..store import devices as device_store, forms as form_store, submissions, sync as sync_store
+from ..store.util import utcnow
+from ..sync import runner
+from .auth import access, current_user
+from .db import get_db
+
+bp = Blueprint("sync_console", __name__, url_prefix="/console/sync")
+REFRESH_SECONDS = 2
+START_GRACE = dt.timedelta(seconds=60)  # a sync asked for but not started by then has failed
+
+
+@bp.get("/")
+@access("coordinator")
+def index():
+    db = get_db()
+    link = sync_store.get_link(db)
+    return render_template("console/sync.html", link=link, counts=sync_store.count_by_state(db),
+                           status=view_status(db), local_conflicts=sync_store.local_conflicts(db),
+                           devices=device_store.list_devices(db), conflicts=sync_store.list_conflicts(db))
+
+
+@bp.post("/run")
+@access("coordinator")
+def run():
+    """Sync now: the sync runs in a thread; the browser is sent to a page that
+    refreshes itself until it is done (no JavaScript needed)."""
+    db = get_db()
+    if sync_store.get_link(db) is None:
+        return redirect(url_for(".index"), code=303)
+    if not sync_store.lease_held(db):
+        sync_store.put_status(db, {"state": "starting", "started_at": utcnow(), "done": 0, "total": 0})
+        threading.Thread(target=sync_in_background, name="fieldkit-sync", daemon=True,
+                         args=(current_app.config["DATABASE"], current_user()["username"])).start()
+    return redirect(url_for(".status"), code=303)
+
+
+def sync_in_background(database: str, username: str) -> None:
+    result = runner.run(database, user=username)
+    db = store.connect(database)
+    try:
+        status = sync_store.get_status(db) or {}
+        if status.get("state") == "starting":  # the runner stopped before it began (busy, not linked)
+            sync_store.put_status(db, dict(status, state="failed", finished_at=utcnow(),
+                                           message=result.message, problems=[]))
+    finally:
+        db.conn.close()
+
+
+@bp.get("/status")
+@access("coordinator")
+def status():
+    db = get_db()
+    current = view_status(db)
+    running = bool(current and current["state"] in ("starting", "running"))
+    return render_template("console/sync_status.html", status=current, running=running,
+                           refresh=REFRESH_SECONDS if running else None)
+
+
+def view_status(db) -> dict | None:
+    """The last sync's status for a page: messages translated, and a 'running'
+    that no live sync holds shown as interrupted (the server stopped meanwhile)."""
+    status = sync_store.get_status(db)
+    if status is None:
+        return None
+    status = dict(status)
+    if status["state"] in ("starting", "running") and not sync_store.lease_held(db):
+        started = dt.datetime.fromisoformat(status["started_at"].replace("Z", "+00:00"))
+        if status["state"] == "running" or dt.datetime.now(dt.timezone.utc) - started > START_GRACE:
+            status["state"] = "interrupted"
+    found = ([status["message"]] if status.get("message") else []) + status.get("problems", [])
+    status["messages"] = [Message(m["text"], m["params"]).render(gettext) for m in found]
+    return status
+
+
+@bp.get("/conflicts/<int:conflict_id>")
+@access("coordinator")
+def conflict(conflict_id):
+    """What a device sent under a uuid this central already held with other content."""
+    db = get_db()
+    received = sync_store.get_conflict(db, conflict_id)
+    if received is None:
+        abort(404)
+    kept = submissions.get_submission(db, received["uuid"])
+    record = received["record"]
+    form = form_store.form_version(db, record["form_id"], record["form_version"])
+    names = [n for n, q in form.questions.items() if q.type != "note"] if form else []
+    for answers in (record["answers"], (kept or {}).get("answers", {})):
+        names += [n for n in answers if n not in names]
+    rows = [(n, (kept or {}).get("answers", {}).get(n, ""), record["answers"].get(n, "")) for n in names]
+    return render_template("console/sync_conflict.html", received=received, record=record, kept=kept, rows=rows)
