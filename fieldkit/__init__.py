@@ -26,6 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .web import api, sync_console
     for blueprint in (collect.bp, console.bp, events.bp, results.bp, api.bp, sync_console.bp):
         app.register_blueprint(blueprint)
+    security.rate_limits(app)  # after the blueprints: it wraps some of their views
     static = app.view_functions["static"]
     static.access = "public"  # declared like every other view (see web/auth.py)
     return app

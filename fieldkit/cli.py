@@ -318,7 +318,7 @@ allow_http_option = click.option("--allow-http", is_flag=True,
 def link(url, token, ca_bundle, allow_http, data_dir):
     """Link this laptop to a central fieldkit at URL, checking the token with it."""
     from .store import sync as sync_store
-    from .sync.client import AuthError, Central, SyncError
+    from .sync.client import AuthError, Central, CertificateError, SyncError
     ca = str(ca_bundle.resolve()) if ca_bundle else None
     try:
         central = Central(url, token, ca_bundle=ca, allow_http=allow_http, retries=1)
@@ -327,7 +327,7 @@ def link(url, token, ca_bundle, allow_http, data_dir):
     device, problem = None, None
     try:
         device = central.hello()["device"]
-    except AuthError as error:
+    except (AuthError, CertificateError) as error:
         raise click.ClickException(error.message.render()) from None
     except SyncError as error:  # offline now: keep the link, `fieldkit sync` tries later
         problem = error.message.render()

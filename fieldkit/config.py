@@ -16,7 +16,15 @@ DEFAULTS = {
     "WTF_CSRF_TIME_LIMIT": None,  # a participant may take an hour; the token lives as long as the session
     "WTF_CSRF_SSL_STRICT": False,  # plain http on a venue's wifi has no Referer to check against
     "LOAD_DEMO": True,
+    # Per client, in memory only: the counters never reach a disk or a log.
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "COLLECT_RATE_LIMIT": "60 per minute",  # a participant posts a screen every few seconds at most
+    "SUBMIT_RATE_LIMIT": "10 per minute",
+    "SIGNIN_RATE_LIMIT": "10 per minute",
+    "SMALL_COUNT": 5,
 }
+BOOLEANS = {"true": True, "yes": True, "1": True, "on": True, "false": False, "no": False, "0": False, "off": False}
 
 
 def default_data_dir() -> Path:
@@ -27,7 +35,12 @@ def load(overrides: dict | None = None) -> dict:
     config = dict(DEFAULTS)
     for key, value in os.environ.items():
         if key.startswith("FIELDKIT_") and key != "FIELDKIT_DATA":
-            config[key.removeprefix("FIELDKIT_")] = value
+            name = key.removeprefix("FIELDKIT_")
+            if isinstance(DEFAULTS.get(name), bool):
+                value = BOOLEANS.get(value.strip().lower(), DEFAULTS[name])
+            elif isinstance(DEFAULTS.get(name), int):
+                value = int(value) if value.strip().isdigit() else DEFAULTS[name]
+            config[name] = value
     config.update(overrides or {})
     config["DATA_DIR"] = Path(config["DATA_DIR"] or default_data_dir())
     return config

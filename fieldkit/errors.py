@@ -20,6 +20,7 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "signed_out": (401, N_("Please sign in again.")),
     "forbidden": (403, N_("You do not have access to this page.")),
     "form_closed": (410, N_("This survey is closed. Thank you for your interest.")),
+    "rate_limited": (429, N_("Too many requests from this phone. Please wait a minute, then try again.")),
     "server_error": (500, N_("Something went wrong on the survey laptop. Your earlier answers are saved. Please try again.")),
     # sync API (web/api.py): a laptop talking to its central
     "device_unauthorized": (401, N_("This device's token is missing or unknown here. "

@@ -29,7 +29,9 @@ def compiled_catalogues():
 
 @pytest.fixture
 def app(tmp_path):
-    app = create_app({"DATA_DIR": tmp_path / "data", "TESTING": True})
+    # Rate limits off here: tests play many participants from one address.
+    # tests/test_security.py turns them on where it checks them.
+    app = create_app({"DATA_DIR": tmp_path / "data", "TESTING": True, "RATELIMIT_ENABLED": False})
     yield app
 
 

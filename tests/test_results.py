@@ -272,6 +272,8 @@ def test_unknown_form_is_a_404(coordinator):
 SCRIPT_FORM = """| survey |
 |  | type | name | label |
 |  | select_one pick | pick | Pick one {script} |
+|  | acknowledge | understood | I understand |
+|  | note | thanks | Thank you {script} |
 | choices |
 |  | list_name | name | label |
 |  | pick | a | {script} |
@@ -287,7 +289,7 @@ def test_markup_in_labels_and_answers_is_escaped_in_html_and_svg(coordinator, db
     form_service.import_path(db, tmp_path / "escapes.md")
     event = event_store.add_event(db, {"name": f"Hall {SCRIPT}"}, ["escapes"])
     for value in ("a", "a", "b", SCRIPT):  # the last: an answer no version offers, sent by a bad client
-        add(db, {"pick": value}, form_id="escapes", event_id=event["id"])
+        add(db, {"pick": value, "understood": "OK" if value == "a" else ""}, form_id="escapes", event_id=event["id"])
     html = coordinator.get("/console/forms/escapes/results").get_data(as_text=True)
     assert SCRIPT not in html
     escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -299,6 +301,8 @@ def test_markup_in_labels_and_answers_is_escaped_in_html_and_svg(coordinator, db
                                           ["An answer this version no longer offers", "1", "25%"],
                                           ["No answer", "0", ""]]
     assert f"Hall {escaped}" in html  # the event name in the filter
+    assert Results(html).rows("understood") == [["OK", "2", "100%"], ["No answer", "2", ""]]
+    assert "thanks" not in Results(html).sections  # notes are not questions
 
 
 def test_chart_escapes_every_text():

@@ -251,6 +251,11 @@ def test_no_participant_address_or_browser_is_stored_or_logged(tmp_path):
                                                              "_uuid": field(review, "_uuid")})
         assert done.status_code == 200
         http.get(base + "/f/nope")  # an error is not logged with the address either
+        login = http.get(base + "/console/login").text
+        statuses = {http.post(base + "/console/login", data={"username": "x", "password": "y",
+                                                              "csrf_token": field(login, "csrf_token")}).status_code
+                    for _ in range(12)}
+        assert 429 in statuses  # the rate limiter's own log line would name the address
     finally:
         stop(process)
     db = store.connect(data / "fieldkit.db")

@@ -35,6 +35,10 @@ class AuthError(SyncError):
     """401: the token is unknown or revoked. Retrying cannot help."""
 
 
+class CertificateError(SyncError):
+    """The central's TLS certificate did not verify. Retrying cannot help."""
+
+
 class Transient(Exception):
     """This attempt failed in a way another attempt may not (a reason in English, for logs)."""
 
@@ -147,10 +151,11 @@ class Central:
     def _attempt(self, method: str, path: str, body: bytes | None, check) -> dict:
         headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"} if body is not None else {}
         try:
-            response = self.http.request(method, self.api + path, data=body, headers=headers,
+            # verify passed here too: requests would otherwise let REQUESTS_CA_BUNDLE override --ca-bundle
+            response = self.http.request(method, self.api + path, data=body, headers=headers, verify=self.http.verify,
                                          timeout=self.timeout, allow_redirects=False)
         except requests.exceptions.SSLError as error:
-            raise SyncError(Message(N_("The central's certificate could not be verified (%(reason)s). "
+            raise CertificateError(Message(N_("The central's certificate could not be verified (%(reason)s). "
                                        "For a private certificate authority, use --ca-bundle FILE."),
                                     {"reason": type(error).__name__})) from None
         except requests.RequestException as error:  # refused, reset, timed out, body cut short

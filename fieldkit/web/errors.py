@@ -11,7 +11,7 @@ from .db import get_db
 from ..forms.engine import InputError
 
 HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
-              415: "unsupported_media"}
+              415: "unsupported_media", 429: "rate_limited"}
 
 
 def participant_language():

@@ -55,7 +55,8 @@ def render_results(form_id: str, share: bool):
         questions=[question_view(form, tally, summary.total, shown) for tally in summary.questions],
         chosen=chosen, scope=scope(db, filters), events=event_store.list_events(db),
         languages=[(code, native_name(code)) for code in form.languages],
-        threshold=format_decimal(shown.threshold), suppressed=shown.small_text(), other_view=url_for(other, form_id=form_id, **chosen))
+        threshold=format_decimal(shown.threshold), suppressed=shown.small_text(),
+        other_view=url_for(other, form_id=form_id, **chosen))
 
 
 def percent(fraction: float) -> str:
