@@ -361,11 +361,15 @@ def sync(purge, ca_bundle, allow_http, retries, data_dir):
     from .sync import runner
     open_db(data_dir).conn.close()  # migrated before the sync opens it
     bars: dict[str, tqdm] = {}
-    labels = {"push": "Sending submissions", "pull": "Pulling forms"}
+    labels = {"push": ("Sending submissions", " submissions"), "pull": ("Pulling forms", " forms")}
 
     def progress(stage: str, done: int, total: int):
-        bar = bars.get(stage) or bars.setdefault(stage, tqdm(total=total, desc=labels[stage], unit="",
-                                                             file=sys.stderr, leave=True))
+        if stage not in bars:
+            for bar in bars.values():  # one bar at a time: the previous stage is over
+                bar.close()
+            desc, unit = labels[stage]
+            bars[stage] = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr)
+        bar = bars[stage]
         bar.total = total
         bar.update(done - bar.n)
 

@@ -361,7 +361,6 @@ def test_a_second_sync_at_the_same_time_does_not_double_send(central, linked, pr
     command = FIELDKIT + ["sync", "--data", str(linked.data)]
     both = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [p.communicate(timeout=60) for p in both]
-    print([p.returncode for p in both], [o[0] for o in outputs], [o[1][-300:] for o in outputs])
     assert sorted(p.returncode for p in both) in ([0, 0], [0, 3]), outputs
     assert central.device(linked.name)["duplicates"] == 0
     assert_exactly_once(central, linked, linked.name, made)
