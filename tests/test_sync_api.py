@@ -42,18 +42,6 @@ def push(client, headers, records=None, raw: bytes | None = None, **extra):
 
 # --- the app and the document agree -------------------------------------------------------------
 
-def resolve(node: dict) -> dict:
-    while "$ref" in node:
-        node = SPEC
-        for part in node_path(node_ref := _ref_stack.pop()):
-            node = node[part]
-        del node_ref
-    return node
-
-
-_ref_stack: list[str] = []
-
-
 def node_path(ref: str) -> list[str]:
     return ref.removeprefix("#/").split("/")
 
