@@ -2,7 +2,7 @@
 answers through the HTML forms alone, as a phone with JavaScript off would."""
 from __future__ import annotations
 
-import json
+import hashlib
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from fieldkit import create_app, store
+from fieldkit.crypto import open_draft
 from fieldkit.services import forms as form_service
 
 FORMS = Path(__file__).parent / "forms"
@@ -135,6 +136,7 @@ class Participant:
         page = Page(self.client.get(f"/f/{self.form_id}/consent").get_data(as_text=True))
         self.last = self.client.post(f"/f/{self.form_id}/consent",
                                      data={"consent": choice, "csrf_token": page.hidden_fields["csrf_token"]})
+        remember_tokens(self.client)
         return self.last
 
     def start(self, lang: str) -> Page:
@@ -180,8 +182,23 @@ def submissions_of(db, form_id: str) -> list[dict]:
     return list(store.submissions.iter_submissions(db, form_id))
 
 
+TOKENS: dict[str, str] = {}  # token hash -> token, for the drafts the tests' participants started
+
+
+def remember_tokens(client) -> None:
+    with client.session_transaction() as session:
+        for token in (session.get("drafts") or {}).values():
+            TOKENS[hashlib.sha256(token.encode()).hexdigest()] = token
+
+
 def drafts_of(db) -> list[dict]:
-    return [dict(r, answers=json.loads(r["answers"])) for r in db.query("SELECT * FROM drafts")]
+    """Drafts as the laptop stores them, opened with the tokens the test
+    participants hold (the database alone cannot open them)."""
+    rows = []
+    for row in db.query("SELECT * FROM drafts"):
+        token = TOKENS.get(row["token_hash"])
+        rows.append(dict(row, answers=open_draft(token, row["answers"]) if token else None))
+    return rows
 
 
 PASSWORD = "a-long-test-password"

@@ -34,6 +34,7 @@ class Results(HTMLParser):
         self.facts: dict[str, str] = {}  # facts outside any question: the filter scope and total
         self._section = self._row = self._cell = self._term = None
         self._text = ""
+        self._in_head = False
         self.feed(html)
 
     def _facts(self) -> dict:
@@ -46,16 +47,21 @@ class Results(HTMLParser):
             self.sections[self._section] = {"rows": [], "facts": {}}
         elif tag == "tr":
             self._row = []
+        elif tag == "thead":
+            self._in_head = True
         elif tag in ("th", "td", "dt", "dd"):
             self._text = ""
 
     def handle_endtag(self, tag):
-        if tag == "section":
+        if tag == "thead":
+            self._in_head = False
+        elif tag == "section":
             self._section = None
         elif tag in ("th", "td") and self._row is not None:
             self._row.append(self._text.strip())
         elif tag == "tr" and self._section:
-            self.sections[self._section]["rows"].append(self._row)
+            if not self._in_head:  # column headings are not rows of results, in any language
+                self.sections[self._section]["rows"].append(self._row)
             self._row = None
         elif tag == "dt":
             self._term = self._text.strip()
@@ -66,7 +72,7 @@ class Results(HTMLParser):
         self._text += data
 
     def rows(self, name: str) -> list[list[str]]:
-        return [r for r in self.sections[name]["rows"] if r and r[0] not in ("Answer", "Value")]
+        return [r for r in self.sections[name]["rows"] if r]
 
 
 # ---------------------------------------------------------------- fixtures and helpers

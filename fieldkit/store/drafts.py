@@ -1,16 +1,17 @@
 """Answers in progress, keyed by the hash of a token held in the participant's cookie.
 
-Only the hash is stored: someone who copies the database cannot take over a
-participant's session with it.
+Only the hash is stored, and the answers are sealed with a key derived from the
+token (fieldkit.crypto): someone who copies the database can neither take over
+a participant's session nor read what they have answered so far.
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import secrets
 import uuid
 
+from ..crypto import open_draft, seal_draft
 from .db import write
 from .util import utcnow
 
@@ -27,7 +28,7 @@ def new_draft(db, form_id: str, version: str, language: str, answers: dict, posi
     now = utcnow()
     row = {"token_hash": _hash(token), "form_id": form_id, "form_version": version,
            "uuid": str(uuid.uuid4()), "language": language,
-           "answers": json.dumps(answers, ensure_ascii=False), "position": position,
+           "answers": seal_draft(token, answers), "position": position,
            "started_at": now, "updated_at": now, "event_id": event_id}
     with write(db):
         db["drafts"].insert(row)
@@ -39,13 +40,16 @@ def get_draft(db, token: str | None) -> dict | None:
         return None
     row = next(db.query("SELECT * FROM drafts WHERE token_hash = ? AND updated_at > ?",
                         [_hash(token), _cutoff()]), None)
-    return dict(row, answers=json.loads(row["answers"])) if row else None
+    if row is None:
+        return None
+    answers = open_draft(token, row["answers"])
+    return None if answers is None else dict(row, answers=answers)
 
 
 def save_draft(db, token: str, answers: dict, position: int, language: str) -> None:
     with write(db):
         db.execute("UPDATE drafts SET answers = ?, position = ?, language = ?, updated_at = ? WHERE token_hash = ?",
-                   [json.dumps(answers, ensure_ascii=False), position, language, utcnow(), _hash(token)])
+                   [seal_draft(token, answers), position, language, utcnow(), _hash(token)])
 
 
 def delete_draft(db, token: str) -> None:

@@ -62,6 +62,7 @@ def _run(db, purge, ca_bundle, allow_http, retries, backoff, progress, user) -> 
     if link is None:
         result.message = asdict(Message(N_("This laptop is not linked to a central yet. "
                                            "Run: fieldkit link URL --token TOKEN")))
+        result.unsynced = sync_store.count_by_state(db)["unsynced"]
         return result
     owner = str(uuidlib.uuid4())
     if not sync_store.take_lease(db, owner, LEASE_SECONDS):
