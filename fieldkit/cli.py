@@ -1,6 +1,7 @@
 """The fieldkit command: serve, forms, export. Calls the same services as the web."""
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from pathlib import Path
@@ -201,8 +202,11 @@ def forms_list(data_dir):
               help="Only the answers collected at this event, given by its short code.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="File to write (default: standard output). Needed for xlsx and codebook on a terminal.")
+@click.option("--key", "key_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Private key file (from `fieldkit keys new`) to open an encrypted form's answers. "
+                   "Used for this export only, never stored; the decryption is recorded in the activity log.")
 @data_option
-def export(form_id, fmt, event_code, out, data_dir):
+def export(form_id, fmt, event_code, out, data_dir, key_file=None):
     """Export the submissions of a form, streamed: CSV (Excel-ready), XLSX, JSON, or its codebook.
 
     Runs the same code as the console's Export button; every export is recorded in the activity log."""
@@ -221,8 +225,16 @@ def export(form_id, fmt, event_code, out, data_dir):
     if out is None and export_format.binary and stdout.isatty():
         raise click.ClickException(f"{fmt} is a binary file, not for a terminal. "
                                    f"Choose where to write it: --out {form_id}.{export_format.extension}")
-    store.audit.record(db, None, "export", form_id=form_id, format=fmt, via="command line", **filters)
-    chunks = export_format.write(db, form_id, **filters)
+    private_key = read_private_key(key_file) if key_file else None
+    try:
+        export_service.check_key(db, form_id, private_key)
+    except export_service.Sealed:
+        raise click.ClickException(
+            f"The answers to {form_id} are encrypted. " + ("This key does not open them." if private_key else
+                                                          "Give its private key: --key FILE")) from None
+    store.audit.record(db, None, "decrypt" if private_key else "export", form_id=form_id, format=fmt,
+                       via="command line", **filters)
+    chunks = export_format.write(db, form_id, private_key=private_key, **filters)
     if out is None:
         stream = stdout if export_format.binary else click.get_text_stream("stdout", encoding="utf-8")
         for chunk in chunks:
@@ -237,6 +249,55 @@ def export(form_id, fmt, event_code, out, data_dir):
         click.echo(f"Wrote {count} submissions to {out}", err=True)
     else:
         click.echo(f"Wrote the codebook of {form_id} to {out}", err=True)
+
+
+def read_private_key(path: Path):
+    from . import crypto
+    try:
+        return crypto.load_private_key(path.read_bytes())
+    except crypto.CryptoKeyError as error:
+        raise click.ClickException(f"{path} cannot be used as a private key: {error}.") from None
+
+
+@main.command()
+@click.argument("form_id")
+@click.option("--key", "key_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The private key file (from `fieldkit keys new`).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="csv", show_default=True)
+@click.option("--event", "event_code", metavar="CODE", help="Only the answers collected at this event.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="File to write.")
+@data_option
+@click.pass_context
+def decrypt(ctx, form_id, key_file, fmt, event_code, out, data_dir):
+    """Export an encrypted form's answers, opened with its private key (recorded in the activity log)."""
+    ctx.invoke(export, form_id=form_id, fmt=fmt, event_code=event_code, out=out, data_dir=data_dir,
+               key_file=key_file)
+
+
+@main.group()
+def keys():
+    """Key pairs for encrypted forms."""
+
+
+@keys.command("new")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("fieldkit-private-key.pem"),
+              show_default=True, help="Where to write the private key (readable by you only).")
+def keys_new(out):
+    """Make a key pair: the private key goes to a file; the public key is printed for
+    the XLSForm's settings (public_key) or the console."""
+    from . import crypto
+    if out.exists():
+        raise click.ClickException(f"{out} exists already; it may be the only key to earlier answers. "
+                                   "Choose another --out.")
+    pem, public = crypto.new_key_pair()
+    descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as f:
+        f.write(pem)
+    out.with_suffix(".pub").write_text(public + "\n", encoding="ascii")
+    click.echo(f"Private key written to {out}. Keep it off the survey laptop, with a backup:")
+    click.echo("whoever holds it can read the answers, and without it nobody can.")
+    click.echo(f"Public key (also in {out.with_suffix('.pub')}), for the settings sheet's public_key column:")
+    click.echo(public)
 
 
 # --- sync: devices (on a central), link and sync (on a laptop), backup --------------------

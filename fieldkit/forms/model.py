@@ -79,6 +79,7 @@ class Form:
     public_title: Text = field(default_factory=dict)  # empty: the title is public
     public_id: str = ""  # in participant URLs; empty: the form_id
     consent: Text = field(default_factory=dict)  # the consent screen's text; empty: a general one
+    public_key: str = ""  # XLSForm settings public_key: answers are sealed for its private key
 
     @property
     def key(self) -> str:
@@ -117,6 +118,7 @@ class Form:
             public_title=data.get("public_title", {}),
             public_id=data.get("public_id", ""),
             consent=data.get("consent", {}),
+            public_key=data.get("public_key", ""),
         )
 
 

@@ -17,6 +17,7 @@ from pyxform.errors import PyXFormError
 from pyxform.xls2json import workbook_to_json
 from pyxform.xls2json_backends import get_xlsform
 
+from .. import crypto
 from ..messages import Message, N_
 from . import expr
 from .model import Choice, Form, Group, Question, Screen
@@ -115,7 +116,19 @@ def load_xlsform(data: bytes, filename: str) -> Form:
     version = str(tree.get("version") or hashlib.sha256(data).hexdigest()[:10])
     form = _Builder(tree, rows, version, written).build()
     _apply_extensions(form, extensions)
+    form.public_key = _public_key(tree.get("public_key"))
     return form
+
+
+def _public_key(text: str | None) -> str:
+    if not text:
+        return ""
+    try:
+        crypto.load_public_key(text)
+    except crypto.CryptoKeyError as error:
+        raise FormImportError([problem(N_("The public_key cannot be used: %(error)s."), "settings", 2,
+                                       "public_key", error=str(error))]) from None
+    return "".join(text.split())
 
 
 # Settings that fieldkit adds to XLSForm. pyxform cannot put them in an XForm,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from .. import crypto
 from ..errors import FieldkitError
 from ..messages import Message, N_
 from ..forms import engine
@@ -138,9 +139,12 @@ def submit(db, draft: Draft, device_id: str, now: dt.datetime | None = None) -> 
         drafts.save_draft(db, draft.token, draft.answers, invalid, draft.language)
         draft.row["position"] = invalid
         return "invalid", invalid
+    answers = engine.final_answers(form, draft.answers, now, draft.language)
+    key = form_store.public_key(db, form.form_id)
     record = {
         "uuid": draft.row["uuid"], "form_id": form.form_id, "form_version": form.version,
-        "language": draft.language, "answers": engine.final_answers(form, draft.answers, now, draft.language),
+        # An encrypted form's answers are sealed before they touch the disk.
+        "language": draft.language, "answers": crypto.seal(key, answers) if key else answers,
         "started_at": draft.row["started_at"], "submitted_at": utcnow(), "device_id": device_id,
         "event_id": draft.row.get("event_id"),
     }

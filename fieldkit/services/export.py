@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from .. import crypto
 from ..forms.model import Choice, Form, Question
 from ..messages import N_
 from ..store import forms as form_store, submissions
@@ -22,6 +23,34 @@ TIMESTAMPS = ("started_at", "submitted_at")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 NUMERIC = ("integer", "decimal")
 EXPRESSIONS = ("required", "relevant", "constraint", "calculation")
+
+
+class Sealed(Exception):
+    """The answers are encrypted, and no private key (or not the right one) was given."""
+
+
+def check_key(db, form_id: str, private_key=None) -> None:
+    """Before a single byte is written: can these answers be read with this key?"""
+    first = submissions.first_sealed(db, form_id)
+    if first is None:
+        return
+    if private_key is None:
+        raise Sealed(form_id)
+    try:
+        crypto.unseal(private_key, first)
+    except crypto.CryptoKeyError:
+        raise Sealed(form_id) from None
+
+
+def readable(db, form_id: str, private_key=None, **filters) -> Iterator[dict]:
+    """Submissions with their answers open: sealed ones opened with the private
+    key given for this export alone (it is never stored)."""
+    for sub in submissions.iter_submissions(db, form_id, **filters):
+        if crypto.is_sealed(sub["answers"]):
+            if private_key is None:
+                raise Sealed(form_id)
+            sub = dict(sub, answers=crypto.unseal(private_key, sub["answers"]))
+        yield sub
 
 
 def columns(db, form_id: str) -> list[Question]:
@@ -53,7 +82,7 @@ def safe_cell(value: str, q: Question | None = None) -> str:
 def csv_rows(db, form_id: str, **filters) -> Iterator[list[str]]:
     questions = columns(db, form_id)
     yield list(META_COLUMNS) + [q.name for q in questions]
-    for sub in submissions.iter_submissions(db, form_id, **filters):
+    for sub in readable(db, form_id, **filters):
         meta = [safe_cell(str(sub[c] or "")) for c in META_COLUMNS]
         yield meta + [safe_cell(str(sub["answers"].get(q.name, "")), q) for q in questions]
 
@@ -90,7 +119,7 @@ def export_json(db, form_id: str, **filters) -> Iterator[str]:
     """A JSON array, one object per submission, written as it is read."""
     questions = columns(db, form_id)
     yield "["
-    for i, sub in enumerate(submissions.iter_submissions(db, form_id, **filters)):
+    for i, sub in enumerate(readable(db, form_id, **filters)):
         record = {c: sub[c] for c in META_COLUMNS}
         record["answers"] = {q.name: typed_value(q, sub["answers"].get(q.name, "")) for q in questions}
         yield ("," if i else "") + "\n" + json.dumps(record, ensure_ascii=False)
@@ -122,7 +151,7 @@ def answer_rows(db, form_id: str, **filters) -> Iterator[list]:
     """The CSV's columns, typed for a spreadsheet."""
     questions = columns(db, form_id)
     yield list(META_COLUMNS) + [q.name for q in questions]
-    for sub in submissions.iter_submissions(db, form_id, **filters):
+    for sub in readable(db, form_id, **filters):
         meta = [(xlsx.parse_timestamp(sub[c] or "") if c in TIMESTAMPS else None) or text_cell(str(sub[c] or ""))
                 for c in META_COLUMNS]
         yield meta + [xlsx_value(q, str(sub["answers"].get(q.name, ""))) for q in questions]

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
+from .. import crypto
 from ..forms.model import Form, Question
 
 CHOICE_TYPES = ("select_one", "select_multiple", "acknowledge")
@@ -112,6 +113,7 @@ class Bin:
 class Summary:
     total: int
     questions: list  # tallies in form order; each has .name, .kind, .answered
+    sealed: int = 0  # encrypted submissions: counted, never opened here
 
 
 def as_number(value: str) -> Decimal | None:
@@ -147,16 +149,19 @@ def summarise(form: Form, submissions: Iterable[dict]) -> Summary:
     """One pass: each submission's answers to the current version's questions go
     into that question's counter; answers to questions it no longer has are ignored."""
     tallies = [t for t in (tally_for(form, q) for q in form.questions.values()) if t is not None]
-    total = 0
+    total = sealed = 0
     for submission in submissions:
         total += 1
         answers = submission["answers"]
+        if crypto.is_sealed(answers):
+            sealed += 1
+            continue
         for tally in tallies:
             value = answers.get(tally.name)
             if value is None or value == "":
                 continue  # not relevant, or left empty: "No answer" is total - answered
             tally.add(value if isinstance(value, str) else str(value))
-    return Summary(total, tallies)
+    return Summary(total, tallies, sealed)
 
 
 def nice_width(raw: Decimal, whole: bool) -> Decimal:

@@ -31,6 +31,8 @@ def add_form(db, form: Form, source: bytes, source_name: str) -> str:
             "languages": json.dumps(form.languages), "model": json.dumps(form.to_dict(), ensure_ascii=False),
             "source": source, "source_name": source_name, "source_sha256": digest,
             "status": "open", "created_at": utcnow(), "public_id": form.key,
+            # a key set in the console stays, unless the new XLSForm brings its own
+            "public_key": form.public_key or _latest_public_key(db, form.form_id),
         })
     return "added"
 
@@ -103,3 +105,18 @@ def source_of(db, form_id: str, version: str) -> tuple[str, bytes] | None:
     row = next(db.query("SELECT source_name, source FROM forms WHERE form_id = ? AND version = ?",
                         [form_id, version]), None)
     return (row["source_name"], row["source"]) if row else None
+
+
+def _latest_public_key(db, form_id: str) -> str | None:
+    row = next(db.query("SELECT public_key FROM forms WHERE form_id = ? ORDER BY id DESC LIMIT 1", [form_id]), None)
+    return row["public_key"] if row else None
+
+
+def public_key(db, form_id: str) -> str | None:
+    """The key a form's answers are sealed with now, if any."""
+    return _latest_public_key(db, form_id) or None
+
+
+def set_public_key(db, form_id: str, key: str | None) -> None:
+    with write(db):
+        db.execute("UPDATE forms SET public_key = ? WHERE form_id = ?", [key or None, form_id])

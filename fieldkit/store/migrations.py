@@ -75,3 +75,10 @@ def m003_sync(db):
         "id": int, "uuid": str, "device_name": str, "content_hash": str, "record": str, "received_at": str,
     }, pk="id", not_null={"uuid", "content_hash", "record", "received_at"})
     db["conflicts"].create_index(["uuid", "content_hash"], unique=True)
+
+
+@migrations()
+def m005_encryption(db):
+    # public_key: set from the XLSForm, or later in the console; answers to the
+    # form are then sealed for the holder of the private key (fieldkit.crypto).
+    db["forms"].add_column("public_key", str)

@@ -95,3 +95,10 @@ def get_submission(db, uuid: str) -> dict | None:
 def languages_used(db, form_id: str) -> list[str]:
     return [r["language"] for r in db.query(
         "SELECT DISTINCT language FROM submissions WHERE form_id = ? ORDER BY language", [form_id])]
+
+
+def first_sealed(db, form_id: str) -> dict | None:
+    """The answers of one encrypted submission of the form, if there is any."""
+    row = next(db.query("SELECT answers FROM submissions WHERE form_id = ? AND answers LIKE ? LIMIT 1",
+                        [form_id, '{"__encrypted__"%']), None)
+    return json.loads(row["answers"]) if row else None

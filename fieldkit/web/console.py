@@ -6,6 +6,7 @@ import datetime as dt
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 
+from .. import crypto
 from ..errors import FieldkitError
 from ..forms.model import text_in
 from ..forms.xlsform import FormImportError
@@ -98,6 +99,7 @@ def form_page(form_id):
     return render_template("console/form.html", form=form, title=label(form, form.title),
                            status=form_store.form_status(db, form_id), versions=versions,
                            export_events=event_store.list_events(db), export_formats=export_formats(),
+                           encrypted=bool(form_store.public_key(db, form_id) or submissions.first_sealed(db, form_id)),
                            count=submissions.count_submissions(db, form_id), added=request.args.get("added"),
                            languages=[(c, native_name(c)) for c in form.languages])
 
@@ -138,14 +140,16 @@ def submissions_page(form_id):
         abort(404)
     questions = [q for q in form.questions.values() if q.type != "note"]
     rows = []
+    sealed = False
     for sub in submissions.iter_filtered(db, form_id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
                                          newest_first=True, **filters):
+        sealed = sealed or crypto.is_sealed(sub["answers"])
         rows.append({"uuid": sub["uuid"], "submitted_at": sub["submitted_at"], "language": sub["language"],
                      "version": sub["form_version"], "device": sub.get("device_name"),
                      "answers": [answer_text(form, q, sub["answers"].get(q.name, "")) for q in questions]})
     return render_template("console/submissions.html", form=form, title=label(form, form.title),
                            questions=[(q.name, label(form, q.label) or q.name) for q in questions],
-                           rows=rows, page=page, pages=pages, total=total,
+                           rows=rows, page=page, pages=pages, total=total, sealed=sealed,
                            events=event_store.list_events(db), event_id=filters.get("event_id"))
 
 
@@ -161,7 +165,7 @@ def submission(uuid):
              for q in form.questions.values() if q.type != "note"]
     event = event_store.get_event(db, sub["event_id"]) if sub.get("event_id") else None
     return render_template("console/submission.html", form=form, title=label(form, form.title), sub=sub,
-                           items=items, event=event)
+                           items=items, event=event, sealed=crypto.is_sealed(sub["answers"]))
 
 
 @bp.get("/activity")
@@ -174,21 +178,40 @@ def export_formats() -> list[tuple[str, str]]:
     return [(name, gettext(fmt.label)) for name, fmt in export_service.FORMATS.items()]
 
 
-@bp.get("/forms/<form_id>/export")
+@bp.route("/forms/<form_id>/export", methods=["GET", "POST"])
 @access("coordinator")
 def export(form_id):
-    """The Export button: the same streaming code as `fieldkit export`, audited."""
+    """The Export button: the same streaming code as `fieldkit export`, audited.
+    An encrypted form's answers come with a POST carrying the private key file,
+    which is used for this response alone and never stored."""
     db = get_db()
     form_or_404(form_id)
-    fmt = export_service.FORMATS.get(request.args.get("format", "csv"))
+    name = request.values.get("format", "csv")
+    fmt = export_service.FORMATS.get(name)
     if fmt is None:
         raise FieldkitError("bad_request")
     filters = event_filter(db)
-    name = request.args.get("format", "csv")
-    audit.record(db, current_user()["username"], "export", form_id=form_id, format=name, **filters)
+    private_key = uploaded_private_key() if request.method == "POST" else None
+    if fmt.filtered:
+        try:
+            export_service.check_key(db, form_id, private_key)
+        except export_service.Sealed:
+            raise FieldkitError("wrong_key" if private_key else "answers_encrypted") from None
+    audit.record(db, current_user()["username"], "decrypt" if private_key else "export", form_id=form_id,
+                 format=name, **filters)
     filename = f"{form_id}-{dt.date.today().isoformat()}.{fmt.extension}"
-    return Response(exported(current_app.config["DATABASE"], fmt, form_id, filters), mimetype=fmt.mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(exported(current_app.config["DATABASE"], fmt, form_id, dict(filters, private_key=private_key)),
+                    mimetype=fmt.mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def uploaded_private_key():
+    upload = request.files.get("key")
+    if upload is None or not upload.filename:
+        raise FieldkitError("answers_encrypted")
+    try:
+        return crypto.load_private_key(upload.read(64 * 1024))
+    except crypto.CryptoKeyError:
+        raise FieldkitError("wrong_key") from None
 
 
 def exported(database: str, fmt, form_id: str, filters: dict):
@@ -201,9 +224,26 @@ def exported(database: str, fmt, form_id: str, filters: dict):
         db.conn.close()
 
 
+@bp.post("/forms/<form_id>/public-key")
+@access("coordinator")
+def set_public_key(form_id):
+    """Encrypt this form's answers from now on. A key can be replaced, never
+    removed here: that would quietly stop protecting the next participants."""
+    db = get_db()
+    form_or_404(form_id)
+    key = "".join(request.form.get("public_key", "").split())
+    try:
+        crypto.load_public_key(key)
+    except crypto.CryptoKeyError:
+        raise FieldkitError("bad_public_key") from None
+    form_store.set_public_key(db, form_id, key)
+    audit.record(db, current_user()["username"], "form.encrypted", form_id=form_id)
+    return redirect(url_for("console.form_page", form_id=form_id), code=303)
+
+
 def event_filter(db) -> dict:
     """?event=ID from the query string, checked against the events that exist."""
-    raw = request.args.get("event", "")
+    raw = request.values.get("event", "")
     if not raw:
         return {}
     if not raw.isdigit() or event_store.get_event(db, int(raw)) is None:

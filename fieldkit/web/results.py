@@ -17,7 +17,7 @@ from flask_babel import format_date, format_decimal, get_locale, gettext
 
 from ..errors import FieldkitError
 from ..services import results as results_service
-from ..store import events as event_store, submissions
+from ..store import forms as form_store, events as event_store, submissions
 from .auth import access
 from .charts import Bar, bar_chart
 from .console import event_filter, form_or_404, label
@@ -49,10 +49,13 @@ def render_results(form_id: str, share: bool):
     summary = results_service.summarise(form, submissions.iter_filtered(db, form_id, **filters))
     shown = Shown(share, small_count())
     other = "results.results" if share else "results.printable"
+    # An encrypted form's results are counts only: its answers are for the key holder.
+    encrypted = bool(summary.sealed or form_store.public_key(db, form_id))
     return render_template(
         "console/results.html", form=form, title=label(form, form.title), share=share,
         total=shown.count(summary.total), empty=summary.total == 0,
-        questions=[question_view(form, tally, summary.total, shown) for tally in summary.questions],
+        questions=[] if encrypted else [question_view(form, tally, summary.total, shown) for tally in summary.questions],
+        encrypted=encrypted,
         chosen=chosen, scope=scope(db, filters), events=event_store.list_events(db),
         languages=[(code, native_name(code)) for code in form.languages],
         threshold=format_decimal(shown.threshold), suppressed=shown.small_text(),
