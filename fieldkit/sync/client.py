@@ -92,8 +92,9 @@ class Central:
     # --- the endpoints ---------------------------------------------------------------------
 
     def hello(self) -> dict:
-        answer = self.call("GET", "/device", check=lambda a: isinstance(a.get("device"), str))
-        self.batch_size = max(1, min(self.batch_size, int(answer.get("max_batch") or self.batch_size)))
+        answer = self.call("GET", "/device", check=lambda a: isinstance(a.get("device"), str)
+                           and isinstance(a.get("max_batch"), int) and a["max_batch"] > 0)
+        self.batch_size = min(self.batch_size, answer["max_batch"])
         return answer
 
     def push(self, records: list[dict], on_ack: Callable[[dict[str, str]], None]) -> None:
