@@ -16,13 +16,14 @@ def create_app(config: dict | None = None) -> Flask:
     data_dir = configuration.prepare_data_dir(app.config["DATA_DIR"])
     app.config["DATABASE"] = str(data_dir / "fieldkit.db")
 
-    from .web import auth, collect, console, db, errors, events, i18n, results, safety, security
+    from .web import assets, auth, collect, console, db, errors, events, i18n, results, safety, security
     db.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
     safety.init_app(app)
+    assets.init_app(app)
     from .web import api, sync_console
     for blueprint in (collect.bp, console.bp, events.bp, results.bp, api.bp, sync_console.bp):
         app.register_blueprint(blueprint)

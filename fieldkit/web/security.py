@@ -25,7 +25,7 @@ HEADERS = {
 def add_headers(response):
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
-    if not request.path.startswith("/static/"):
+    if not request.path.startswith(("/static/", "/a/")):
         # Nothing a participant answered stays in the phone's cache.
         response.headers["Cache-Control"] = "no-store"
     return response

@@ -1,0 +1,105 @@
+"""Shared pieces for the real-browser tests: a real `fieldkit serve` process and
+Debian's Chromium driven by Playwright (never a downloaded browser)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from test_serve import free_port, stop, wait_for
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = os.environ.get("FIELDKIT_CHROMIUM", "/usr/bin/chromium")
+PHONE = {"viewport": {"width": 360, "height": 640}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+# As the probe on this kind of machine: no background traffic, nothing outside loopback.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def require_chromium():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium package")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api")
+
+
+class Server:
+    def __init__(self, data: Path, env: dict | None = None):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.data = data
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "fieldkit", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+             "--data", str(data), "--no-qr"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "FIELDKIT_RATELIMIT_ENABLED": "false", **(env or {})})
+        wait_for(self.base + "/f/wellbeing", self.process)
+
+    def stop(self) -> str:
+        return stop(self.process)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    running = Server(tmp_path_factory.mktemp("phones"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def phone(chromium):
+    """phone(js=True, locale="en-US") -> a fresh page in a 360x640 phone context."""
+    contexts = []
+
+    def make(js: bool = True, locale: str = "en-US", bypass_csp: bool = False):
+        context = chromium.new_context(**PHONE, java_script_enabled=js, locale=locale, bypass_csp=bypass_csp)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    """Saved as a test artefact (test-artifacts/ is kept by CI and ignored by git)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def axe_source() -> str:
+    import axe_playwright_python
+    return (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text(encoding="utf-8")
+
+
+def axe_violations(page, impacts=("serious", "critical")) -> list[dict]:
+    """axe-core's WCAG 2.x A/AA rules on the page as it stands (run with CDP, so the
+    page's strict Content-Security-Policy does not have to be loosened)."""
+    page.evaluate(axe_source())
+    result = page.evaluate("""async () => await axe.run(document, {
+        runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})""")
+    return [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+            for v in result["violations"] if v["impact"] in impacts]
+
+
+def clean_artifacts():
+    if ARTIFACTS.exists():
+        shutil.rmtree(ARTIFACTS)
