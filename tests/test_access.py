@@ -20,7 +20,7 @@ def world(app, db, add_form, participant):
     uuid = next(iter(store.submissions.iter_submissions(db, "household")))["uuid"]
     device_token = devices.add_device(db, "laptop-1")
     return {"form_id": "household", "event_id": event["id"], "code": event["code"], "uuid": uuid,
-            "token": "not-a-token", "filename": "fieldkit.css", "index": 0,
+            "token": "not-a-token", "filename": "fieldkit.css", "index": 0, "name": "fieldkit.css",
             "version": "1", "conflict_id": 1, "device_token": device_token}
 
 
@@ -43,8 +43,8 @@ def test_every_route_admits_exactly_its_audience(app, world, signed_in):
     admitted = {"anonymous": {"public", "laptop"}, "facilitator": {"public", "laptop", "facilitator"},
                "coordinator": set(LEVELS) - {"device"}}
     checked = 0
-    # Signing out (and the quick exit, which forgets the session) last.
-    for endpoint, method, url in sorted(urls(app, world), key=lambda u: u[0] in ("auth.logout", "safety.neutral")):
+    # Signing out, the quick exit and the kiosk (which forget the session) last.
+    for endpoint, method, url in sorted(urls(app, world), key=lambda u: u[0] in ("auth.logout", "safety.neutral", "collect.kiosk")):
         level = app.view_functions[endpoint].access
         for who, client in clients.items():
             if method == "POST":

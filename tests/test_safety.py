@@ -265,3 +265,25 @@ def test_no_participant_address_or_browser_is_stored_or_logged(tmp_path):
         blob = path.read_bytes()
         for secret in (address, agent, "unique-agent"):
             assert secret.encode() not in blob, (path.name, secret)
+
+
+def test_kiosk_mode_starts_each_person_afresh(add_form, app, db):
+    add_form("household.md")
+    kiosk = app.test_client()
+    assert kiosk.get("/f/household/kiosk", environ_base={"REMOTE_ADDR": "192.0.2.9"}).status_code == 403
+    assert kiosk.get("/f/household/kiosk").status_code == 303
+    first = Participant(kiosk, "household")
+    first.start("so")
+    first.answer({"consent": "no"})
+    done = first.client.get(first.submit().location).get_data(as_text=True)
+    assert 'http-equiv="refresh" content="20;url=/f/household/kiosk"' in done
+    assert 'href="/f/household/kiosk"' in done
+    # The next person: a half-finished form from before is gone, and so is the language.
+    second = Participant(kiosk, "household")
+    second.start("en")
+    second.answer({"consent": "yes"})
+    assert kiosk.get("/f/household/kiosk").status_code == 303
+    assert drafts_of(db) == []
+    assert kiosk.get("/f/household/q").status_code == 410
+    page = Page(kiosk.get("/f/household").get_data(as_text=True))
+    assert 'name="lang"' in page.html

@@ -190,7 +190,28 @@ def _closing(form_id: str, template: str):
     lang = session.get("lang")
     g.lang = lang if lang in form.languages else browser_choice(form.languages, form.default_language)
     resources = help_service.for_event(db, session.get("event_id"), g.lang, gettext)
-    return render_template(template, form=form, title=form.shown_title(g.lang), resources=resources)
+    kiosk = url_for("collect.kiosk", form_id=form_id, e=session.get("kiosk_event")) \
+        if session.get("kiosk") == form.form_id else None
+    return render_template(template, form=form, title=form.shown_title(g.lang), resources=resources,
+                           kiosk_url=kiosk)
+
+
+@bp.get("/<form_id>/kiosk")
+@access("laptop")
+def kiosk(form_id):
+    """Kiosk mode, for participants without a phone: the laptop's own screen hosts
+    the form. Each visit starts a clean session, so nothing is left from the
+    previous person; the thank-you page comes back here by itself."""
+    db = get_db()
+    form = collect.open_form(db, form_id, for_new_answers=True)
+    event = collect.event_for(db, form.form_id, request.args.get("e"))
+    drafts = session.get("drafts")
+    for token in (drafts.values() if isinstance(drafts, dict) else []):
+        if isinstance(token, str):
+            collect.discard(db, token)
+    session.clear()
+    session.update(kiosk=form.form_id, kiosk_event=event["code"] if event else None)
+    return redirect(url_for("collect.start_page", form_id=form_id, e=event["code"] if event else None), code=303)
 
 
 @bp.get("/<form_id>/done")
