@@ -135,3 +135,30 @@ def test_a_new_version_keeps_the_consoles_key(db, signed_in, key_pair):
     import_form(db, v2.encode(), "household.md")
     assert store.forms.public_key(db, "household") == public
 
+
+
+def test_sync_carries_ciphertext_and_the_central_stores_ciphertext(tmp_path, key_pair):
+    from syncworld import Central, Laptop
+
+    private_pem, public = key_pair
+    central = Central(tmp_path / "central")
+    central.start()
+    try:
+        laptop = Laptop(tmp_path / "laptop")
+        laptop.link(central.url, central.add_device("laptop-1"))
+        sealed = crypto.seal(public, {"comments": SECRET})
+        store.submissions.add_submission(laptop.db, {
+            "uuid": "6b0f8f6e-2f65-4c1e-9d57-7d1f4b0f0c01", "form_id": "wellbeing", "form_version": "1",
+            "language": "en", "answers": sealed, "submitted_at": "2026-11-26T10:00:00Z"})
+        result = laptop.cli("sync")
+        assert result.exit_code == 0, result.output
+        again = laptop.cli("sync")  # the same ciphertext again is a duplicate, not a conflict
+        assert again.exit_code == 0
+    finally:
+        central.stop()
+    raw = b"".join(p.read_bytes() for p in (tmp_path / "central").iterdir() if p.is_file())
+    assert SECRET.encode() not in raw
+    db = store.connect(tmp_path / "central" / "fieldkit.db")
+    [row] = list(db.query("SELECT answers FROM submissions WHERE uuid = ?", ["6b0f8f6e-2f65-4c1e-9d57-7d1f4b0f0c01"]))
+    received = __import__("json").loads(row["answers"])
+    assert crypto.unseal(crypto.load_private_key(private_pem), received) == {"comments": SECRET}

@@ -8,6 +8,7 @@ import base64
 import hashlib
 import re
 
+from .. import crypto
 from ..errors import FieldkitError
 from ..messages import Message, N_
 from ..store import sync as sync_store
@@ -42,6 +43,21 @@ def _text(obj: dict, key: str, limit: int, required: bool = True) -> str | None:
     return value
 
 
+def _plain_answers(answers) -> bool:
+    return isinstance(answers, dict) and all(
+        isinstance(k, str) and (isinstance(v, SCALARS) or (isinstance(v, list) and all(isinstance(x, SCALARS) for x in v)))
+        for k, v in answers.items())
+
+
+def _sealed_answers(answers) -> bool:
+    """An encrypted form's answers travel as they are stored: ciphertext the
+    central keeps without being able to open it."""
+    if not crypto.is_sealed(answers) or len(answers) != 1:
+        return False
+    envelope = answers[crypto.MARK]
+    return isinstance(envelope, dict) and all(isinstance(envelope.get(k), str) for k in ("scheme", "key", "nonce", "data"))
+
+
 def from_wire(obj) -> dict:
     """Check one received submission and return the record to store.
 
@@ -53,10 +69,7 @@ def from_wire(obj) -> dict:
     if not UUID.fullmatch(uuid):
         raise bad(N_("Not a valid batch: uuid %(uuid)s is not valid."), uuid=uuid)
     answers = obj.get("answers")
-    if not isinstance(answers, dict) or not all(
-            isinstance(k, str) and (isinstance(v, SCALARS) or
-                                    (isinstance(v, list) and all(isinstance(x, SCALARS) for x in v)))
-            for k, v in answers.items()):
+    if not (_plain_answers(answers) or _sealed_answers(answers)):
         raise bad(N_("Not a valid batch: the answers of %(uuid)s are not valid."), uuid=uuid)
     record = {"uuid": uuid, "answers": answers,
               "form_id": _text(obj, "form_id", 200), "form_version": _text(obj, "form_version", 200),
