@@ -355,3 +355,22 @@ def test_five_thousand_submissions(central, laptop, capsys):
     assert_exactly_once(central, laptop, name, made)
     with capsys.disabled():
         print(f"\n5,000 submissions synced in {elapsed:.1f} s")
+
+
+def test_events_travel_by_code_so_the_central_compares_gatherings(central, linked, proxy):
+    event = store.events.add_event(linked.db, {"name": "Saturday at the hall", "site": "Fresno"}, ["wellbeing"])
+    made = linked.collect(4)
+    linked.db.execute("UPDATE submissions SET event_id = ? WHERE uuid IN (?, ?)", [event["id"], made[0], made[1]])
+    result = linked.cli("sync")
+    assert result.exit_code == 0, result.output
+    db = central.db()
+    try:
+        there = store.events.event_by_code(db, event["code"])
+        assert there["name"] == "Saturday at the hall" and there["site"] == "Fresno" and "wellbeing" in there["forms"]
+        held = {r["uuid"]: r["event_id"] for r in db.query(
+            "SELECT uuid, event_id FROM submissions WHERE uuid IN (?, ?, ?, ?)", made)}
+        assert held[made[0]] == held[made[1]] == there["id"] and held[made[2]] is None
+        assert store.submissions.count_filtered(db, "wellbeing", event_id=there["id"]) == 2
+    finally:
+        db.conn.close()
+    assert_exactly_once(central, linked, linked.name, made)

@@ -27,7 +27,20 @@ def to_wire(sub: dict) -> dict:
     """What a laptop sends for one submission: no local ids (event, sync state)."""
     wire = {k: sub.get(k) for k in WIRE_FIELDS}
     wire["content_hash"] = sub["content_hash"]
+    if sub.get("event_code"):  # so the central can compare gatherings across sites
+        wire["event"] = {"code": sub["event_code"], "name": sub["event_name"], "site": sub.get("event_site"),
+                         "date": sub.get("event_date")}
     return wire
+
+
+def _event(obj: dict) -> dict | None:
+    event = obj.get("event")
+    if event is None:
+        return None
+    if not isinstance(event, dict) or not re.fullmatch(r"[a-z0-9]{4,12}", str(event.get("code", ""))):
+        raise bad(N_("Not a valid batch: %(field)s is missing or not valid."), field="event")
+    return {"code": event["code"], "name": _text(event, "name", 120), "site": _text(event, "site", 120, False),
+            "date": _text(event, "date", 10, False)}
 
 
 def bad(text: str, **params) -> FieldkitError:
@@ -76,7 +89,7 @@ def from_wire(obj) -> dict:
               "language": _text(obj, "language", 35, required=False),
               "started_at": _text(obj, "started_at", 40, required=False),
               "submitted_at": _text(obj, "submitted_at", 40),
-              "device_id": _text(obj, "device_id", 80, required=False)}
+              "device_id": _text(obj, "device_id", 80, required=False), "event": _event(obj)}
     claimed = obj.get("content_hash")
     if not isinstance(claimed, str) or not HEX64.fullmatch(claimed) or \
             claimed != content_hash(record["form_id"], record["form_version"], answers):

@@ -58,3 +58,17 @@ def count_event_submissions(db, event_id: int) -> int:
 def set_help(db, event_id: int, resources: list[dict]) -> None:
     with write(db):
         db.execute("UPDATE events SET help = ? WHERE id = ?", [json.dumps(resources, ensure_ascii=False), event_id])
+
+
+def received_event(db, event: dict, form_id: str) -> int:
+    """On a central: the event a device's submission came from, found by its
+    code, or recorded on first sight (inside the caller's transaction)."""
+    row = next(db.query("SELECT id, forms FROM events WHERE code = ?", [event["code"]]), None)
+    if row:
+        forms = json.loads(row["forms"])
+        if form_id not in forms:
+            db.execute("UPDATE events SET forms = ? WHERE id = ?", [json.dumps(forms + [form_id]), row["id"]])
+        return row["id"]
+    return db["events"].insert({
+        "code": event["code"], "name": event["name"], "site": event.get("site"), "date": event.get("date"),
+        "forms": json.dumps([form_id]), "created_at": utcnow()}).last_pk

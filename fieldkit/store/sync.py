@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from . import devices
+from . import devices, events
 from .db import write
 from .submissions import add_submission, content_hash
 from .util import utcnow
@@ -20,8 +20,10 @@ STATUS_KEY = "sync_status"
 def unsynced(db, limit: int) -> list[dict]:
     """The oldest submissions not yet acknowledged by the central, in a stable order
     (a resumed sync sends the same batches again, which the central deduplicates)."""
-    sql = ("SELECT * FROM submissions WHERE sync_state IS NULL "
-           "ORDER BY submitted_at, uuid LIMIT ?")
+    # The event travels by its code and name: its id is local to this laptop.
+    sql = ("SELECT s.*, e.code AS event_code, e.name AS event_name, e.site AS event_site, e.date AS event_date "
+           "FROM submissions s LEFT JOIN events e ON e.id = s.event_id WHERE s.sync_state IS NULL "
+           "ORDER BY s.submitted_at, s.uuid LIMIT ?")
     return [dict(r, answers=json.loads(r["answers"])) for r in db.query(sql, [limit])]
 
 
@@ -67,7 +69,9 @@ def receive_batch(db, device_name: str, records: list[dict]) -> list[str]:
     outcomes, counts = [], {"created": 0, "duplicate": 0, "conflict": 0}
     with write(db):
         for record in records:
-            row = dict(record, device_name=device_name, sync_state="received", synced_at=now, event_id=None)
+            event = record.pop("event", None)
+            event_id = events.received_event(db, event, record["form_id"]) if event else None
+            row = dict(record, device_name=device_name, sync_state="received", synced_at=now, event_id=event_id)
             outcome = add_submission(db, row)
             if outcome == "conflict" and _keep_conflict(db, device_name, row, now):
                 counts["conflict"] += 1
