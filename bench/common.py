@@ -147,7 +147,8 @@ def run_cli(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedPro
 
 # --- wrk ---------------------------------------------------------------------------------
 
-def wrk(url: str, connections: int = 50, seconds: int = 10, threads: int = 1, headers: dict | None = None) -> dict:
+def wrk(url: str, connections: int = 50, seconds: int = 10, threads: int = 1, headers: dict | None = None,
+        script: Path | None = None) -> dict:
     """Run Debian's wrk against a loopback url; requests/s, latency percentiles (ms), errors.
 
     One wrk thread: on 2 cores every cycle the load generator takes is a cycle
@@ -157,7 +158,13 @@ def wrk(url: str, connections: int = 50, seconds: int = 10, threads: int = 1, he
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
+    if script is not None:
+        command += ["-s", str(script)]
     out = subprocess.run(command + [url], capture_output=True, text=True, timeout=seconds + 60).stdout
+    return parse_wrk(out)
+
+
+def parse_wrk(out: str) -> dict:
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "raw": out}
     for pct in ("50", "75", "90", "99"):
         found = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)

@@ -303,10 +303,12 @@ def test_display_counts_responses_with_small_counts_hidden(add_form, signed_in, 
 
     add(3)
     page = facilitator.get(f"/console/events/{event['id']}/display").get_data(as_text=True)
-    assert "&lt;5" in page and 'http-equiv="refresh"' in page
+    assert "&lt;5" in page and f'data-count-url="/console/events/{event["id"]}/count"' in page
+    assert facilitator.get(f"/console/events/{event['id']}/count").get_json() == {"count": "<5"}
     add(4)
     page = facilitator.get(f"/console/events/{event['id']}/display").get_data(as_text=True)
     assert ">7<" in page
+    assert facilitator.get(f"/console/events/{event['id']}/count").get_json() == {"count": "7"}
 
 
 def test_small_counts_are_hidden_from_facilitators_only(add_form, participant, signed_in):

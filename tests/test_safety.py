@@ -276,7 +276,7 @@ def test_kiosk_mode_starts_each_person_afresh(add_form, app, db):
     first.start("so")
     first.answer({"consent": "no"})
     done = first.client.get(first.submit().location).get_data(as_text=True)
-    assert 'http-equiv="refresh" content="20;url=/f/household/kiosk"' in done
+    assert 'http-equiv="refresh" content="60;url=/f/household/kiosk"' in done
     assert 'href="/f/household/kiosk"' in done
     # The next person: a half-finished form from before is gone, and so is the language.
     second = Participant(kiosk, "household")

@@ -194,13 +194,22 @@ def check_answer(form: Form, q: Question, state: State, now=None, lang=None) -> 
     ctx = context(form, state.values, now, lang, current=value, qtype=q.type)
     if value == "":
         if q.required is not None and expr.to_boolean(expr.evaluate(q.required, ctx)):
-            custom = text_in(q.required_message, lang or form.default_language, form.default_language)
-            return Message(custom) if custom else Message(N_("This question needs an answer."))
+            return required_message(form, q, lang)
         return None
     if q.constraint is not None and not expr.to_boolean(expr.evaluate(q.constraint, ctx)):
-        custom = text_in(q.constraint_message, lang or form.default_language, form.default_language)
-        return Message(custom) if custom else Message(N_("This answer is not allowed. Please check it."))
+        return constraint_message(form, q, lang)
     return None
+
+
+def required_message(form: Form, q: Question, lang=None) -> Message:
+    """The form's own required_message in lang, else the interface's."""
+    custom = text_in(q.required_message, lang or form.default_language, form.default_language)
+    return Message(custom) if custom else Message(N_("This question needs an answer."))
+
+
+def constraint_message(form: Form, q: Question, lang=None) -> Message:
+    custom = text_in(q.constraint_message, lang or form.default_language, form.default_language)
+    return Message(custom) if custom else Message(N_("This answer is not allowed. Please check it."))
 
 
 def first_invalid_screen(form: Form, answers: dict[str, str], now=None, lang=None) -> int | None:

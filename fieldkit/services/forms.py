@@ -9,6 +9,7 @@ from ..forms.model import Form
 from ..forms.xlsform import FormImportError, load_xlsform, problem
 from ..messages import N_
 from ..store import forms as form_store
+from . import fonts
 
 MAX_FORM_BYTES = 5 * 1024 * 1024
 DEMO = Path(__file__).resolve().parent.parent / "demo" / "wellbeing.md"
@@ -37,6 +38,7 @@ def import_form(db, data: bytes, filename: str) -> Imported:
             N_("Version %(version)s of form %(form_id)s already exists with different content. "
                "Change the version in the settings sheet."),
             "settings", None, "version", version=clash.version, form_id=clash.form_id)]) from None
+    fonts.prepare(db, form)  # also for 'unchanged': a form stored before fonts existed
     return Imported(form, outcome)
 
 

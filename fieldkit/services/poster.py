@@ -1,6 +1,7 @@
 """QR codes for the event poster: joining the venue's Wi-Fi, opening the form."""
 from __future__ import annotations
 
+import html
 import re
 
 import qrcode
@@ -23,10 +24,12 @@ def wifi_payload(ssid: str, password: str | None, security: str | None = "WPA") 
     return f"WIFI:T:{security};S:{esc(ssid)};P:{esc(password)};;"
 
 
-def svg(data: str) -> str:
-    """A QR code as an inline SVG element that scales with its container."""
+def svg(data: str, label: str = "") -> str:
+    """A QR code as an inline SVG element that scales with its container; label
+    is its accessible name (what a screen reader says for the image)."""
     image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, border=2,
                         error_correction=qrcode.constants.ERROR_CORRECT_M)
     text = image.to_string(encoding="unicode")
-    text = re.sub(r'^<svg width="[^"]*" height="[^"]*"', '<svg class="qr" role="img"', text)
+    name = html.escape(label, quote=True)
+    text = re.sub(r'^<svg width="[^"]*" height="[^"]*"', f'<svg class="qr" role="img" aria-label="{name}"', text)
     return text

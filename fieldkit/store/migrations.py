@@ -82,3 +82,15 @@ def m005_encryption(db):
     # public_key: set from the XLSForm, or later in the console; answers to the
     # form are then sealed for the holder of the private key (fieldkit.crypto).
     db["forms"].add_column("public_key", str)
+
+
+@migrations()
+def m006_fonts(db):
+    # Font subsets for scripts that cheap phones may lack (see services/fonts.py).
+    # key: a hash of what a subset is built from (the font file and the characters),
+    # so a form whose texts or interface change gets a new one; digest: a hash of
+    # the woff2 bytes, which name it in its URL.
+    db["fonts"].create({
+        "key": str, "digest": str, "woff2": bytes, "chars": str, "created_at": str,
+    }, pk="key", not_null={"digest", "woff2", "chars", "created_at"})
+    db["fonts"].create_index(["digest"])

@@ -11,6 +11,7 @@ from ..errors import FieldkitError
 from ..services import collect, help as help_service
 from .auth import access
 from .db import get_db
+from .fonts import stylesheet_url
 from .i18n import browser_choice, native_name
 from .present import screen_page
 
@@ -38,6 +39,7 @@ def _draft_or_fail(key: str) -> collect.Draft:
     if draft is None:
         raise FieldkitError("draft_missing")
     g.lang = draft.language
+    g.font_css = stylesheet_url(draft.form, g.lang)
     g.help_url = url_for("collect.help_page", form_id=key)
     return draft
 
@@ -67,6 +69,7 @@ def start_page(form_id):
     if draft and asked not in form.languages:
         return _to("collect.screen", form_id)
     g.lang = asked if asked in form.languages else browser_choice(form.languages, form.default_language)
+    g.font_css = stylesheet_url(form, g.lang)
     g.help_url = url_for("collect.help_page", form_id=form_id, e=event["code"] if event else None)
     languages = [{"code": code, "name": native_name(code), "preferred": code == g.lang}
                  for code in sorted(form.languages, key=lambda c: c != g.lang)]
@@ -103,6 +106,7 @@ def consent_page(form_id):
     if pending is None:
         return _to("collect.start_page", form_id)
     g.lang = pending["lang"]
+    g.font_css = stylesheet_url(form, g.lang)
     g.help_url = url_for("collect.help_page", form_id=form_id)
     return render_template("collect/consent.html", form=form, title=form.shown_title(g.lang),
                            text=collect.consent_text(form, g.lang).render(gettext))
@@ -189,6 +193,7 @@ def _closing(form_id: str, template: str):
     form = collect.open_form(db, form_id)
     lang = session.get("lang")
     g.lang = lang if lang in form.languages else browser_choice(form.languages, form.default_language)
+    g.font_css = stylesheet_url(form, g.lang)
     resources = help_service.for_event(db, session.get("event_id"), g.lang, gettext)
     kiosk = url_for("collect.kiosk", form_id=form_id, e=session.get("kiosk_event")) \
         if session.get("kiosk") == form.form_id else None
@@ -242,6 +247,7 @@ def help_page(form_id):
     else:
         g.lang = browser_choice(form.languages, form.default_language)
         event_id = event["id"] if event else None
+    g.font_css = stylesheet_url(form, g.lang)
     back = url_for("collect.screen" if draft else "collect.consent_page" if pending else "collect.start_page",
                    form_id=form_id)
     return render_template("collect/help.html", form=form, title=form.shown_title(g.lang), back=back,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import force_locale, format_decimal, gettext
 from markupsafe import Markup
 
@@ -168,8 +168,10 @@ def poster_context(event: dict) -> dict:
     wifi = None
     if event.get("wifi_ssid"):
         wifi = Markup(poster.svg(poster.wifi_payload(event["wifi_ssid"], event.get("wifi_password"),
-                                                     event.get("wifi_security") or "WPA")))
-    return {"event": event, "link": link, "form_qr": Markup(poster.svg(link)), "wifi_qr": wifi,
+                                                     event.get("wifi_security") or "WPA"),
+                                 gettext("QR code to join the Wi-Fi %(name)s", name=event["wifi_ssid"])))
+    form_qr = poster.svg(link, gettext("QR code to open the survey: %(link)s", link=link))
+    return {"event": event, "link": link, "form_qr": Markup(form_qr), "wifi_qr": wifi,
             "instructions": instructions(wifi is not None)}
 
 
@@ -188,6 +190,14 @@ def display(event_id):
     event = event_or_404(event_id)
     count = shown_count(event_store.count_event_submissions(get_db(), event_id))
     return render_template("console/display.html", count=count, **poster_context(event))
+
+
+@bp.get("/console/events/<int:event_id>/count")
+@access("facilitator")
+def count(event_id):
+    """The display's live count, fetched by display.js every few seconds."""
+    event_or_404(event_id)
+    return jsonify({"count": shown_count(event_store.count_event_submissions(get_db(), event_id))})
 
 
 @bp.get("/e/<code>")

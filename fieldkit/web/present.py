@@ -1,9 +1,12 @@
 """Turns a form screen into what the template shows: plain values, no logic left
 for the template beyond loops and ifs on ready-made fields."""
+import datetime as dt
+import json
+
 from flask import render_template
 from flask_babel import gettext
 
-from ..forms import engine
+from ..forms import engine, expr
 from ..forms.model import Question, text_in
 from .i18n import show_value
 
@@ -50,4 +53,91 @@ def screen_page(draft, result=None):
         if len(form.screens[index].questions) > 1 else "",
         errors=[q for q in questions if q["error"]], appeared=bool(result and result.appeared),
         step=index + 1, steps=len(form.screens),
-        first=engine.previous_screen(form, index, state) is None)
+        first=engine.previous_screen(form, index, state) is None,
+        script_data=json.dumps(script_data(draft, index, state), ensure_ascii=False,
+                               separators=(",", ":"), allow_nan=False))
+
+
+def _relevance(form, q: Question) -> list:
+    """Every relevance tree a question answers to: its groups', outermost first, then its own."""
+    return [t for t in [form.groups[g].relevant for g in q.groups] + [q.relevant] if t is not None]
+
+
+def _references(trees) -> set[str]:
+    return set().union(*map(expr.references, trees))
+
+
+def _choice_lists(trees, form, lang) -> dict:
+    """Choice labels for each question named as a literal in jr:choice-name(value, '${q}')."""
+    lists, stack = {}, list(trees)
+    while stack:
+        node = stack.pop()
+        stack.extend(child for child in node[1:] if isinstance(child, list))
+        if node[:2] == ["call", "jr:choice-name"] and node[3][0] == "str":
+            name = node[3][1].strip().removeprefix("${").removesuffix("}").rstrip("/").rsplit("/", 1)[-1]
+            q = form.questions.get(name)
+            if q is not None and q.list_name:
+                lists[name] = {c.name: text_in(c.label, lang, form.default_language)
+                               for c in form.choices.get(q.list_name, [])}
+    return lists
+
+
+def script_data(draft, index: int, state) -> dict:
+    """What fieldkit.js needs to show, hide and check this screen's questions at once,
+    with the very trees the server evaluates (forms/engine.py); see fieldkit.js.
+
+    questions: in the form's dependency order, this screen's questions ("screen": true)
+    and every calculation or question elsewhere whose value or relevance this screen's
+    answers can change and that this screen's expressions need (with its calculation,
+    or its saved "answer"). values: the server's effective value of every other name
+    those trees read, with its type in types."""
+    form, lang = draft.form, draft.language
+    shown = form.screens[index].questions
+    inputs = {q.name for q in engine.screen_inputs(form, index)}
+
+    def reads(q):
+        return _references(_relevance(form, q) + ([q.calculation] if q.calculation is not None else []))
+
+    moving = set(shown)  # what this screen's answers can change; form.order puts dependencies first
+    for name in form.order:
+        if name not in moving and reads(form.questions[name]) & moving:
+            moving.add(name)
+    checks = {n: [t for t in (form.questions[n].required, form.questions[n].constraint) if t is not None]
+              for n in inputs}
+    needed, todo = set(), [r for n in shown for r in reads(form.questions[n]) | _references(checks.get(n, []))]
+    while todo:
+        name = todo.pop()
+        if name not in needed and name in form.questions:
+            needed.add(name)
+            if name in moving and name not in shown:
+                todo.extend(reads(form.questions[name]))
+    questions, trees = [], []
+    for name in form.order:
+        if name not in shown and not (name in moving and name in needed):
+            continue
+        q = form.questions[name]
+        item = {"name": name, "type": q.type}
+        if _relevance(form, q):
+            item["relevant"] = _relevance(form, q)
+        if name in shown:
+            item["screen"] = True
+            if name in inputs and q.required is not None:
+                item["required"] = q.required
+                item["required_message"] = engine.required_message(form, q, lang).render(gettext)
+            if name in inputs and q.constraint is not None:
+                item["constraint"] = q.constraint
+                item["constraint_message"] = engine.constraint_message(form, q, lang).render(gettext)
+        elif q.calculation is not None:
+            item["calculation"] = q.calculation
+        else:
+            item["answer"] = draft.answers.get(name, "")
+        trees += [item[k] for k in ("required", "constraint", "calculation") if k in item] + item.get("relevant", [])
+        questions.append(item)
+    others = sorted(needed - {q["name"] for q in questions})
+    return {
+        "draft": draft.row["uuid"], "screen": index, "now": dt.datetime.now().isoformat(timespec="seconds"),
+        "check": gettext("Please check your answers"), "questions": questions,
+        "values": {n: state.values.get(n, "") for n in others},
+        "types": {n: form.questions[n].type for n in others},
+        "choices": _choice_lists(trees, form, lang),
+    }

@@ -1,0 +1,140 @@
+"""A font for Amharic pages: stripped-down low-end Android builds may have no
+Ethiopic font at all, and then Amharic shows as empty boxes.
+
+fieldkit ships Noto Sans Ethiopic Regular 2.000 (fonts/, from Debian's
+fonts-noto-core 20201225-1, under the SIL Open Font License 1.1: fonts/OFL.txt).
+The whole font is about 70 KB as woff2, too much for a venue's wifi, so each
+form gets a subset holding only the characters its participants can see:
+the form's texts in the language, the interface's translations and ASCII.
+A subset is built when a form is imported (and, for forms stored before this
+existed, on first use) and kept in the database; it is a Modified Version
+under the same licence and keeps the font's copyright and licence records.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import logging
+
+from babel import Locale
+from babel.messages import mofile, pofile
+
+from ..forms.model import Form, text_in
+from ..resources import PACKAGE, resource_dir
+from ..store import fonts as font_store
+
+FONT = PACKAGE / "fonts" / "NotoSansEthiopic-Regular.ttf"
+LANGUAGES = ("am",)  # page languages written in a script the font covers
+ASCII = "".join(chr(c) for c in range(0x20, 0x7F))
+# Name records kept: the usual ones, plus the licence's description and URL (13, 14),
+# which the OFL asks every copy, modified or not, to carry.
+NAME_IDS = [0, 1, 2, 3, 4, 5, 6, 13, 14]
+
+log = logging.getLogger(__name__)
+
+
+def subset_for(db, form: Form, lang: str) -> str | None:
+    """The digest of form's font subset for pages in lang, built and kept on
+    first use; None when pages in lang need no font of fieldkit's own.
+
+    Keyed by what the subset is built from, so a new version of the form, or of
+    fieldkit's translations, that brings new characters gets a new subset."""
+    if lang not in LANGUAGES or lang not in form.languages:
+        return None
+    chars = characters(form, lang)
+    key = hashlib.sha256(f"{_font_digest()}\n{chars}".encode()).hexdigest()
+    return font_store.subset_digest(db, key) or font_store.add_subset(db, key, chars, _build(chars))
+
+
+def prepare(db, form: Form) -> None:
+    """Build a newly stored form's subsets now, so its first participant does
+    not wait for one. A failure here must not fail the import: the form is
+    stored, and pages try again when first shown."""
+    for lang in form.languages:
+        try:
+            subset_for(db, form, lang)
+        except Exception:  # noqa: BLE001 (the font only improves the pages)
+            log.exception("could not build the %s font subset of %s", lang, form.form_id)
+
+
+def woff2(db, digest: str) -> bytes | None:
+    return font_store.subset_bytes(db, digest)
+
+
+def characters(form: Form, lang: str) -> str:
+    """Every character a participant can see on the form's pages in lang, sorted."""
+    seen = set(_interface_characters(lang))
+    for text in form_texts(form, lang):
+        seen.update(text)
+    return "".join(sorted(c for c in seen if c >= " "))
+
+
+def form_texts(form: Form, lang: str) -> list[str]:
+    """The form's texts as shown in lang (falling back as the pages do)."""
+    texts = [form.title, form.public_title, form.consent]
+    texts += [g.label for g in form.groups.values()] + [s.label for s in form.screens]
+    for q in form.questions.values():
+        texts += [q.label, q.hint, q.required_message, q.constraint_message]
+    texts += [c.label for choices in form.choices.values() for c in choices]
+    return [text_in(text, lang, form.default_language) for text in texts]
+
+
+@functools.cache
+def _interface_characters(lang: str) -> str:
+    """The interface's characters in lang: every translated message (the
+    console's too: telling which messages only the console shows would cost
+    more than the few glyphs it saves), the language's own name (the language
+    buttons) and its month names (dates on the review page), and ASCII."""
+    seen = set(ASCII)
+    for message in _catalogue(lang):
+        if not message.id:  # the header
+            continue
+        strings = message.string if isinstance(message.string, (list, tuple)) else [message.string]
+        for text in strings:
+            seen.update(text or "")
+    locale = Locale.parse(lang)
+    seen.update(locale.get_display_name(lang) or "")
+    for name in locale.months["format"]["wide"].values():
+        seen.update(name)
+    return "".join(sorted(seen))
+
+
+def _catalogue(lang: str):
+    """The compiled catalogue the pages are translated with; a checkout not yet
+    compiled has only the .po."""
+    folder = resource_dir("translations") / lang / "LC_MESSAGES"
+    if (folder / "messages.mo").is_file():
+        with open(folder / "messages.mo", "rb") as file:
+            return mofile.read_mo(file)
+    if (folder / "messages.po").is_file():
+        with open(folder / "messages.po", "rb") as file:
+            return pofile.read_po(file)
+    return []
+
+
+@functools.cache
+def _font_digest() -> str:
+    return hashlib.sha256(FONT.read_bytes()).hexdigest()
+
+
+@functools.lru_cache(maxsize=8)  # tests and re-imports build the same subset again and again
+def _build(chars: str) -> bytes:
+    from fontTools import subset  # imported here: only importing forms needs it
+    from fontTools.ttLib import TTFont
+
+    options = subset.Options()
+    # Hints: phones' rasterisers hardly use TrueType hints, and they were 30% of the bytes.
+    options.hinting = False
+    # Kerning pairs were over half of a subset's bytes; Ethiopic syllables read
+    # well on their advance widths. 'mark' and 'mkmk' stay, for the combining marks.
+    options.layout_features = [f for f in options.layout_features if f != "kern"]
+    options.name_IDs = NAME_IDS
+    font = TTFont(FONT, recalcTimestamp=False)  # the same characters give the same bytes
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(text=chars)
+    subsetter.subset(font)
+    font.flavor = "woff2"  # fontTools compresses woff2 with the brotli package
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue()
