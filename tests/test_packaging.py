@@ -33,7 +33,8 @@ def test_installed_package_is_self_contained(installed, tmp_path):
     assert str(package).startswith(str(installed.parent))  # not the checkout
     for part in ("templates/collect/screen.html", "static/fieldkit.css", "demo/wellbeing.md",
                  "translations/es/LC_MESSAGES/messages.mo", "translations/so/LC_MESSAGES/messages.mo",
-                 "translations/am/LC_MESSAGES/messages.mo"):
+                 "translations/am/LC_MESSAGES/messages.mo",
+                 "fonts/NotoSansEthiopic-Regular.ttf", "fonts/OFL.txt"):  # the Amharic font and its licence
         assert (package / part).is_file(), part
 
 

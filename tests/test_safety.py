@@ -158,6 +158,9 @@ def test_public_title_and_id_are_what_participants_see(db, client):
     p = Participant(client, "checkin")
     consent = p.choose_language("en")
     assert "Own consent words." in consent.html and "IPV" not in consent.html
+    p.consent("yes")
+    screen = p.current()  # every question screen, too
+    assert "Community check-in" in screen.html and "IPV" not in screen.html
 
 
 def test_public_id_cannot_take_another_forms_name(db):

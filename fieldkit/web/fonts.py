@@ -28,7 +28,7 @@ def stylesheet_url(form, lang: str) -> str | None:
     """For a participant page in lang: the stylesheet to link, or None."""
     try:
         digest = font_service.subset_for(get_db(), form, lang)
-    except Exception:  # noqa: BLE001 (a page without the font still works; one that fails does not)
+    except Exception:  # a page without the font still works; one that fails does not
         current_app.logger.exception("no font subset for %s", form.form_id)
         return None
     if digest is None:

@@ -49,7 +49,7 @@ def screen_page(draft, result=None):
                                        hidden=name not in state.relevant))
     return render_template(
         "collect/screen.html", form=form, draft=draft, index=index, questions=questions,
-        title=form.title.get(lang, ""), heading=text_in(form.screens[index].label, lang, form.default_language)
+        title=form.shown_title(lang), heading=text_in(form.screens[index].label, lang, form.default_language)
         if len(form.screens[index].questions) > 1 else "",
         errors=[q for q in questions if q["error"]], appeared=bool(result and result.appeared),
         step=index + 1, steps=len(form.screens),
@@ -82,44 +82,52 @@ def _choice_lists(trees, form, lang) -> dict:
     return lists
 
 
-def script_data(draft, index: int, state) -> dict:
-    """What fieldkit.js needs to show, hide and check this screen's questions at once,
-    with the very trees the server evaluates (forms/engine.py); see fieldkit.js.
-
-    questions: in the form's dependency order, this screen's questions ("screen": true)
-    and every calculation or question elsewhere whose value or relevance this screen's
-    answers can change and that this screen's expressions need (with its calculation,
-    or its saved "answer"). values: the server's effective value of every other name
-    those trees read, with its type in types."""
-    form, lang = draft.form, draft.language
-    shown = form.screens[index].questions
+def _involved(form, index: int) -> tuple[list[str], set[str]]:
+    """The names fieldkit.js works out itself, in the form's dependency order: this
+    screen's questions, and the calculations and questions elsewhere whose value or
+    relevance its answers can change and that its expressions need. Then the other
+    names those expressions read, whose values the server sends."""
+    shown = set(form.screens[index].questions)
     inputs = {q.name for q in engine.screen_inputs(form, index)}
 
-    def reads(q):
+    def reads(name):
+        q = form.questions[name]
         return _references(_relevance(form, q) + ([q.calculation] if q.calculation is not None else []))
 
-    moving = set(shown)  # what this screen's answers can change; form.order puts dependencies first
+    moving = set(shown)  # form.order puts dependencies first, so one pass finds them all
     for name in form.order:
-        if name not in moving and reads(form.questions[name]) & moving:
+        if name not in moving and reads(name) & moving:
             moving.add(name)
-    checks = {n: [t for t in (form.questions[n].required, form.questions[n].constraint) if t is not None]
-              for n in inputs}
-    needed, todo = set(), [r for n in shown for r in reads(form.questions[n]) | _references(checks.get(n, []))]
+    needed, todo = set(), [r for n in shown for r in reads(n)]
+    todo += [r for n in inputs for r in _references(
+        [t for t in (form.questions[n].required, form.questions[n].constraint) if t is not None])]
     while todo:
         name = todo.pop()
         if name not in needed and name in form.questions:
             needed.add(name)
             if name in moving and name not in shown:
-                todo.extend(reads(form.questions[name]))
+                todo.extend(reads(name))
+    computed = [n for n in form.order if n in shown or (n in moving and n in needed)]
+    return computed, needed - set(computed)
+
+
+def script_data(draft, index: int, state) -> dict:
+    """What fieldkit.js needs to show, hide and check this screen's questions at once,
+    with the very trees the server evaluates (forms/engine.py). questions: see
+    _involved(); each with its relevance trees (groups' first), and either "screen":
+    true (with required/constraint trees and messages in the page language), its
+    calculation, or its saved answer. values: the server's effective values (raw
+    strings) of the other names read, with their types."""
+    form, lang = draft.form, draft.language
+    inputs = {q.name for q in engine.screen_inputs(form, index)}
+    computed, others = _involved(form, index)
     questions, trees = [], []
-    for name in form.order:
-        if name not in shown and not (name in moving and name in needed):
-            continue
+    for name in computed:
         q = form.questions[name]
         item = {"name": name, "type": q.type}
         if _relevance(form, q):
             item["relevant"] = _relevance(form, q)
-        if name in shown:
+        if name in form.screens[index].questions:
             item["screen"] = True
             if name in inputs and q.required is not None:
                 item["required"] = q.required
@@ -133,11 +141,10 @@ def script_data(draft, index: int, state) -> dict:
             item["answer"] = draft.answers.get(name, "")
         trees += [item[k] for k in ("required", "constraint", "calculation") if k in item] + item.get("relevant", [])
         questions.append(item)
-    others = sorted(needed - {q["name"] for q in questions})
     return {
         "draft": draft.row["uuid"], "screen": index, "now": dt.datetime.now().isoformat(timespec="seconds"),
         "check": gettext("Please check your answers"), "questions": questions,
-        "values": {n: state.values.get(n, "") for n in others},
-        "types": {n: form.questions[n].type for n in others},
+        "values": {n: state.values.get(n, "") for n in sorted(others)},
+        "types": {n: form.questions[n].type for n in sorted(others)},
         "choices": _choice_lists(trees, form, lang),
     }

@@ -1,0 +1,138 @@
+"""Amharic pages carry fieldkit's own Noto Sans Ethiopic, cut down to the
+characters the form and the interface use (phones may have no Ethiopic font).
+Fast tests, no browser: tests/test_phones.py sees it render."""
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pytest
+from babel.messages import pofile
+from fontTools.ttLib import TTFont
+
+from conftest import FORMS, ROOT, Page
+from fieldkit.services import fonts
+from fieldkit.services import forms as form_service
+from fieldkit.store import forms as form_store
+
+ETHIOPIC = re.compile("[\u1200-\u139f\u2d80-\u2ddf\uab00-\uab2f]")
+FONT_LINK = re.compile(r'<link rel="stylesheet" href="(/a/font/[^"]+\.css)">')
+YEAR = "max-age=31536000"
+
+
+def amharic_strings(value) -> list[str]:
+    """Every text under an "am" key of a stored form model (read independently of services/fonts.py)."""
+    if isinstance(value, dict):
+        found = [v for k, v in value.items() if k == "am" and isinstance(v, str)]
+        return found + [s for k, v in value.items() if k != "am" for s in amharic_strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in amharic_strings(v)]
+    return []
+
+
+def subset_of(db, form_id: str = "wellbeing") -> tuple[str, bytes]:
+    digest = fonts.subset_for(db, form_store.current_form(db, form_id), "am")
+    return digest, fonts.woff2(db, digest)
+
+
+def font_link(html: str) -> str | None:
+    found = FONT_LINK.search(html)
+    return found.group(1) if found else None
+
+
+def test_the_demo_subset_is_a_small_woff2_with_every_amharic_character(db):
+    _, data = subset_of(db)
+    font = TTFont(io.BytesIO(data))  # fontTools opens it: a valid font
+    assert font.flavor == "woff2"
+    cmap = font.getBestCmap()
+    model = json.loads(next(db.query("SELECT model FROM forms WHERE form_id = 'wellbeing'"))["model"])
+    with open(ROOT / "translations" / "am" / "LC_MESSAGES" / "messages.po", "rb") as po:
+        catalogue = [m.string for m in pofile.read_po(po) if m.id]
+    texts = amharic_strings(model) + [s for m in catalogue for s in (m if isinstance(m, (list, tuple)) else [m])]
+    needed = {c for text in texts for c in ETHIOPIC.findall(text)}
+    assert len(needed) > 150
+    assert sorted(c for c in needed if ord(c) not in cmap) == []
+    assert "።" in needed and "፣" in needed  # the full stop and the comma
+    # The licence travels inside the font too (OFL: every copy carries it).
+    assert "Open Font License" in font["name"].getDebugName(13)
+    print(f"demo Amharic subset: {len(data)} bytes, {len(font.getGlyphOrder())} glyphs")
+    assert len(data) <= 30 * 1024, len(data)  # 17,672 bytes when written; the whole font is ~70 KB
+
+
+def test_the_font_and_its_stylesheet_are_served_for_a_year(client, participant, db):
+    digest, data = subset_of(db)
+    css_url = font_link(participant().open("am").html)
+    assert css_url and digest in css_url
+    css = client.get(css_url)
+    assert css.status_code == 200 and css.mimetype == "text/css"
+    rule = css.get_data(as_text=True)
+    assert 'font-family:"Fieldkit Ethiopic"' in rule and "font-display:swap" in rule
+    assert "unicode-range:U+1200-139F" in rule
+    font_url = re.search(r'url\(([^)]+)\) format\("woff2"\)', rule).group(1)
+    font = client.get(font_url, headers={"Accept-Encoding": "gzip"})
+    assert font.status_code == 200 and font.headers["Content-Type"] == "font/woff2"
+    assert "Content-Encoding" not in font.headers  # woff2 is compressed already
+    assert font.get_data() == data
+    for response in (css, font):
+        cache = response.headers["Cache-Control"]
+        assert YEAR in cache and "immutable" in cache and "public" in cache and "no-store" not in cache
+    # Names are content hashes: anything else is not there.
+    assert client.get(font_url.replace(digest, "0" * 20)).status_code == 404
+    assert client.get(css_url.replace(digest, "0" * 20)).status_code == 404
+    assert client.get(re.sub(r"\.[0-9a-f]{8}\.css$", ".00000000.css", css_url)).status_code == 404
+
+
+def test_only_amharic_participant_pages_link_the_font(app, participant, signed_in):
+    for lang in ("en", "es", "so", "am"):
+        p = participant(client_=app.test_client())  # a phone of its own
+        pages = {"language": p.open(lang), "consent": p.choose_language(lang)}
+        p.consent("yes")
+        pages["screen"] = p.current()
+        pages["help"] = Page(p.client.get("/f/wellbeing/help").get_data(as_text=True))
+        pages["errors"] = Page(p.post({}).get_data(as_text=True))  # required answers missing
+        declining = participant(client_=app.test_client())
+        declining.choose_language(lang)
+        pages["declined"] = Page(declining.client.get(declining.consent("no").location).get_data(as_text=True))
+        links = {name: font_link(page.html) for name, page in pages.items()}
+        if lang == "am":
+            assert all(links.values()), links
+            assert len(set(links.values())) == 1  # one stylesheet for the whole form
+        else:
+            assert not any(links.values()), (lang, links)
+    # The console is not for participants: no font, whatever the language.
+    console = signed_in("coordinator")
+    assert font_link(console.get("/console/", headers={"Accept-Language": "am"}).get_data(as_text=True)) is None
+
+
+def test_a_form_without_amharic_gets_no_font(db, add_form, participant):
+    before = db["fonts"].count
+    form = add_form("t_inputs.md")
+    assert db["fonts"].count == before
+    assert fonts.subset_for(db, form, "am") is None
+    p = participant("t_inputs")
+    assert font_link(p.open("en").html) is None
+    assert font_link(p.start("es").html) is None
+
+
+def test_a_form_stored_before_fonts_existed_gets_its_subset_on_first_request(db, participant):
+    db.execute("DELETE FROM fonts")  # as an instance upgraded from before m006_fonts
+    css_url = font_link(participant().open("am").html)
+    assert css_url and db["fonts"].count == 1
+
+
+def test_a_new_version_with_new_characters_gets_a_new_subset(db):
+    source = (FORMS / "household.md").read_text(encoding="utf-8")
+    first = form_service.import_form(db, source.encode(), "household.md").form
+    digest, _ = subset_of(db, "household")
+    assert "ኧ" not in fonts.characters(first, "am")
+    changed = source.replace("| household | 1 |", "| household | 2 |").replace("| ሌላ ገቢ |", "| ሌላ ገቢ ኧ |")
+    form_service.import_form(db, changed.encode(), "household.md")
+    new_digest, data = subset_of(db, "household")
+    assert new_digest != digest
+    assert ord("ኧ") in TTFont(io.BytesIO(data)).getBestCmap()
+
+
+@pytest.mark.parametrize("lang", ["en", "es", "so"])
+def test_no_subset_is_built_for_other_languages(db, lang):
+    assert fonts.subset_for(db, form_store.current_form(db, "wellbeing"), lang) is None
