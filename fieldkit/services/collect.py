@@ -42,9 +42,14 @@ def open_form(db, key: str, for_new_answers: bool = False) -> Form:
     form = form_store.current_form(db, form_id) if form_id else None
     if form is None:
         raise FieldkitError("form_not_found")
-    if for_new_answers and form_store.form_status(db, form_id) != "open":
-        raise FieldkitError("form_closed")
+    if for_new_answers:
+        require_open(db, form)
     return form
+
+
+def require_open(db, form: Form) -> None:
+    if form_store.form_status(db, form.form_id) != "open":
+        raise FieldkitError("form_closed")
 
 
 DEFAULT_CONSENT = N_("This survey is voluntary and anonymous. Please do not write your name anywhere. "

@@ -48,6 +48,17 @@ def _to(endpoint: str, key: str):
     return redirect(url_for(endpoint, form_id=key), code=303)
 
 
+def _entry(key: str):
+    """The form a participant URL names and this phone's draft of it; a closed
+    form still lets a participant who already started finish."""
+    db = get_db()
+    form = collect.open_form(db, key)
+    draft = collect.resume(db, form.form_id, _token(form.form_id))
+    if draft is None:
+        collect.require_open(db, form)
+    return db, form, draft
+
+
 def _pending(form) -> dict | None:
     """A participant who chose a language but has not yet answered the consent screen."""
     pending = session.get("pending")
@@ -59,11 +70,7 @@ def _pending(form) -> dict | None:
 @bp.get("/<form_id>")
 @access("public")
 def start_page(form_id):
-    db = get_db()
-    form = collect.open_form(db, form_id)
-    draft = collect.resume(db, form.form_id, _token(form.form_id))
-    if draft is None:
-        collect.open_form(db, form_id, for_new_answers=True)
+    db, form, draft = _entry(form_id)
     event = collect.event_for(db, form.form_id, request.args.get("e"))
     asked = request.args.get("lang")
     if draft and asked not in form.languages:
@@ -80,11 +87,7 @@ def start_page(form_id):
 @bp.post("/<form_id>/start")
 @access("public")
 def start(form_id):
-    db = get_db()
-    form = collect.open_form(db, form_id)
-    draft = collect.resume(db, form.form_id, _token(form.form_id))
-    if draft is None:
-        collect.open_form(db, form_id, for_new_answers=True)
+    db, form, draft = _entry(form_id)
     lang = request.form.get("lang", "")
     if (lang not in form.languages or any(len(request.form.getlist(k)) != 1 for k in request.form)
             or set(request.form) - {"lang", "csrf_token", "e"}):
