@@ -159,3 +159,47 @@ def test_every_screen_is_at_most_30_kb_on_the_wire(server, lang):
     weights = screen_weights(server.base, lang)
     assert len(weights) == 7
     assert max(weights) <= 30 * 1024, weights
+
+
+def test_amharic_is_drawn_in_fieldkits_own_font(server, phone):
+    """Phones without an Ethiopic font get fieldkit's (services/fonts.py): on an
+    Amharic screen the font loads and Ethiopic is drawn with its glyphs, not boxes."""
+    from fontTools.ttLib import TTFont
+
+    from fieldkit.services.fonts import FONT
+    page = phone()
+    page.goto(f"{server.base}/f/wellbeing")
+    page.locator('button[name="lang"][value="am"]').click()
+    page.locator('button[name="consent"][value="yes"]').click()
+    page.wait_for_url("**/q")
+    assert page.evaluate("""async () => { await document.fonts.ready;
+        return document.fonts.check('16px "Fieldkit Ethiopic"', 'ሰላም'); }""")
+    # check() is true as well for a family that no stylesheet names: the face itself must have loaded.
+    assert page.evaluate("[...document.fonts].map(f => [f.family.replaceAll('\"', ''), f.status])") \
+        == [["Fieldkit Ethiopic", "loaded"]]
+    screenshot(page, "phone-am-font")
+    page.evaluate("""() => { for (const [id, family] of [['own', '"Fieldkit Ethiopic"'], ['none', 'no-such-font']]) {
+        const span = document.createElement('span');
+        Object.assign(span, {id, textContent: 'ሰላም'});
+        Object.assign(span.style, {font: '16px ' + family, fontKerning: 'none', whiteSpace: 'nowrap'});
+        document.body.append(span); } }""")
+    width = {id: page.evaluate(f"document.getElementById('{id}').getBoundingClientRect().width") for id in ("own", "none")}
+    font = TTFont(FONT)
+    advances = sum(font["hmtx"][font.getBestCmap()[ord(c)]][0] for c in "ሰላም") * 16 / font["head"].unitsPerEm
+    assert width["own"] == pytest.approx(advances, abs=0.1)  # the font's own glyphs: not zero-width, not boxes
+    # Which fonts Chromium drew with: the page's own Amharic heading too, not only a test span.
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+
+    def drawn_with(selector):
+        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+        return [(f["familyName"], f["isCustomFont"]) for f in cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]]
+
+    for selector in ("#own", "h1.screen-title"):
+        assert [f for f in drawn_with(selector) if "Ethiopic" in f[0]] == [("Noto Sans Ethiopic", True)], selector
+    if not any("Ethiopic" in name for name, _ in drawn_with("#none")):
+        # A machine with no Ethiopic font of its own, like a stripped-down phone: boxes, of another width.
+        # (Where Debian's fonts-noto-core is installed, the fallback draws the same Noto glyphs.)
+        assert width["none"] != pytest.approx(width["own"], abs=0.5)

@@ -116,27 +116,30 @@
     return a === b;
   }
 
+  function raise(d) {  // "129" -> "130", "99" -> "100", "" -> "1"
+    var j = d.length - 1;
+    while (j >= 0 && d.charAt(j) === "9") { j--; }
+    return (j < 0 ? "1" : d.slice(0, j) + (+d.charAt(j) + 1)) + zeros(d.length - j - 1);
+  }
+
   function round(x, digits) {  // half away from zero, on the decimal digits as written
-    var s, i, keep, point, kept, n;
+    var s, point, keep, kept, n;
     if (digits !== digits || !isFinite(x)) { return digits !== digits ? NaN : x; }
     s = plain(Math.abs(x));
-    i = s.indexOf(".");
-    point = i < 0 ? s.length : i;
+    point = s.indexOf(".") < 0 ? s.length : s.indexOf(".");
     s = s.replace(".", "");
-    keep = point + javaInt(Math.max(-400, Math.min(400, digits)));
+    keep = point + javaInt(Math.max(-400, Math.min(400, digits)));  // digits kept
     if (keep >= s.length) { return x; }
     kept = keep > 0 ? s.slice(0, keep) : "";
     if (keep >= 0 && s.charAt(keep) >= "5") {
       n = kept.length;
-      kept = kept.replace(/9*$/, function (nines) { return zeros(nines.length); });
-      i = kept.length - n;  // index of the digit to raise, after the nines that carry
-      i = kept.length - (kept.length - kept.replace(/0*$/, "").length) - 1;
-      kept = i < 0 ? "1" + kept : kept.slice(0, i) + (+kept.charAt(i) + 1) + kept.slice(i + 1);
-      if (i < 0) { point += 1; keep += 1; }
+      kept = raise(kept);
+      point += kept.length - n;
+      keep = kept.length;
     }
-    if (keep <= 0) { kept = kept || "0"; }
-    n = keep < point ? kept + zeros(point - Math.max(keep, 0)) : kept.slice(0, point) + "." + kept.slice(point);
-    return (x < 0 ? -1 : 1) * parseFloat(n);
+    keep = Math.max(keep, 0);
+    n = keep <= point ? kept + zeros(point - keep) : kept.slice(0, point) + "." + kept.slice(point);
+    return (x < 0 ? -1 : 1) * parseFloat(n || "0");
   }
 
   function choiceName(ctx, value, question) {
@@ -168,7 +171,7 @@
       d = new Date();
       t = new When(Date.UTC(d.getFullYear(), d.getMonth(), d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds()), true);
     }
-    return t.ms - t.ms % 1000;
+    return Math.floor(t.ms / 1000) * 1000;
   }
 
   function call(name, args, ctx) {
@@ -178,7 +181,7 @@
       first = evaluate(args[0], ctx);
       return S(first) !== "" ? first : evaluate(args[1], ctx);
     }
-    if (name === "today") { i = clock(ctx); return new When(i - i % DAY, false); }
+    if (name === "today") { return new When(Math.floor(clock(ctx) / DAY) * DAY, false); }
     if (name === "now") { return new When(clock(ctx), true); }
     for (i = 0; i < args.length; i++) { v.push(evaluate(args[i], ctx)); }
     switch (name) {
@@ -327,6 +330,11 @@
     }
   }
 
+  function described(t, id) {  // the hint's id and the error's (if any), as the server writes them
+    var ids = words((t.getAttribute("aria-describedby") || "").replace(/\S+-error/, "") + " " + id).join(" ");
+    if (ids) { t.setAttribute("aria-describedby", ids); } else { t.removeAttribute("aria-describedby"); }
+  }
+
   function clearErrors() {
     var old = document.querySelectorAll(".error-summary, .notice[role=status], form[data-survey] p.error"), j, t;
     for (j = 0; j < old.length; j++) { old[j].parentNode.removeChild(old[j]); }
@@ -336,8 +344,7 @@
       t = old[j].querySelector("fieldset, input:not([type=radio]):not([type=checkbox]), textarea");
       if (t) {
         t.removeAttribute("aria-invalid");
-        t.setAttribute("aria-describedby", trim((t.getAttribute("aria-describedby") || "").replace(/\S+-error/, "")));
-        if (!t.getAttribute("aria-describedby")) { t.removeAttribute("aria-describedby"); }
+        described(t, "");
       }
     }
   }
@@ -365,7 +372,7 @@
         t.parentNode.insertBefore(p, t);
         t.setAttribute("aria-invalid", "true");
       }
-      t.setAttribute("aria-describedby", trim((t.getAttribute("aria-describedby") || "") + " " + p.id));
+      described(t, p.id);
       b.className += " has-error";
       li = document.createElement("li");
       a = document.createElement("a");
@@ -451,14 +458,14 @@
   }
 
   // ------------------------------------------------ sending, and sending again
-  var clicked = null, pending = null, timer = null, tries = 0, sent = 0;
-  var PAUSES = [2, 4, 8, 15, 30, 30, 30, 30];  // seconds; then the participant presses again
+  var clicked = null, button = null, waiting = false, timer = null, tries = 0, sent = 0;
+  var PAUSES = [2, 4, 8, 15, 30, 30, 30, 30];  // seconds; after that the participant presses again
 
   form.addEventListener("click", function (event) {
     if (event.target.type === "submit") { clicked = event.target; }
   });
 
-  function body(button) {
+  function body() {  // what the browser itself would send, without FormData (2016 browsers lack its parts)
     var out = [], j, e;
     for (j = 0; j < form.elements.length; j++) {
       e = form.elements[j];
@@ -466,9 +473,7 @@
           (!/^(checkbox|radio)$/.test(e.type) || e.checked)) { out.push([e.name, e.value]); }
     }
     if (button && button.name) { out.push([button.name, button.value]); }
-    return out.map(function (pair) {
-      return encodeURIComponent(pair[0]) + "=" + encodeURIComponent(pair[1].replace(/\r?\n/g, "\r\n"));
-    }).join("&");
+    return out.map(function (pair) { return encodeURIComponent(pair[0]) + "=" + encodeURIComponent(pair[1]); }).join("&");
   }
 
   function offline() {
@@ -479,20 +484,22 @@
   }
 
   function send() {
-    var button = pending, action = (button && button.getAttribute("formaction")) || form.action, mine = ++sent;
-    var last = /\/submit$/.test(action) && !(button && button.value === "back"), late;
+    var action = (button && button.getAttribute("formaction")) || form.action, mine = ++sent, late;
+    var last = /\/submit$/.test(action) && !(button && button.value === "back");
     window.clearTimeout(timer);
     if (gone || form.getAttribute("aria-busy") === "true") { return; }
     form.setAttribute("aria-busy", "true");
-    late = window.setTimeout(function () { if (mine === sent) { sent++; offline(); } }, 30000);  // a hung request
-    window.fetch(action, {method: "POST", body: body(button), credentials: "same-origin",
+    late = window.setTimeout(function () { if (mine === sent) { sent++; offline(); } }, 30000);  // hung
+    window.fetch(action, {method: "POST", body: body(), credentials: "same-origin",
                           headers: {"Content-Type": "application/x-www-form-urlencoded"}})
       .then(function (response) {
         return response.text().then(function (html) {
           if (mine !== sent || gone) { return; }  // given up on, or leaving
           window.clearTimeout(late);
-          try { if (store) { if (last && response.ok) { store.clear(); } else if (key) { store.removeItem(key); } } } catch (e) { /* */ }
-          pending = null;
+          try {
+            if (store && last && response.ok) { store.clear(); } else if (store && key) { store.removeItem(key); }
+          } catch (e) { /* storage may be disabled */ }
+          waiting = false;
           window.ononline = null;
           window.history.replaceState(null, "", response.url);
           document.open();
@@ -501,23 +508,24 @@
         });
       })
       .catch(function () {
-        if (mine !== sent || gone) { return; }
-        window.clearTimeout(late);
-        sent++;
-        offline();
+        if (mine === sent && !gone) {
+          window.clearTimeout(late);
+          offline();
+        }
       });
   }
 
   form.addEventListener("submit", function (event) {
-    var button = event.submitter || clicked;
-    if (!(button && button.value === "back") && data && !valid()) { event.preventDefault(); return; }
+    var pressed = event.submitter || clicked;
+    if (!(pressed && pressed.value === "back") && data && !valid()) { event.preventDefault(); return; }
     save();
     if (!window.fetch) { return; }  // the browser sends the form itself
     event.preventDefault();
     if (form.getAttribute("aria-busy") === "true") { return; }  // a double tap sends once
-    pending = button || {name: "", getAttribute: function () { return null; }};
+    button = pressed;
+    waiting = true;
     tries = 0;
     send();
   });
-  window.ononline = function () { if (pending) { send(); } };
+  window.ononline = function () { if (waiting) { send(); } };
 }());
