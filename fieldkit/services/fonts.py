@@ -42,7 +42,18 @@ def subset_for(db, form: Form, lang: str) -> str | None:
     fieldkit's translations, that brings new characters gets a new subset."""
     if lang not in LANGUAGES or lang not in form.languages:
         return None
-    chars = characters(form, lang)
+    return subset_of(db, characters(form, lang))
+
+
+def chooser_subset(db, form: Form) -> str | None:
+    """On the language choice of a page in another language: just the letters of
+    "አማርኛ", about 1 KB, so the Amharic button is not a row of boxes on a phone
+    without an Ethiopic font (which is where an Amharic speaker starts)."""
+    names = "".join(Locale.parse(code).get_display_name(code) or "" for code in LANGUAGES if code in form.languages)
+    return subset_of(db, "".join(sorted(set(names)))) if names else None
+
+
+def subset_of(db, chars: str) -> str:
     key = hashlib.sha256(f"{_font_digest()}\n{chars}".encode()).hexdigest()
     return font_store.subset_digest(db, key) or font_store.add_subset(db, key, chars, _build(chars))
 

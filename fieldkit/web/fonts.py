@@ -24,10 +24,14 @@ FAMILY = "Fieldkit Ethiopic"  # fieldkit.css puts it first for [lang="am"]
 UNICODE_RANGE = "U+1200-139F,U+2D80-2DDF,U+AB00-AB2F"
 
 
-def stylesheet_url(form, lang: str) -> str | None:
-    """For a participant page in lang: the stylesheet to link, or None."""
+def stylesheet_url(form, lang: str, chooser: bool = False) -> str | None:
+    """For a participant page in lang: the stylesheet to link, or None. On the
+    language choice (chooser), a page in another language still gets the few
+    letters that write Amharic's own name."""
     try:
         digest = font_service.subset_for(get_db(), form, lang)
+        if digest is None and chooser:
+            digest = font_service.chooser_subset(get_db(), form)
     except Exception:  # a page without the font still works; one that fails does not
         current_app.logger.exception("no font subset for %s", form.form_id)
         return None
