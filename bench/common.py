@@ -41,12 +41,12 @@ def machine() -> dict:
                 break
     except OSError:
         cpu = platform.processor()
-    free = subprocess.run(["free", "-h"], capture_output=True, text=True).stdout.strip() if shutil.which("free") else ""
+    free = subprocess.run(["free", "-h"], capture_output=True, text=True).stdout.rstrip() if shutil.which("free") else ""
     wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.splitlines()[0] \
         if shutil.which("wrk") else "not installed"
     return {"nproc": os.cpu_count(), "cpu": cpu, "free": free, "python": sys.version.split()[0],
             "platform": platform.platform(), "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "wrk": wrk.strip(), "sqlite": sqlite3.sqlite_version}
+            "wrk": wrk.strip(), "sqlite": sqlite3.sqlite_version, "loadavg": os.getloadavg()}
 
 
 # --- ports and servers -------------------------------------------------------------------

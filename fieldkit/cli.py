@@ -52,6 +52,30 @@ def print_qr(url: str) -> None:
         pass
 
 
+def connection_limit(wanted: int = 1000) -> int:
+    """How many phones may hold a connection at once. waitress's default, 100,
+    is less than one event: a phone's browser keeps its connection open between
+    screens, so the 101st phone waited in the queue for another's whole survey
+    (bench/RESULTS.md). Each connection is an open file, so the limit on those
+    is raised for this process where the system allows; poll() (asyncore_use_poll)
+    has no select()'s 1024-descriptor ceiling."""
+    try:
+        import resource
+    except ImportError:  # Windows: select() there handles at most 512 sockets
+        return 500
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted + 100  # and room for the database, logs and the listening socket
+    if hard != resource.RLIM_INFINITY:
+        target = min(target, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return wanted if soft == resource.RLIM_INFINITY else max(100, min(wanted, soft - 100))
+
+
 @main.command()
 @click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
@@ -65,7 +89,7 @@ def serve(host, port, threads, no_qr, data_dir):
     from . import create_app
     from .web.auth import new_setup_token
 
-    app = create_app({"DATA_DIR": data_dir} if data_dir else None)
+    app = create_app(dict({"DATA_DIR": data_dir} if data_dir else {}, DB_POOL=threads))
     db = store.connect(app.config["DATABASE"])
     forms = store.forms.list_forms(db)
     address = lan_address() if host in ("0.0.0.0", "::") else host
@@ -85,7 +109,8 @@ def serve(host, port, threads, no_qr, data_dir):
     else:
         click.echo(f"Console (coordinators): http://127.0.0.1:{port}/console/")
     try:
-        server = waitress.create_server(app, host=host, port=port, threads=threads, ident="fieldkit")
+        server = waitress.create_server(app, host=host, port=port, threads=threads, ident="fieldkit",
+                                        connection_limit=connection_limit(), asyncore_use_poll=True)
     except OSError as error:
         raise click.ClickException(f"Cannot listen on {host}:{port} ({error.strerror}). "
                                    f"Is fieldkit already running? Try another port: --port {port + 1}") from None

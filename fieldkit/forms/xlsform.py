@@ -12,11 +12,6 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from pyxform import builder
-from pyxform.errors import PyXFormError
-from pyxform.xls2json import workbook_to_json
-from pyxform.xls2json_backends import get_xlsform
-
 from .. import crypto
 from ..messages import Message, N_
 from . import expr
@@ -87,6 +82,14 @@ def file_type_of(filename: str) -> str:
 
 def load_xlsform(data: bytes, filename: str) -> Form:
     """Parse an XLSForm file's bytes into a Form, or raise FormImportError."""
+    # pyxform is imported here, not at the top: it (with openpyxl) is over half of
+    # fieldkit's import time, and `fieldkit serve` on an existing data directory
+    # never reads an XLSForm (bench/RESULTS.md, start-up).
+    from pyxform import builder
+    from pyxform.errors import PyXFormError
+    from pyxform.xls2json import workbook_to_json
+    from pyxform.xls2json_backends import get_xlsform
+
     file_type = file_type_of(filename)
     try:
         workbook = get_xlsform(data, file_type=file_type)

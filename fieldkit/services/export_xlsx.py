@@ -19,16 +19,16 @@ import math
 import tempfile
 from collections.abc import Iterable, Iterator
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
+import re
 
 MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SPOOL_BYTES = 4 * 1024 * 1024
 CHUNK_BYTES = 64 * 1024
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+# openpyxl.cell.cell.ILLEGAL_CHARACTERS_RE, copied: openpyxl itself is imported
+# only when a workbook is written, not at start-up (a third of a second).
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 
 def printable(text: str) -> str:
@@ -58,6 +58,8 @@ def parse_timestamp(value: str) -> dt.datetime | None:
 def _cell(ws, value, bold: bool = False):
     """One cell. Text is always stored as text: openpyxl would otherwise take
     a string starting with '=' for a formula."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
     if value is None or value == "":
         return None  # an empty cell, not an empty string
     if isinstance(value, bool):
@@ -78,7 +80,7 @@ def _cell(ws, value, bold: bool = False):
     return cell
 
 
-def _write(wb: Workbook, sheets: dict[str, Iterable[list]]) -> None:
+def _write(wb, sheets: dict[str, Iterable[list]]) -> None:
     for title, rows in sheets.items():
         ws = wb.create_sheet(title)
         ws.freeze_panes = "A2"  # the header stays in view; set before the first row in write-only mode
@@ -89,6 +91,7 @@ def _write(wb: Workbook, sheets: dict[str, Iterable[list]]) -> None:
 def stream_workbook(sheets: dict[str, Iterable[list]]) -> Iterator[bytes]:
     """An .xlsx file, one sheet per entry (title -> rows, the first row a header),
     yielded in chunks. Values: None, str, int, float, date or datetime."""
+    from openpyxl import Workbook
     wb = Workbook(write_only=True)
     _write(wb, sheets)
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:

@@ -1,6 +1,7 @@
 """Forms and their versions."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 
@@ -55,20 +56,29 @@ def form_id_for_public(db, key: str) -> str | None:
     return row["form_id"] if row else None
 
 
+@functools.lru_cache(maxsize=64)
+def _parsed(model: str) -> Form:
+    """A stored model, parsed once per process rather than on every request (two
+    parses were a tenth of a participant's page: bench/RESULTS.md). Keyed by the
+    model's own text, so a cached form is always exactly what the row holds.
+    The Form is shared between requests and threads: treat it as read-only."""
+    return Form.from_dict(json.loads(model))
+
+
 def current_form(db, form_id: str) -> Form | None:
     """The newest version of form_id."""
     row = next(db.query("SELECT model FROM forms WHERE form_id = ? ORDER BY id DESC LIMIT 1", [form_id]), None)
-    return Form.from_dict(json.loads(row["model"])) if row else None
+    return _parsed(row["model"]) if row else None
 
 
 def form_version(db, form_id: str, version: str) -> Form | None:
     row = next(db.query("SELECT model FROM forms WHERE form_id = ? AND version = ?", [form_id, version]), None)
-    return Form.from_dict(json.loads(row["model"])) if row else None
+    return _parsed(row["model"]) if row else None
 
 
 def all_versions(db, form_id: str) -> list[Form]:
     """Newest first."""
-    return [Form.from_dict(json.loads(r["model"]))
+    return [_parsed(r["model"])
             for r in db.query("SELECT model FROM forms WHERE form_id = ? ORDER BY id DESC", [form_id])]
 
 

@@ -41,10 +41,9 @@ def mark_synced(db, outcomes: dict[str, str]) -> None:
     stays apart: it is not resent and never purged."""
     now = utcnow()
     with write(db):
-        for uuid, outcome in outcomes.items():
-            state = "conflict" if outcome == "conflict" else "synced"
-            db.execute("UPDATE submissions SET sync_state = ?, synced_at = ? WHERE uuid = ? AND sync_state IS NULL",
-                       [state, now, uuid])
+        db.conn.executemany(
+            "UPDATE submissions SET sync_state = ?, synced_at = ? WHERE uuid = ? AND sync_state IS NULL",
+            [("conflict" if outcome == "conflict" else "synced", now, uuid) for uuid, outcome in outcomes.items()])
 
 
 def purge_synced(db) -> int:

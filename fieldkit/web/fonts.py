@@ -28,13 +28,21 @@ def stylesheet_url(form, lang: str, chooser: bool = False) -> str | None:
     """For a participant page in lang: the stylesheet to link, or None. On the
     language choice (chooser), a page in another language still gets the few
     letters that write Amharic's own name."""
-    try:
-        digest = font_service.subset_for(get_db(), form, lang)
-        if digest is None and chooser:
-            digest = font_service.chooser_subset(get_db(), form)
-    except Exception:  # a page without the font still works; one that fails does not
-        current_app.logger.exception("no font subset for %s", form.form_id)
-        return None
+    # Remembered per app: gathering a form's characters on every page was a
+    # database read and a pass over all its texts per request (bench/RESULTS.md).
+    known = current_app.extensions.setdefault("fieldkit_font_digests", {})
+    key = (form.form_id, form.version, lang, chooser)
+    if key in known:
+        digest = known[key]
+    else:
+        try:
+            digest = font_service.subset_for(get_db(), form, lang)
+            if digest is None and chooser:
+                digest = font_service.chooser_subset(get_db(), form)
+        except Exception:  # a page without the font still works; one that fails does not
+            current_app.logger.exception("no font subset for %s", form.form_id)
+            return None
+        known[key] = digest
     if digest is None:
         return None
     return url_for("fonts.stylesheet", digest=digest, check=_check(digest))

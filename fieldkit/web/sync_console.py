@@ -13,7 +13,6 @@ from .. import store
 from ..messages import Message
 from ..store import devices as device_store, forms as form_store, submissions, sync as sync_store
 from ..store.util import utcnow
-from ..sync import runner
 from .auth import access, current_user
 from .db import get_db
 
@@ -48,6 +47,7 @@ def run():
 
 
 def sync_in_background(database: str, username: str) -> None:
+    from ..sync import runner  # here, not at the top: requests is a tenth of the server's start-up
     result = runner.run(database, user=username)
     db = store.connect(database)
     try:
