@@ -23,6 +23,7 @@ DEFAULTS = {
     "SUBMIT_RATE_LIMIT": "10 per minute",
     "SIGNIN_RATE_LIMIT": "10 per minute",
     "SMALL_COUNT": 5,
+    "FONTS_IN_BACKGROUND": True,  # the demo's font subsets, built after start-up
     "DB_POOL": 0,  # open connections kept between requests; 0: one per request (`fieldkit serve`: its threads)
 }
 BOOLEANS = {"true": True, "yes": True, "1": True, "on": True, "false": False, "no": False, "0": False, "off": False}

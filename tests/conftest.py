@@ -32,7 +32,8 @@ def compiled_catalogues():
 def app(tmp_path):
     # Rate limits off here: tests play many participants from one address.
     # tests/test_security.py turns them on where it checks them.
-    app = create_app({"DATA_DIR": tmp_path / "data", "TESTING": True, "RATELIMIT_ENABLED": False})
+    app = create_app({"DATA_DIR": tmp_path / "data", "TESTING": True, "RATELIMIT_ENABLED": False,
+                      "FONTS_IN_BACKGROUND": False})
     yield app
 
 

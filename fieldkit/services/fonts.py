@@ -34,39 +34,49 @@ NAME_IDS = [0, 1, 2, 3, 4, 5, 6, 13, 14]
 log = logging.getLogger(__name__)
 
 
+def page_characters(form: Form, lang: str, chooser: bool = False) -> str | None:
+    """The characters a participant page in lang needs from fieldkit's own font,
+    or None when it needs none. On the language choice (chooser) of a page in
+    another language: just the letters of "አማርኛ", about 1 KB, so the Amharic
+    button is not a row of boxes on a phone without an Ethiopic font (which is
+    where an Amharic speaker starts)."""
+    if lang in LANGUAGES and lang in form.languages:
+        return characters(form, lang)
+    if chooser:
+        names = "".join(Locale.parse(code).get_display_name(code) or ""
+                        for code in LANGUAGES if code in form.languages)
+        return "".join(sorted(set(names))) or None
+    return None
+
+
 def subset_for(db, form: Form, lang: str) -> str | None:
     """The digest of form's font subset for pages in lang, built and kept on
-    first use; None when pages in lang need no font of fieldkit's own.
-
-    Keyed by what the subset is built from, so a new version of the form, or of
-    fieldkit's translations, that brings new characters gets a new subset."""
-    if lang not in LANGUAGES or lang not in form.languages:
-        return None
-    return subset_of(db, characters(form, lang))
+    first use; None when pages in lang need no font of fieldkit's own."""
+    chars = page_characters(form, lang)
+    return subset_of(db, chars) if chars else None
 
 
-def chooser_subset(db, form: Form) -> str | None:
-    """On the language choice of a page in another language: just the letters of
-    "አማርኛ", about 1 KB, so the Amharic button is not a row of boxes on a phone
-    without an Ethiopic font (which is where an Amharic speaker starts)."""
-    names = "".join(Locale.parse(code).get_display_name(code) or "" for code in LANGUAGES if code in form.languages)
-    return subset_of(db, "".join(sorted(set(names)))) if names else None
-
-
-def subset_of(db, chars: str) -> str:
+def subset_of(db, chars: str, build: bool = True) -> str | None:
+    """The digest of the subset holding chars; when it is not built yet, None
+    unless build. Keyed by what it is built from, so a new version of a form or
+    of fieldkit's translations that brings new characters gets a new subset."""
     key = hashlib.sha256(f"{_font_digest()}\n{chars}".encode()).hexdigest()
-    return font_store.subset_digest(db, key) or font_store.add_subset(db, key, chars, _build(chars))
+    found = font_store.subset_digest(db, key)
+    if found or not build:
+        return found
+    return font_store.add_subset(db, key, chars, _build(chars))
 
 
 def prepare(db, form: Form) -> None:
-    """Build a newly stored form's subsets now, so its first participant does
-    not wait for one. A failure here must not fail the import: the form is
-    stored, and pages try again when first shown."""
-    for lang in form.languages:
+    """Build a stored form's subsets (each language's, and the language
+    choice's), so that no participant waits for one. A failure here must not
+    fail an import: the form is stored, and pages try again when first shown."""
+    wanted = {page_characters(form, lang, chooser=True) for lang in form.languages}
+    for chars in wanted - {None}:
         try:
-            subset_for(db, form, lang)
+            subset_of(db, chars)
         except Exception:  # the font only improves the pages: never fail an import for it
-            log.exception("could not build the %s font subset of %s", lang, form.form_id)
+            log.exception("could not build a font subset of %s", form.form_id)
 
 
 def woff2(db, digest: str) -> bytes | None:

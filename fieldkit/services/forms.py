@@ -1,6 +1,7 @@
 """Importing and listing forms."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from . import fonts
 
 MAX_FORM_BYTES = 5 * 1024 * 1024
 DEMO = Path(__file__).resolve().parent.parent / "demo" / "wellbeing.md"
+DEMO_MODEL = DEMO.with_suffix(".model.json")
 
 
 @dataclass
@@ -21,7 +23,7 @@ class Imported:
     outcome: str  # 'added' or 'unchanged'
 
 
-def import_form(db, data: bytes, filename: str) -> Imported:
+def import_form(db, data: bytes, filename: str, fonts_now: bool = True) -> Imported:
     """Parse and store an XLSForm: all or nothing. Raises FormImportError."""
     if len(data) > MAX_FORM_BYTES:
         raise FormImportError([problem(N_("This file is too large for a form (more than %(mb)s MB)."),
@@ -38,20 +40,44 @@ def import_form(db, data: bytes, filename: str) -> Imported:
             N_("Version %(version)s of form %(form_id)s already exists with different content. "
                "Change the version in the settings sheet."),
             "settings", None, "version", version=clash.version, form_id=clash.form_id)]) from None
-    fonts.prepare(db, form)  # also for 'unchanged': a form stored before fonts existed
+    if fonts_now:
+        fonts.prepare(db, form)  # also for 'unchanged': a form stored before fonts existed
     return Imported(form, outcome)
 
 
-def import_path(db, path: str | Path) -> Imported:
+def import_path(db, path: str | Path, fonts_now: bool = True) -> Imported:
     path = Path(path)
-    return import_form(db, path.read_bytes(), path.name)
+    return import_form(db, path.read_bytes(), path.name, fonts_now)
 
 
 def ensure_demo(db) -> Imported | None:
     """A new instance with no forms gets the bundled demo, so it works at once."""
     if form_store.count_forms(db):
         return None
-    return import_path(db, DEMO)
+    # The demo's model comes ready-made (tests/test_demo.py holds it equal to what
+    # pyxform makes of wellbeing.md): pyxform's import alone is over half a second
+    # of a new laptop's first start. Its font subsets (seconds of work) are built
+    # after start-up, by prepare_fonts_later, so that the first page is not kept waiting.
+    form = Form.from_dict(json.loads(DEMO_MODEL.read_text(encoding="utf-8")))
+    return Imported(form, form_store.add_form(db, form, DEMO.read_bytes(), DEMO.name))
+
+
+def prepare_fonts_later(database: str, form):
+    """Build a form's font subsets in the background, on a connection of its own."""
+    import threading
+
+    from .. import store
+
+    def build():
+        db = store.connect(database)
+        try:
+            fonts.prepare(db, form)
+        finally:
+            db.conn.close()
+
+    thread = threading.Thread(target=build, name="fieldkit-fonts", daemon=True)
+    thread.start()
+    return thread
 
 
 __all__ = ["FormImportError", "import_form", "import_path", "ensure_demo", "store"]

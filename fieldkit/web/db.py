@@ -64,7 +64,12 @@ def init_app(app):
         app.config["DEVICE_ID"] = meta.device_id(db)
         drafts.purge_expired(db)
         if app.config["LOAD_DEMO"] not in (False, "0", "false", "no"):
-            form_service.ensure_demo(db)
+            demo = form_service.ensure_demo(db)
+            if demo and app.config.get("FONTS_IN_BACKGROUND", True):
+                app.extensions["fieldkit_fonts_thread"] = form_service.prepare_fonts_later(
+                    app.config["DATABASE"], demo.form)
+            elif demo:
+                form_service.fonts.prepare(db, demo.form)
     finally:
         db.conn.close()
     if app.config.get("DB_POOL"):

@@ -12,7 +12,7 @@ import hashlib
 
 from flask import Blueprint, Response, abort, current_app, url_for
 
-from ..services import fonts as font_service
+from ..services import fonts as font_service, forms as form_service
 from .assets import YEAR
 from .auth import access
 from .db import get_db
@@ -32,20 +32,32 @@ def stylesheet_url(form, lang: str, chooser: bool = False) -> str | None:
     # database read and a pass over all its texts per request (bench/RESULTS.md).
     known = current_app.extensions.setdefault("fieldkit_font_digests", {})
     key = (form.form_id, form.version, lang, chooser)
-    if key in known:
-        digest = known[key]
-    else:
+    if key not in known:
         try:
-            digest = font_service.subset_for(get_db(), form, lang)
-            if digest is None and chooser:
-                digest = font_service.chooser_subset(get_db(), form)
+            chars = font_service.page_characters(form, lang, chooser)
+            digest = font_service.subset_of(get_db(), chars, build=False) if chars else None
         except Exception:  # a page without the font still works; one that fails does not
             current_app.logger.exception("no font subset for %s", form.form_id)
             return None
+        building_now = current_app.extensions.get("fieldkit_fonts_thread")
+        if chars and digest is None and building_now and lang in font_service.LANGUAGES:
+            # An Amharic page in the first seconds after start-up waits for the
+            # demo's subset being built; other pages do not wait for a few letters.
+            building_now.join(timeout=20)
+            digest = font_service.subset_of(get_db(), chars, build=False)
+        if chars and digest is None:
+            # Not built yet (the demo just after start-up, or a form stored before
+            # fonts existed): built in the background rather than keeping this
+            # participant waiting seconds; their next page has it.
+            building = current_app.extensions.setdefault("fieldkit_fonts_building", set())
+            if (form.form_id, form.version) not in building:
+                building.add((form.form_id, form.version))
+                current_app.extensions["fieldkit_fonts_thread"] = form_service.prepare_fonts_later(
+                    current_app.config["DATABASE"], form)
+            return None
         known[key] = digest
-    if digest is None:
-        return None
-    return url_for("fonts.stylesheet", digest=digest, check=_check(digest))
+    digest = known[key]
+    return url_for("fonts.stylesheet", digest=digest, check=_check(digest)) if digest else None
 
 
 def _css(digest: str) -> str:

@@ -1,0 +1,21 @@
+"""The bundled demo: its ready-made model is exactly what pyxform makes of it."""
+import json
+
+from fieldkit.forms.xlsform import load_xlsform
+from fieldkit.services.forms import DEMO, DEMO_MODEL
+
+
+def test_the_ready_made_demo_model_matches_its_xlsform():
+    made = load_xlsform(DEMO.read_bytes(), DEMO.name).to_dict()
+    shipped = json.loads(DEMO_MODEL.read_text(encoding="utf-8"))
+    assert shipped == json.loads(json.dumps(made)), (
+        "fieldkit/demo/wellbeing.md changed: regenerate wellbeing.model.json with "
+        "python -c \"import json; from fieldkit.forms.xlsform import load_xlsform; "
+        "print(json.dumps(load_xlsform(open('fieldkit/demo/wellbeing.md','rb').read(), 'wellbeing.md').to_dict(), "
+        "ensure_ascii=False, indent=1, sort_keys=True))\" > fieldkit/demo/wellbeing.model.json")
+
+
+def test_the_demo_uses_neutral_words():
+    text = DEMO.read_text(encoding="utf-8").lower()
+    for word in ("violence", "abuse", "violencia", "abuso", "partner", "pareja"):
+        assert word not in text
