@@ -172,6 +172,20 @@ class Participant:
         return self.last
 
 
+def submit_household(p: Participant, other_income: str, lang: str = "en"):
+    """Answer tests/forms/household.md with a free-text answer of the test's
+    choosing (markup, SQL, a secret), and submit."""
+    p.start(lang)
+    p.answer({"consent": "yes"})
+    p.answer({"people": "1"})
+    p.answer({"income": ["other"], "other_income": other_income})
+    p.answer({})
+    p.answer({})
+    response = p.submit()
+    assert response.status_code == 303
+    return response
+
+
 @pytest.fixture
 def participant(client):
     def make(form_id: str = "wellbeing", client_=None):

@@ -4,7 +4,8 @@ import time
 
 import pytest
 
-from conftest import FORMS, PASSWORD, Page, Participant, csrf_of, sign_in, submissions_of
+from conftest import (FORMS, PASSWORD, Page, Participant, csrf_of, sign_in, submissions_of,
+                      submit_household)
 from fieldkit import store
 from fieldkit.services import poster
 from fieldkit.web.auth import new_setup_token
@@ -180,13 +181,7 @@ def test_new_version_becomes_current_and_old_answers_keep_theirs(add_form, signe
 def test_answers_are_escaped_in_the_table_and_detail(add_form, participant, signed_in, db):
     add_form("household.md")
     p = participant("household")
-    p.start("en")
-    p.answer({"consent": "yes"})
-    p.answer({"people": "1"})
-    p.answer({"income": ["other"], "other_income": XSS})
-    p.answer({})
-    p.answer({})
-    p.submit()
+    submit_household(p, XSS)
     client = signed_in("coordinator")
     table = client.get("/console/forms/household/submissions").get_data(as_text=True)
     assert XSS not in table and "&lt;script&gt;alert(1)&lt;/script&gt;" in table

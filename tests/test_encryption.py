@@ -4,7 +4,7 @@ import io
 import pytest
 from click.testing import CliRunner
 
-from conftest import FORMS, csrf_of
+from conftest import FORMS, csrf_of, submit_household
 from fieldkit import crypto, store
 from fieldkit.cli import main
 from fieldkit.forms.xlsform import FormImportError
@@ -28,13 +28,7 @@ def encrypted_household(public_key: str) -> bytes:
 
 def answer(participant):
     p = participant("household")
-    p.start("en")
-    p.answer({"consent": "yes"})
-    p.answer({"people": "1"})
-    p.answer({"income": ["other"], "other_income": SECRET})
-    p.answer({})
-    p.answer({})
-    assert p.submit().status_code == 303
+    submit_household(p, SECRET)
     return p
 
 

@@ -5,7 +5,7 @@ endpoints (never a 500, nothing stored when refused, accepted answers intact).""
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import FORMS, Page, Participant, csrf_of, drafts_of, submissions_of
+from conftest import FORMS, Page, Participant, csrf_of, drafts_of, submissions_of, submit_household
 from fieldkit import create_app, store
 from fieldkit.crypto import open_draft
 from fieldkit.forms import engine
@@ -60,13 +60,7 @@ def test_markup_in_answers_is_escaped_everywhere_and_literal_in_exports(payload,
                                                                          signed_in, db):
     add_form("household.md")
     p = participant("household")
-    p.start("en")
-    p.answer({"consent": "yes"})
-    p.answer({"people": "1"})
-    p.answer({"income": ["other"], "other_income": payload})
-    p.answer({})
-    p.answer({})
-    p.submit()
+    submit_household(p, payload)
     coordinator = signed_in("coordinator")
     uuid = submissions_of(db, "household")[0]["uuid"]
     for path in ("/console/forms/household/submissions", f"/console/submissions/{uuid}",
@@ -123,13 +117,7 @@ def test_static_files_cannot_reach_outside(client, path):
 def test_sql_strings_are_data(text, add_form, participant, signed_in, db, client):
     add_form("household.md")
     p = participant("household")
-    p.start("en")
-    p.answer({"consent": "yes"})
-    p.answer({"people": "1"})
-    p.answer({"income": ["other"], "other_income": text})
-    p.answer({})
-    p.answer({})
-    p.submit()
+    submit_household(p, text)
     [sub] = submissions_of(db, "household")
     assert sub["answers"]["other_income"] == text
     assert db["forms"].count == 2  # demo + household, nothing dropped
