@@ -490,3 +490,18 @@ def test_fieldkit_js_is_es5_for_old_phones():
     for pattern in (r"=>", r"`", r"\blet\b", r"\bconst\b", r"\?\.", r"\bclass\b", r"\basync\b", r"\.\.\.",
                     r"\beval\b", r"\bFunction\(", "localStorage"):
         assert not re.search(pattern, code), pattern
+
+
+def test_a_question_shown_by_javascript_is_not_shown_again_by_the_server(server, page):
+    """With JavaScript the participant saw `children` appear: Next goes straight on."""
+    tab = page()
+    begin(tab, server.base, "household")
+    tab.locator('label[for="consent-0"]').click()
+    tab.locator('button[name="_action"][value="next"]').click()
+    tab.locator("#people").wait_for()
+    tab.fill("#people", "3")
+    tab.locator("#children-field").wait_for(state="visible")
+    tab.locator('button[name="_action"][value="next"]').click()
+    tab.locator('input[name="income"]').first.wait_for(state="attached")
+    assert "More questions appeared" not in tab.content()
+    assert_clean(tab)

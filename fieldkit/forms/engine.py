@@ -155,7 +155,7 @@ def parse_answer(q: Question, values: list[str], form: Form) -> str | Message:
 
 
 def apply_screen(form: Form, index: int, answers: dict[str, str], posted: dict[str, list[str]],
-                 now=None, lang=None, check=True) -> ScreenResult:
+                 now=None, lang=None, check=True, seen: set[str] | frozenset = frozenset()) -> ScreenResult:
     """Merge one screen's posted answers; when check, apply required and constraints."""
     inputs = screen_inputs(form, index)
     names = {q.name for q in inputs}
@@ -177,7 +177,10 @@ def apply_screen(form: Form, index: int, answers: dict[str, str], posted: dict[s
     before = evaluate(form, answers, now, lang)
     after = evaluate(form, result.answers, now, lang)
     for q in inputs:
-        if q.name in after.relevant and q.name not in before.relevant and not result.answers.get(q.name):
+        # A question that became relevant with this post was not on the participant's
+        # screen (without JavaScript), unless the page says it showed it (seen).
+        if (q.name in after.relevant and q.name not in before.relevant and not result.answers.get(q.name)
+                and q.name not in seen):
             result.appeared.append(q.name)
     for q in inputs:
         if q.name in result.errors or q.name not in after.relevant or q.name in result.appeared:

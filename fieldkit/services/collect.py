@@ -106,13 +106,14 @@ def set_language(db, draft: Draft, language: str) -> None:
 
 
 def answer_screen(db, draft: Draft, index: int, posted: dict[str, list[str]], action: str,
-                  now: dt.datetime | None = None) -> engine.ScreenResult:
+                  now: dt.datetime | None = None, seen: frozenset = frozenset()) -> engine.ScreenResult:
     """Apply one screen's answers. Valid answers are always kept, even beside errors."""
     form = draft.form
     if not 0 <= index < len(form.screens):
         raise FieldkitError("bad_request")
     going_back = action == "back"
-    result = engine.apply_screen(form, index, draft.answers, posted, now, draft.language, check=not going_back)
+    result = engine.apply_screen(form, index, draft.answers, posted, now, draft.language, check=not going_back,
+                                 seen=seen)
     state = engine.evaluate(form, result.answers, now, draft.language)
     if going_back:
         previous = engine.previous_screen(form, index, state)

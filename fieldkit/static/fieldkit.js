@@ -473,6 +473,9 @@
           (!/^(checkbox|radio)$/.test(e.type) || e.checked)) { out.push([e.name, e.value]); }
     }
     if (button && button.name) { out.push([button.name, button.value]); }
+    var shown = [], q = form.querySelectorAll(".question:not([hidden])");  // so the server need not show them again
+    for (j = 0; j < q.length; j++) { shown.push(q[j].id.replace(/-field$/, "")); }
+    if (data) { out.push(["_seen", shown.join(" ")]); }
     return out.map(function (pair) { return encodeURIComponent(pair[0]) + "=" + encodeURIComponent(pair[1]); }).join("&");
   }
 

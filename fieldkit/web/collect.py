@@ -16,7 +16,7 @@ from .i18n import browser_choice, native_name
 from .present import screen_page
 
 bp = Blueprint("collect", __name__, url_prefix="/f")
-CONTROL_FIELDS = {"csrf_token", "_action", "_screen", "_uuid"}
+CONTROL_FIELDS = {"csrf_token", "_action", "_screen", "_uuid", "_seen"}
 
 
 def _token(form_id: str) -> str | None:
@@ -160,7 +160,10 @@ def answer(form_id):
         collect.back_from_end(get_db(), draft)
         return _to("collect.screen", form_id)
     posted = {k: request.form.getlist(k) for k in request.form if k not in CONTROL_FIELDS}
-    result = collect.answer_screen(get_db(), draft, int(index), posted, action)
+    # _seen: the questions the page showed when sent (JavaScript shows them as they
+    # become relevant); the server still checks every one of them.
+    seen = frozenset(request.form.get("_seen", "").split()[:500])
+    result = collect.answer_screen(get_db(), draft, int(index), posted, action, seen=seen)
     if action == "next" and (result.errors or result.appeared):
         status = 422 if result.errors else 200
         return screen_page(draft, result), status
