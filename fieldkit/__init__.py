@@ -28,6 +28,12 @@ def create_app(config: dict | None = None) -> Flask:
     for blueprint in (collect.bp, console.bp, events.bp, results.bp, api.bp, sync_console.bp, fonts.bp):
         app.register_blueprint(blueprint)
     security.rate_limits(app)  # after the blueprints: it wraps some of their views
+    proxies = int(app.config["TRUSTED_PROXIES"] or 0)
+    if proxies:
+        # The client's address, for per-client limits and the laptop-only setup
+        # link, from the proxy's X-Forwarded-For; it is still never stored or logged.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     static = app.view_functions["static"]
     static.access = "public"  # declared like every other view (see web/auth.py)
     return app

@@ -23,7 +23,10 @@ DEFAULTS = {
     "SUBMIT_RATE_LIMIT": "10 per minute",
     "SIGNIN_RATE_LIMIT": "10 per minute",
     "SMALL_COUNT": 5,
-    "FONTS_IN_BACKGROUND": True,  # the demo's font subsets, built after start-up
+    "FONTS_IN_BACKGROUND": True,
+    # Behind a reverse proxy (a central): how many proxies to believe about the
+    # client's address (X-Forwarded-For). 0: the connection's own address.
+    "TRUSTED_PROXIES": 0,  # the demo's font subsets, built after start-up
     "DB_POOL": 0,  # open connections kept between requests; 0: one per request (`fieldkit serve`: its threads)
 }
 BOOLEANS = {"true": True, "yes": True, "1": True, "on": True, "false": False, "no": False, "0": False, "off": False}

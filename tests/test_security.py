@@ -255,3 +255,20 @@ def test_the_fuzz_reached_submit(tmp_path_factory):
     if "app" not in FUZZ_APP:
         pytest.skip("runs after test_fuzzed_participant_posts")
     assert FUZZ_APP.get("submitted", 0) >= 3
+
+
+def test_behind_a_trusted_proxy_the_clients_address_is_the_forwarded_one(tmp_path):
+    from fieldkit.web.auth import new_setup_token
+    app = create_app({"DATA_DIR": tmp_path, "TRUSTED_PROXIES": 1, "SIGNIN_RATE_LIMIT": "2 per minute"})
+    database = store.connect(app.config["DATABASE"])
+    token = new_setup_token(database)
+    client = app.test_client()
+    # The proxy itself is on 127.0.0.1; the client behind it is not.
+    far = client.get(f"/console/setup/{token}", headers={"X-Forwarded-For": "198.51.100.7"})
+    assert far.status_code == 403
+    assert client.get(f"/console/setup/{token}", headers={"X-Forwarded-For": "127.0.0.1"}).status_code == 200
+    csrf = csrf_of(client, "/console/login")
+    tries = [client.post("/console/login", data={"username": "a", "password": "b", "csrf_token": csrf},
+                         headers={"X-Forwarded-For": who}).status_code
+             for who in ("198.51.100.7", "198.51.100.7", "198.51.100.7", "203.0.113.9")]
+    assert tries == [401, 401, 429, 401]  # counted per client, not all as the proxy
