@@ -2,6 +2,7 @@
 Debian's Chromium driven by Playwright (never a downloaded browser)."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -107,8 +108,20 @@ def axe_violations(page, impacts=("serious", "critical")) -> list[dict]:
     page.evaluate(axe_source())
     result = page.evaluate("""async () => await axe.run(document, {
         runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})""")
+    record_axe(page.url, result)
     return [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
             for v in result["violations"] if v["impact"] in impacts]
+
+
+def record_axe(url: str, result: dict) -> None:
+    """The axe report, every page it checked, kept as a test artefact
+    (test-artifacts/axe-report.jsonl): violations of any impact, and the passes."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    line = {"url": url, "violations": [{"id": v["id"], "impact": v["impact"], "help": v["help"],
+                                        "nodes": len(v["nodes"])} for v in result["violations"]],
+            "passes": len(result["passes"]), "incomplete": len(result["incomplete"])}
+    with (ARTIFACTS / "axe-report.jsonl").open("a", encoding="utf-8") as report:
+        report.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
 def clean_artifacts():

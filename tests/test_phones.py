@@ -16,14 +16,17 @@ def choose(page, text: str):
     page.get_by_text(text, exact=True).first.click()
 
 
-def walk_demo(page, base: str, lang: str, shots: str | None = None) -> list[str]:
-    """Answer the bundled demo by tapping, as a participant would. Returns the page titles seen."""
+def walk_demo(page, base: str, lang: str, shots: str | None = None, axe: dict | None = None) -> list[str]:
+    """Answer the bundled demo by tapping, as a participant would. Returns the page
+    titles seen; with axe, also checks every page with axe-core into that dict."""
     seen = []
 
     def snap(step):
         seen.append(page.title())
         if shots:
             screenshot(page, f"{shots}-{step}")
+        if axe is not None:
+            axe[step] = axe_violations(page)
 
     page.goto(f"{base}/f/wellbeing")
     snap("1-language")
@@ -203,3 +206,26 @@ def test_amharic_is_drawn_in_fieldkits_own_font(server, phone):
         # A machine with no Ethiopic font of its own, like a stripped-down phone: boxes, of another width.
         # (Where Debian's fonts-noto-core is installed, the fallback draws the same Noto glyphs.)
         assert width["none"] != pytest.approx(width["own"], abs=0.5)
+
+
+def test_every_page_of_the_demo_passes_axe(server, phone):
+    """Every participant page, from the language choice to the thank-you, and the
+    declined, help, error and neutral pages: no serious or critical violation.
+    (axe is a script: it runs with JavaScript on. The server sends the same HTML
+    either way; the script only shows and hides what is already there.)"""
+    page = phone()
+    found = {}
+    walk_demo(page, server.base, "so", axe=found)
+    page.goto(f"{server.base}/f/wellbeing?lang=so")
+    page.locator('button[name="lang"][value="so"]').click()
+    page.locator('button[name="consent"][value="no"]').click()
+    page.wait_for_url("**/declined")
+    found["declined"] = axe_violations(page)
+    page.goto(f"{server.base}/f/wellbeing/help")
+    found["help"] = axe_violations(page)
+    page.goto(f"{server.base}/f/no-such-form")
+    found["error"] = axe_violations(page)
+    page.goto(f"{server.base}/recipes/lentil-soup")
+    found["neutral"] = axe_violations(page)
+    assert len(found) == 13
+    assert {name: problems for name, problems in found.items() if problems} == {}
