@@ -231,9 +231,11 @@ def test_choice_images_are_refused_rather_than_ignored(db):
     assert (problem.sheet, problem.row, problem.column) == ("choices", 2, "image")
 
 
-@pytest.mark.parametrize("appearance", ["likert", "minimal", "quick", "signature"])
-def test_unsupported_appearance_is_refused(db, appearance):
-    problem = one_problem(db, survey(GOOD, ("select_one yn", "q", "Q", appearance),
+@pytest.mark.parametrize("qtype,appearance", [("select_one yn", "quick"), ("select_one yn", "signature"),
+                                               ("select_one yn", "compact"), ("text", "minimal"),
+                                               ("select_multiple yn", "likert")])
+def test_unsupported_appearance_is_refused(db, qtype, appearance):
+    problem = one_problem(db, survey(GOOD, (qtype, "q", "Q", appearance),
                                      header=("type", "name", "label", "appearance")))
     assert (problem.sheet, problem.row, problem.column) == ("survey", 3, "appearance")
     assert appearance in problem.render()

@@ -22,6 +22,11 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 INTEGER = re.compile(r"[+-]?\d{1,10}")
 DECIMAL = re.compile(r"[+-]?(\d{1,15}([.,]\d{0,10})?|[.,]\d{1,10})")
 REFERENCE = re.compile(r"\$\{([^}\s]+)\}")
+# time is stored as "HH:MM" (ODK stores "HH:MM:SS.000+zone"; fieldkit keeps what a person enters);
+# dateTime as ISO "YYYY-MM-DDTHH:MM", what <input type="datetime-local"> sends. Seconds are dropped.
+TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)(:[0-5]\d(\.\d{1,3})?)?", re.ASCII)
+DATETIME = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](.+)", re.ASCII)
+RANGE_RADIOS = 11  # a range with at most this many values is a row of radio buttons
 
 
 class InputError(ValueError):
@@ -78,6 +83,8 @@ def evaluate(form: Form, answers: dict[str, str], now=None, lang=None) -> State:
             relevant.add(name)
             if q.calculation is not None:
                 values[name] = expr.to_string(expr.evaluate(q.calculation, ctx))
+            elif q.type == "hidden":
+                values[name] = q.default or ""
             else:
                 values[name] = answers.get(name, "")
         else:
@@ -147,11 +154,50 @@ def parse_answer(q: Question, values: list[str], form: Form) -> str | Message:
         if day is None or len(value) != 10 or not 1900 <= day.year <= 2100:
             return Message(N_("Please enter a date as year-month-day, like 2024-05-31."))
         return day.isoformat()
+    if q.type == "time":
+        match = TIME.fullmatch(value)
+        return f"{match.group(1)}:{match.group(2)}" if match else Message(
+            N_("Please enter a time as hours:minutes, like 14:30."))
+    if q.type == "dateTime":
+        match = DATETIME.fullmatch(value)
+        day = parse_answer(_DATE, [match.group(1)], form) if match else None
+        time = TIME.fullmatch(match.group(2)) if match else None
+        if not isinstance(day, str) or not time:
+            return Message(N_("Please enter a date and time as year-month-day hours:minutes, like 2024-05-31 14:30."))
+        return f"{day}T{time.group(1)}:{time.group(2)}"
+    if q.type == "range":
+        return parse_range(q, value)
     if q.type == "select_one":
         return value if value in form.choice_names(q) else Message(N_("Please choose from the answers listed."))
     if q.type == "acknowledge":
         return "OK" if value == "OK" else Message(N_("Please choose from the answers listed."))
     return value
+
+
+_DATE = Question(name="", type="date")
+
+
+def range_values(q: Question) -> list[str] | None:
+    """Every allowed value of a range, when there are few enough for radio buttons."""
+    start, end, step = (float(q.parameters[k]) for k in ("start", "end", "step"))
+    count = int(round((end - start) / step + 1e-9)) + 1
+    if count > RANGE_RADIOS:
+        return None
+    return [expr.to_string(round(start + i * step, 10)) for i in range(count)]
+
+
+def parse_range(q: Question, value: str) -> str | Message:
+    start, end, step = (float(q.parameters[k]) for k in ("start", "end", "step"))
+    shown = {k: q.parameters[k] for k in ("start", "end", "step")}
+    if not DECIMAL.fullmatch(value):
+        return Message(N_("Please choose a number from %(start)s to %(end)s."), shown)
+    number = float(value.replace(",", "."))
+    if not start - 1e-9 <= number <= end + 1e-9:
+        return Message(N_("Please choose a number from %(start)s to %(end)s."), shown)
+    steps = (number - start) / step
+    if abs(steps - round(steps)) > 1e-6:
+        return Message(N_("Please choose a number from %(start)s to %(end)s in steps of %(step)s."), shown)
+    return expr.to_string(round(start + round(steps) * step, 10))
 
 
 def apply_screen(form: Form, index: int, answers: dict[str, str], posted: dict[str, list[str]],

@@ -320,7 +320,7 @@ def to_string(value) -> str:
 def typed(qtype: str, raw: str):
     """A stored raw answer as the typed value evaluate() expects; ValueError if malformed."""
     text = (raw or "").strip()
-    if qtype not in ("integer", "decimal", "date") or not raw:
+    if qtype not in ("integer", "decimal", "date", "range") or not raw:
         return raw or ""
     if not text:
         return ""
@@ -330,6 +330,7 @@ def typed(qtype: str, raw: str):
         except ValueError:
             pass
     numeric = {"integer": r"[+-]?\d+", "decimal": r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"}
+    numeric["range"] = numeric["decimal"]  # a range's value is a number
     if qtype in numeric and re.fullmatch(numeric[qtype], text, re.ASCII):
         if math.isfinite(float(text)):
             return float(text)

@@ -13,8 +13,11 @@ from typing import Any
 Text = dict[str, str]  # language code -> text
 
 # Question types fieldkit renders as inputs, and those it only computes or shows.
-INPUT_TYPES = ("text", "integer", "decimal", "select_one", "select_multiple", "date", "acknowledge")
-SUPPORTED_TYPES = INPUT_TYPES + ("note", "calculate")
+INPUT_TYPES = ("text", "integer", "decimal", "select_one", "select_multiple", "date", "acknowledge",
+               "time", "dateTime", "range")
+# Never shown: hidden stores its default; metadata is filled in at submission.
+METADATA_TYPES = ("start", "end", "today", "deviceid")
+SUPPORTED_TYPES = INPUT_TYPES + ("note", "calculate", "hidden") + METADATA_TYPES
 
 
 @dataclass
@@ -38,6 +41,7 @@ class Question:
     calculation: Any = None
     default: str | None = None
     appearance: str | None = None
+    parameters: dict[str, str] = field(default_factory=dict)  # range: start, end, step
     source: dict[str, str] = field(default_factory=dict)  # column -> expression text, for messages and review
     groups: list[str] = field(default_factory=list)  # enclosing group names, outermost first
 
@@ -100,7 +104,11 @@ class Form:
         return None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        for question in data["questions"].values():
+            if not question["parameters"]:  # only a range has them: other models stay as they were
+                del question["parameters"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> Form:

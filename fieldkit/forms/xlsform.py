@@ -8,6 +8,7 @@ Every problem names the sheet, row and column, and import is all or nothing.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -29,7 +30,18 @@ TYPE_MAP = {
     "date": "date",
     "acknowledge": "acknowledge",
     "calculate": "calculate",
+    "time": "time",
+    "dateTime": "dateTime",
+    "range": "range",
+    "hidden": "hidden",
+    # Metadata: never shown; filled in when the submission is stored (services/collect.submit).
+    "start": "start",
+    "end": "end",
+    "today": "today",
+    "deviceid": "deviceid",
 }
+RANGE_PARAMETERS = ("start", "end", "step")
+RANGE_DEFAULTS = {"start": "1", "end": "10", "step": "1"}  # ODK's
 # Columns that XLSForm defines and fieldkit does not act on yet: refused when
 # used, rather than silently ignored, so nobody runs a form that behaves
 # differently from what its author wrote.
@@ -37,7 +49,9 @@ UNSUPPORTED_COLUMNS = (
     "repeat_count", "choice_filter", "read_only", "trigger", "parameters",
     "image", "audio", "video", "big-image", "media", "guidance_hint", "body",
 )
-SUPPORTED_APPEARANCES = {"", "field-list", "multiline"}
+SUPPORTED_APPEARANCES = {"", "field-list", "multiline", "minimal", "likert"}
+# Appearances that only apply to some types (the row's type must start with one of these).
+APPEARANCE_TYPES = {"minimal": ("select_one", "select one"), "likert": ("select_one", "select one")}
 LANGUAGE = re.compile(r"^(?P<name>.*?)\s*\((?P<code>[A-Za-z]{2,3}(?:-[A-Za-z0-9]+)?)\)\s*$")
 PYXFORM_ROW = re.compile(r"\[row : (\d+)\]")
 PYXFORM_WHERE = re.compile(r"On the '([^']+)' sheet, the '([^']+)' value")
@@ -197,15 +211,20 @@ def _written_types(survey: list[dict]) -> dict[str, str]:
 def _check_columns(survey: list[dict], sheet: str = "survey") -> list[Problem]:
     problems = []
     for i, row in enumerate(survey):
+        row_type = str(row.get("type") or "").strip()
         for column, value in row.items():
             base = column.split("::")[0].strip().lower()
             if value in (None, ""):
                 continue
+            if base == "parameters" and row_type == "range" and sheet == "survey":
+                continue  # start/end/step, checked by _Builder
+            appearance = str(value).strip()
             if base in UNSUPPORTED_COLUMNS:
                 # Problem() itself: problem()'s own 'column' argument would clash with the placeholder.
                 problems.append(Problem(Message(N_("The column %(column)s is not supported by fieldkit yet."),
                                                 {"column": column}), sheet, i + 2, column))
-            elif base == "appearance" and str(value).strip() not in SUPPORTED_APPEARANCES:
+            elif base == "appearance" and (appearance not in SUPPORTED_APPEARANCES or (
+                    appearance in APPEARANCE_TYPES and not row_type.startswith(APPEARANCE_TYPES[appearance]))):
                 problems.append(problem(N_("The appearance %(value)s is not supported by fieldkit yet."),
                                         sheet, i + 2, column, value=value))
     return problems
@@ -303,14 +322,14 @@ class _Builder:
             for child in el.get("children", []):
                 self._element(child, groups + [name], screen)
             return
-        if kind not in TYPE_MAP:
+        if kind not in TYPE_MAP or "_from_file" in self.written.get(name, ""):
             label = "begin_repeat" if kind == "repeat" else (self.written.get(name) or kind).split(" ")[0]
             self.problems.append(problem(N_("The question type %(type)s is not supported by fieldkit yet."),
                                          "survey", row, "type", type=label))
             return
         q = self._question(el, TYPE_MAP[kind], groups, row, bind)
         self.questions[name] = q
-        if q.type != "calculate":
+        if q.is_input or q.type == "note":
             if screen is None:
                 self.screens.append(Screen(name, q.label, [name]))
             else:
@@ -344,8 +363,32 @@ class _Builder:
             calculation=self._expression(sources["calculation"], name, "calculation"),
             default=None if default is None else str(default),
             appearance=appearance,
+            parameters=self._range_parameters(el, row) if qtype == "range" else {},
             source={k: str(v) for k, v in sources.items() if v},
         )
+
+    def _range_parameters(self, el, row) -> dict[str, str]:
+        """start, end and step as canonical numbers: step above 0, start below end."""
+        given = {str(k).strip(): str(v).strip() for k, v in (el.get("parameters") or {}).items()}
+        unknown = sorted(set(given) - set(RANGE_PARAMETERS))
+        if unknown:
+            self.problems.append(problem(N_("The range parameter %(value)s is not supported by fieldkit yet."),
+                                         "survey", row, "parameters", value=unknown[0]))
+            return {}
+        params = dict(RANGE_DEFAULTS, **given)
+        try:
+            numbers = {k: float(v) for k, v in params.items()}
+            if not all(math.isfinite(n) for n in numbers.values()):
+                raise ValueError
+        except ValueError:
+            numbers = None
+        if (numbers is None or numbers["step"] <= 0 or numbers["end"] <= numbers["start"]
+                or (numbers["end"] - numbers["start"]) / numbers["step"] > 100000):
+            self.problems.append(problem(N_("A range needs numbers start, end and step, with start below end "
+                                            "and step above 0, like start=1 end=10 step=1."),
+                                         "survey", row, "parameters"))
+            return {}
+        return {k: expr.to_string(n) for k, n in numbers.items()}
 
     def _order(self) -> list[str]:
         deps = {}

@@ -145,13 +145,18 @@ def submit(db, draft: Draft, device_id: str, now: dt.datetime | None = None) -> 
         drafts.save_draft(db, draft.token, draft.answers, invalid, draft.language)
         draft.row["position"] = invalid
         return "invalid", invalid
-    answers = engine.final_answers(form, draft.answers, now, draft.language)
+    submitted_at = utcnow()
+    # XLSForm metadata, never shown: the draft's start, this submission, its date, this laptop.
+    meta = {"start": draft.row["started_at"], "end": submitted_at, "today": submitted_at[:10],
+            "deviceid": device_id}
+    filled = dict(draft.answers, **{n: meta[q.type] for n, q in form.questions.items() if q.type in meta})
+    answers = engine.final_answers(form, filled, now, draft.language)
     key = form_store.public_key(db, form.form_id)
     record = {
         "uuid": draft.row["uuid"], "form_id": form.form_id, "form_version": form.version,
         # An encrypted form's answers are sealed before they touch the disk.
         "language": draft.language, "answers": crypto.seal(key, answers) if key else answers,
-        "started_at": draft.row["started_at"], "submitted_at": utcnow(), "device_id": device_id,
+        "started_at": draft.row["started_at"], "submitted_at": submitted_at, "device_id": device_id,
         "event_id": draft.row.get("event_id"),
     }
     return submissions.add_submission(db, record, draft.token), None

@@ -91,6 +91,7 @@
   // A stored raw answer as evaluate() expects it; throws if malformed (as expr.typed).
   function typed(type, raw) {
     var text = trim(raw || ""), d;
+    if (type === "range") { type = "decimal"; }  // a range's value is a number
     if (!raw || (type !== "integer" && type !== "decimal" && type !== "date")) { return raw || ""; }
     if (!text) { return ""; }
     if (type === "date" && /^\d{4}-\d\d-\d\d$/.test(text) && (d = parseIso(text))) { return d; }

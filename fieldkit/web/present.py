@@ -25,10 +25,23 @@ def question_view(form, q: Question, state, lang, entered, error, hidden) -> dic
     if q.type == "acknowledge":
         choices = [{"value": "OK", "label": gettext("OK"), "checked": "OK" in current, "id": f"{q.name}-0"}]
     widget = {"select_one": "radio", "select_multiple": "checkbox", "acknowledge": "checkbox",
-              "note": "note", "date": "date"}.get(q.type, "text")
+              "note": "note", "date": "date", "time": "time", "dateTime": "datetime-local"}.get(q.type, "text")
     if q.type == "text" and q.appearance == "multiline":
         widget = "textarea"
+    if q.type == "select_one" and q.appearance == "minimal":
+        widget = "select"
+    limits = {}
+    if q.type == "range":
+        values = engine.range_values(q)
+        if values is None:  # too many values for a row of radio buttons
+            widget = "number"
+            limits = {"min": q.parameters["start"], "max": q.parameters["end"], "step": q.parameters["step"]}
+        else:
+            widget = "radio"
+            choices = [{"value": v, "label": show_value("decimal", v), "checked": v in current,
+                        "id": f"{q.name}-{i}"} for i, v in enumerate(values)]
     return {
+        "likert": q.appearance == "likert" or (q.type == "range" and widget == "radio"), "limits": limits,
         "name": q.name, "widget": widget, "label": text(q.label), "hint": text(q.hint),
         "value": current[0] if current else "", "choices": choices,
         "inputmode": INPUT_MODES.get(q.type), "error": error.render(gettext) if error else "",
