@@ -26,9 +26,9 @@ def wait_for(url: str, process: subprocess.Popen, seconds: float = 20) -> None:
         if process.poll() is not None:
             raise AssertionError(f"fieldkit serve exited: {process.stdout.read()}")
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=5)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up yet, or busy starting
             time.sleep(0.1)
     raise AssertionError("fieldkit serve did not answer in time")
 
