@@ -72,8 +72,6 @@ class Page(HTMLParser):
         self.errors: list[str] = []
         self.lang = None
         self._in_error = False
-        self._hidden_depth = 0
-        self._depth = 0
         self.feed(html)
 
     def handle_starttag(self, tag, attrs):
