@@ -223,9 +223,13 @@ def demo_answers(i: int) -> dict:
 
 def prepared_data_dir(path: Path) -> Path:
     """A data directory with its database migrated and the demo form loaded
-    (what a first `fieldkit serve` leaves behind)."""
+    (what a first `fieldkit serve` leaves behind once its background font
+    build is done). The fonts are built here, before returning: left to a
+    background thread they were being built during the first load runs, by this
+    process and by the server's first Amharic page, and took a fifth of the
+    server's CPU in the measured window."""
     from fieldkit import create_app
-    create_app({"DATA_DIR": path})
+    create_app({"DATA_DIR": path, "FONTS_IN_BACKGROUND": False})
     return path
 
 

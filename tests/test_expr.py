@@ -97,8 +97,8 @@ def test_tree_shape():
 
 
 def test_unknown_function_message_names_it():
-    with pytest.raises(ExprError, match=r"indexed-repeat\(\)"):
-        parse("1 + indexed-repeat(${a}, ${g}, 1)")
+    with pytest.raises(ExprError, match=r"pulldata\(\)"):
+        parse("1 + pulldata('a', 'b', 'c', 'd')")
 
 
 def test_evaluation_does_not_raise_on_odd_data():

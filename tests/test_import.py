@@ -181,11 +181,12 @@ def test_unsupported_question_type_names_its_row(db, kind, qtype):
     assert problem.render().startswith("sheet survey, row 4, column type: ")
 
 
-def test_begin_repeat_is_refused_at_its_row(db):
+def test_a_repeat_inside_a_repeat_is_refused_at_its_row(db):
     problem = one_problem(db, survey(GOOD, ("begin_repeat", "kids", "Kids"), ("text", "kid", "Kid"),
-                                     ("end_repeat", "", "")))
-    assert (problem.sheet, problem.row, problem.column) == ("survey", 3, "type")
-    assert "begin_repeat" in problem.render()
+                                     ("begin_repeat", "toys", "Toys"), ("text", "toy", "Toy"),
+                                     ("end_repeat", "", ""), ("end_repeat", "", "")))
+    assert (problem.sheet, problem.row, problem.column) == ("survey", 5, "type")
+    assert "repeat inside another repeat" in problem.render()
 
 
 def test_row_numbers_count_blank_rows_in_a_spreadsheet(db):
@@ -216,8 +217,8 @@ def test_unsupported_column_left_empty_is_fine(db):
     assert imported.outcome == "added"
 
 
-def test_repeat_count_is_refused(db):
-    problems = refused(db, as_md(survey(("integer", "n", "N", ""), ("begin_repeat", "r", "R", "${n}"),
+def test_a_broken_repeat_count_is_refused_at_its_cell(db):
+    problems = refused(db, as_md(survey(("integer", "n", "N", ""), ("begin_repeat", "r", "R", "${n} +"),
                                         ("text", "t", "T", ""), ("end_repeat", "", "", ""),
                                         header=("type", "name", "label", "repeat_count"))), "f.md")
     assert ("survey", 3, "repeat_count") in [(p.sheet, p.row, p.column) for p in problems]

@@ -37,28 +37,71 @@ class InputError(ValueError):
         self.message, self.status = message, status
 
 
+MAX_INSTANCES = 50  # of one repeat: a household of 50 is a survey of its own
+Page = tuple  # (screen index, instance): instance 1.. on a repeat's page, 0 elsewhere and
+# on a repeat's list page (add another, or go on); (len(form.screens), 0) is the end.
+
+
 @dataclass
-class State:
-    values: dict[str, str]  # effective raw values: non-relevant cleared, calculations filled
+class Instance:
+    values: dict[str, str]
     relevant: set[str]
 
 
 @dataclass
+class State:
+    values: dict[str, str]  # effective raw values: non-relevant cleared, calculations filled
+    relevant: set[str]
+    instances: dict[str, list[Instance]] = field(default_factory=dict)  # repeat -> its instances
+    scope: tuple[str, int] | None = None  # (repeat, 0-based instance) this view is of
+
+    def within(self, repeat: str | None, index: int) -> State:
+        """The values and relevance as seen from one instance of a repeat: its own
+        answers under their plain names, beside everything outside the repeat."""
+        if repeat is None:
+            return self
+        rows = self.instances.get(repeat) or []
+        row = rows[index] if 0 <= index < len(rows) else Instance({}, set())
+        return State(dict(self.values, **row.values), self.relevant | row.relevant, self.instances,
+                     (repeat, index))
+
+
+@dataclass
 class ScreenResult:
-    answers: dict[str, str]
+    answers: dict
     entered: dict[str, list[str]]  # what was typed, to show it again beside an error
     errors: dict[str, Message] = field(default_factory=dict)
     appeared: list[str] = field(default_factory=list)  # questions that became relevant on this screen
 
 
-def context(form: Form, values: dict[str, str], now=None, lang=None, current=None, qtype="text"):
-    def value_of(name: str):
+def context(form: Form, values: dict[str, str], now=None, lang=None, current=None, qtype="text",
+            instances: dict[str, list[Instance]] | None = None, scope: tuple[str, int] | None = None):
+    """What expressions read: values outside repeats; inside the instance `scope`, that
+    instance's own answers; and every instance's value for count(), sum() and the like."""
+    instances = {} if instances is None else instances
+
+    def typed(name: str, raw: str):
         q = form.questions.get(name)
-        raw = values.get(name, "")
         try:
             return expr.typed(q.type if q else "text", raw)
         except ValueError:
             return ""
+
+    def nodes(name: str) -> list:
+        if name in form.repeats:
+            return [""] * len(instances.get(name) or [])
+        q = form.questions.get(name)
+        if q is not None and q.repeat and not (scope and scope[0] == q.repeat):
+            return [typed(name, row.values.get(name, "")) for row in instances.get(q.repeat) or []]
+        return [value_of(name)]
+
+    def value_of(name: str):
+        q = form.questions.get(name)
+        if q is not None and q.repeat:
+            rows = instances.get(q.repeat) or []
+            at = scope[1] if scope and scope[0] == q.repeat else 0
+            return typed(name, rows[at].values.get(name, "") if at < len(rows) else "")
+        return typed(name, values.get(name, ""))
 
     def choice_label(qname: str, value: str):
         q = form.questions.get(qname)
@@ -68,32 +111,73 @@ def context(form: Form, values: dict[str, str], now=None, lang=None, current=Non
         cur = "" if current is None else expr.typed(qtype, current)
     except ValueError:
         cur = ""
-    return expr.Context(values=value_of, current=cur, now=now, choice_label=choice_label)
+    return expr.Context(values=value_of, current=cur, now=now, choice_label=choice_label, nodes=nodes,
+                        position=scope[1] + 1 if scope else 0)
 
 
-def evaluate(form: Form, answers: dict[str, str], now=None, lang=None) -> State:
-    """One pass in dependency order: relevance first, then each value."""
+def _count(form: Form, repeat: str, answers: dict, ctx) -> int:
+    """How many instances a repeat has: its repeat_count, else as many as were added;
+    none when it (or a group around it) is not relevant."""
+    r = form.repeats[repeat]
+    trees = [form.groups[g].relevant for g in r.groups] + [r.relevant]
+    if not all(t is None or expr.to_boolean(expr.evaluate(t, ctx)) for t in trees):
+        return 0
+    if r.count is not None:
+        number = expr.to_number(expr.evaluate(r.count, ctx))
+        return 0 if number != number else max(0, min(MAX_INSTANCES, int(number)))
+    added = answers.get(repeat)
+    return min(MAX_INSTANCES, len(added)) if isinstance(added, list) else 0
+
+
+def _fill(q, raw: str, ctx, values: dict, relevant: set) -> None:
+    if q.calculation is not None:
+        values[q.name] = expr.to_string(expr.evaluate(q.calculation, ctx))
+    elif q.type == "hidden":
+        values[q.name] = q.default or ""
+    else:
+        values[q.name] = raw if isinstance(raw, str) else ""
+    relevant.add(q.name)
+
+
+def evaluate(form: Form, answers: dict, now=None, lang=None) -> State:
+    """One pass in dependency order: relevance first, then each value; inside a
+    repeat, once per instance (a repeat's count is known before its first question)."""
     values: dict[str, str] = {}
     relevant: set[str] = set()
-    ctx = context(form, values, now, lang)
+    instances: dict[str, list[Instance]] = {}
+    ctx = context(form, values, now, lang, instances=instances)
+
+    def rows_of(repeat: str) -> list[Instance]:
+        if repeat not in instances:
+            instances[repeat] = [Instance({}, set()) for _ in range(_count(form, repeat, answers, ctx))]
+        return instances[repeat]
+
     for name in form.order:
         q = form.questions[name]
         trees = [form.groups[g].relevant for g in q.groups] + [q.relevant]
-        if all(t is None or expr.to_boolean(expr.evaluate(t, ctx)) for t in trees):
-            relevant.add(name)
-            if q.calculation is not None:
-                values[name] = expr.to_string(expr.evaluate(q.calculation, ctx))
-            elif q.type == "hidden":
-                values[name] = q.default or ""
+        if q.repeat is None:
+            if all(t is None or expr.to_boolean(expr.evaluate(t, ctx)) for t in trees):
+                _fill(q, answers.get(name, ""), ctx, values, relevant)
             else:
-                values[name] = answers.get(name, "")
-        else:
-            values[name] = ""
-    return State(values, relevant)
+                values[name] = ""
+            continue
+        given = answers.get(q.repeat) if isinstance(answers.get(q.repeat), list) else []
+        for i, row in enumerate(rows_of(q.repeat)):
+            inner = context(form, values, now, lang, instances=instances, scope=(q.repeat, i))
+            if all(t is None or expr.to_boolean(expr.evaluate(t, inner)) for t in trees):
+                mine = given[i] if i < len(given) and isinstance(given[i], dict) else {}
+                _fill(q, mine.get(name, ""), inner, row.values, row.relevant)
+            else:
+                row.values[name] = ""
+    for repeat in form.repeats:
+        rows_of(repeat)  # a repeat with no question that needed evaluating still has its count
+    return State(values, relevant, instances)
 
 
-def defaults(form: Form) -> dict[str, str]:
-    return {n: q.default for n, q in form.questions.items() if q.default is not None and q.is_input}
+def defaults(form: Form, repeat: str | None = None) -> dict[str, str]:
+    """The default answers of the questions outside repeats, or of one repeat instance."""
+    return {n: q.default for n, q in form.questions.items()
+            if q.default is not None and q.is_input and q.repeat == repeat}
 
 
 def screen_inputs(form: Form, index: int) -> list[Question]:
@@ -104,18 +188,88 @@ def is_shown(form: Form, index: int, state: State) -> bool:
     return any(n in state.relevant for n in form.screens[index].questions)
 
 
+def repeat_of(form: Form, page: Page) -> str | None:
+    return form.screens[page[0]].repeat if page[0] < len(form.screens) else None
+
+
+def _key(form: Form, page: Page) -> tuple[int, int]:
+    """Pages in order: a repeat's instances, then its list page."""
+    return (page[0], page[1] or MAX_INSTANCES + 1) if repeat_of(form, page) else (page[0], 0)
+
+
+def all_pages(form: Form, state: State) -> list[Page]:
+    """Every page as things stand, shown or not: what "Step 3 of 9" counts."""
+    pages = []
+    for index, screen in enumerate(form.screens):
+        if screen.repeat is None:
+            pages.append((index, 0))
+            continue
+        pages += [(index, i + 1) for i in range(len(state.instances.get(screen.repeat) or []))]
+        if form.repeats[screen.repeat].count is None:
+            pages.append((index, 0))
+    return pages
+
+
+def page_shown(form: Form, page: Page, state: State) -> bool:
+    index, instance = page
+    repeat = repeat_of(form, page)
+    if repeat is None:
+        return is_shown(form, index, state)
+    rows = state.instances.get(repeat) or []
+    if instance == 0:  # the list page: when the repeat is relevant and the participant decides
+        return form.repeats[repeat].count is None and _repeat_relevant(form, repeat, state)
+    return instance <= len(rows) and any(n in rows[instance - 1].relevant for n in form.screens[index].questions)
+
+
+def page_exists(form: Form, page: Page, state: State) -> bool:
+    """Whether a page could be on the participant's screen: an instance that is there,
+    or a list page of a repeat the participant fills in; shown or not."""
+    repeat = repeat_of(form, page)
+    if repeat is None:
+        return page[1] == 0
+    if page[1] == 0:
+        return form.repeats[repeat].count is None
+    return page[1] <= len(state.instances.get(repeat) or [])
+
+
+def _repeat_relevant(form: Form, repeat: str, state: State) -> bool:
+    r = form.repeats[repeat]
+    ctx = context(form, state.values, instances=state.instances)
+    trees = [form.groups[g].relevant for g in r.groups] + [r.relevant]
+    return all(t is None or expr.to_boolean(expr.evaluate(t, ctx)) for t in trees)
+
+
+def next_page(form: Form, page: Page, state: State) -> Page | None:
+    after = _key(form, page)
+    return next((p for p in all_pages(form, state) if _key(form, p) > after and page_shown(form, p, state)), None)
+
+
+def previous_page(form: Form, page: Page, state: State) -> Page | None:
+    before = _key(form, page) if page[0] < len(form.screens) else (page[0], 0)
+    shown = [p for p in all_pages(form, state) if _key(form, p) < before and page_shown(form, p, state)]
+    return shown[-1] if shown else None
+
+
+def first_page(form: Form, state: State) -> Page | None:
+    return next_page(form, (-1, 0), state)
+
+
+def settle(form: Form, page: Page, state: State) -> Page:
+    """The page to show for a stored position: itself, or (when an instance it named is
+    gone) the next one shown; the end when there is none."""
+    if page[0] >= len(form.screens) or page_shown(form, page, state):
+        return page
+    return next_page(form, page, state) or (len(form.screens), 0)
+
+
 def next_screen(form: Form, index: int, state: State) -> int | None:
-    for j in range(index + 1, len(form.screens)):
-        if is_shown(form, j, state):
-            return j
-    return None
+    page = next_page(form, (index, 0), state)
+    return None if page is None else page[0]
 
 
 def previous_screen(form: Form, index: int, state: State) -> int | None:
-    for j in range(min(index, len(form.screens)) - 1, -1, -1):
-        if is_shown(form, j, state):
-            return j
-    return None
+    page = previous_page(form, (index, 0), state)
+    return None if page is None else page[0]
 
 
 def first_screen(form: Form, state: State) -> int | None:
@@ -200,14 +354,24 @@ def parse_range(q: Question, value: str) -> str | Message:
     return expr.to_string(round(start + round(steps) * step, 10))
 
 
-def apply_screen(form: Form, index: int, answers: dict[str, str], posted: dict[str, list[str]],
-                 now=None, lang=None, check=True, seen: set[str] | frozenset = frozenset()) -> ScreenResult:
-    """Merge one screen's posted answers; when check, apply required and constraints."""
+def apply_screen(form: Form, index: int, answers: dict, posted: dict[str, list[str]],
+                 now=None, lang=None, check=True, seen: set[str] | frozenset = frozenset(),
+                 instance: int = 0) -> ScreenResult:
+    """Merge one screen's posted answers (into one instance, on a repeat's page);
+    when check, apply required and constraints."""
     inputs = screen_inputs(form, index)
     names = {q.name for q in inputs}
     if set(posted) - names:
         raise InputError(Message(N_("The answers sent do not match this form's questions.")))
+    repeat = form.screens[index].repeat
     result = ScreenResult(dict(answers), {})
+    target = result.answers
+    if repeat is not None:
+        rows = [dict(r) if isinstance(r, dict) else {} for r in (answers.get(repeat) or [])]
+        while len(rows) < instance:  # a repeat_count's instances are made as they are answered
+            rows.append(defaults(form, repeat))
+        result.answers[repeat] = rows
+        target = rows[instance - 1]
     for q in inputs:
         values = posted.get(q.name, [])
         if len(values) > 1 and q.type != "select_multiple":
@@ -217,15 +381,15 @@ def apply_screen(form: Form, index: int, answers: dict[str, str], posted: dict[s
             result.errors[q.name] = parsed
             result.entered[q.name] = values
         else:
-            result.answers[q.name] = parsed
+            target[q.name] = parsed
     if not check:
         return result
-    before = evaluate(form, answers, now, lang)
-    after = evaluate(form, result.answers, now, lang)
+    before = evaluate(form, answers, now, lang).within(repeat, instance - 1)
+    after = evaluate(form, result.answers, now, lang).within(repeat, instance - 1)
     for q in inputs:
         # A question that became relevant with this post was not on the participant's
         # screen (without JavaScript), unless the page says it showed it (seen).
-        if (q.name in after.relevant and q.name not in before.relevant and not result.answers.get(q.name)
+        if (q.name in after.relevant and q.name not in before.relevant and not target.get(q.name)
                 and q.name not in seen):
             result.appeared.append(q.name)
     for q in inputs:
@@ -238,9 +402,11 @@ def apply_screen(form: Form, index: int, answers: dict[str, str], posted: dict[s
 
 
 def check_answer(form: Form, q: Question, state: State, now=None, lang=None) -> Message | None:
-    """Required and constraint, for a relevant question, on the effective values."""
+    """Required and constraint, for a relevant question, on the effective values
+    (of the instance the state is seen from, inside a repeat)."""
     value = state.values.get(q.name, "")
-    ctx = context(form, state.values, now, lang, current=value, qtype=q.type)
+    ctx = context(form, state.values, now, lang, current=value, qtype=q.type, instances=state.instances,
+                  scope=state.scope)
     if value == "":
         if q.required is not None and expr.to_boolean(expr.evaluate(q.required, ctx)):
             return required_message(form, q, lang)
@@ -261,21 +427,36 @@ def constraint_message(form: Form, q: Question, lang=None) -> Message:
     return Message(custom) if custom else Message(N_("This answer is not allowed. Please check it."))
 
 
-def first_invalid_screen(form: Form, answers: dict[str, str], now=None, lang=None) -> int | None:
-    """Before submitting: the first shown screen with a missing or invalid answer."""
+def first_invalid_page(form: Form, answers: dict, now=None, lang=None) -> Page | None:
+    """Before submitting: the first shown page with a missing or invalid answer."""
     state = evaluate(form, answers, now, lang)
-    for index in range(len(form.screens)):
-        for q in screen_inputs(form, index):
-            if q.name in state.relevant and check_answer(form, q, state, now, lang):
-                return index
+    for page in all_pages(form, state):
+        if page[0] >= len(form.screens) or (repeat_of(form, page) and page[1] == 0):
+            continue
+        seen = state.within(repeat_of(form, page), page[1] - 1)
+        for q in screen_inputs(form, page[0]):
+            if q.name in seen.relevant and check_answer(form, q, seen, now, lang):
+                return page
     return None
 
 
-def final_answers(form: Form, answers: dict[str, str], now=None, lang=None) -> dict[str, str]:
-    """What is stored: every question and calculation, non-relevant ones cleared."""
+def first_invalid_screen(form: Form, answers: dict, now=None, lang=None) -> int | None:
+    page = first_invalid_page(form, answers, now, lang)
+    return None if page is None else page[0]
+
+
+def final_answers(form: Form, answers: dict, now=None, lang=None) -> dict:
+    """What is stored: every question and calculation, non-relevant ones cleared;
+    a repeat as a list of its instances, each with its own questions."""
     state = evaluate(form, answers, now, lang)
-    return {name: state.values.get(name, "") for name in form.questions
-            if form.questions[name].type != "note"}
+    stored: dict = {}
+    for name, q in form.questions.items():
+        if q.type != "note" and q.repeat is None:
+            stored[name] = state.values.get(name, "")
+    for repeat in form.repeats:
+        inner = [n for n, q in form.questions.items() if q.repeat == repeat and q.type != "note"]
+        stored[repeat] = [{n: row.values.get(n, "") for n in inner} for row in state.instances.get(repeat, [])]
+    return stored
 
 
 def interpolate(text: str, form: Form, state: State, lang: str, show=None) -> str:

@@ -38,6 +38,10 @@ class Context:
     current: object = ""
     now: _dt.datetime | None = None
     choice_label: Callable[[str, str], str] | None = None
+    # Repeats: every value a name has (one per repeat instance) for count(), sum(),
+    # max(), min() and indexed-repeat(); and the instance's 1-based position(..).
+    nodes: Callable[[str], list] | None = None
+    position: int = 0
 
 
 # name -> (min args, max args or None for "any number")
@@ -47,7 +51,13 @@ _FUNCTIONS = {
     "true": (0, 0), "false": (0, 0), "number": (1, 1), "int": (1, 1), "round": (1, 2),
     "today": (0, 0), "now": (0, 0), "jr:choice-name": (2, 2), "string": (1, 1),
     "boolean": (1, 1), "contains": (2, 2), "starts-with": (2, 2), "substr": (2, 3),
+    # Over repeats; evaluated by the server only (fieldkit.js leaves such a page as drawn).
+    "count": (1, 1), "sum": (1, 1), "max": (1, None), "min": (1, None), "position": (0, 0),
+    "indexed-repeat": (3, 3),
 }
+NODESET_FUNCTIONS = ("count", "sum", "max", "min", "position", "indexed-repeat")
+# position(..): the only place fieldkit accepts the parent step.
+_POSITION_PARENT = re.compile(r"position\s*\(\s*\.\.\s*\)")
 _BINARY = {"or": 1, "and": 2, "=": 3, "!=": 3, "<": 4, "<=": 4, ">": 4, ">=": 4,
            "+": 5, "-": 5, "*": 6, "div": 6, "mod": 6}
 _KEYWORDS = ("or", "and", "div", "mod")
@@ -126,6 +136,8 @@ def _tokenize(src: str) -> list[tuple]:
                 kind, value = "name", src[i:end]
         elif ch == "." and two != "..":
             kind = "self"
+        elif two == ".." and any(m.start() <= i < m.end() for m in _POSITION_PARENT.finditer(src)):
+            kind, end = "parent", i + 2  # taken out again by _Parser.call
         elif two in ("!=", "<=", ">="):
             kind, end = two, i + 2
         elif ch in "()+-*=<>,":
@@ -196,6 +208,8 @@ class _Parser:
             self.fail(f"the function {name}() is not supported by fieldkit (supported: "
                       + ", ".join(sorted(_FUNCTIONS)) + ")", tok)
         self.take()
+        if name == "position" and self.peek()[0] == "parent":
+            self.take()  # position(..) is the position of the current repeat instance
         args = []
         while self.peek()[0] != ")" or args:
             args.append(self.expr(0))
@@ -210,6 +224,9 @@ class _Parser:
             wanted = (f"{lo} or {hi} arguments" if lo != hi else "no arguments" if lo == 0
                       else f"{lo} argument" + "s" * (lo > 1))
             self.fail(f"{name}() takes {wanted} but was given {len(args)}", tok)
+        if name == "indexed-repeat" and (args[0][0] != "ref" or args[1][0] != "ref"):
+            self.fail("indexed-repeat() needs a question and its repeat, like "
+                      "indexed-repeat(${name}, ${members}, 1)", tok)
         if name == "regex" and args[1][0] == "str":
             try:
                 re.compile(args[1][1])
@@ -444,7 +461,41 @@ _EAGER = {
 }
 
 
+def _nodes(arg, ctx: Context) -> list:
+    """An argument of count(), sum(), max(), min(): every value of a name inside a
+    repeat (one per instance), or the one value of anything else."""
+    if arg[0] == "ref" and ctx.nodes is not None:
+        return [_normalise(v) for v in ctx.nodes(arg[1])]
+    return [evaluate(arg, ctx)]
+
+
+def _extreme(pick, args, ctx: Context) -> float:
+    numbers = [to_number(v) for arg in args for v in _nodes(arg, ctx)]
+    if not numbers or any(math.isnan(n) for n in numbers):
+        return math.nan  # as JavaRosa: an empty answer makes the maximum unknown
+    return pick(numbers)
+
+
+def _call_nodeset(name: str, args: list, ctx: Context):
+    if name == "position":
+        return float(ctx.position) if ctx.position else math.nan
+    if name == "count":
+        return float(len(_nodes(args[0], ctx)))
+    if name == "sum":
+        return float(math.fsum(to_number(v) for v in _nodes(args[0], ctx)))
+    if name in ("max", "min"):
+        return _extreme(max if name == "max" else min, args, ctx)
+    # indexed-repeat(${name}, ${repeat}, n): name's value in the repeat's n-th instance
+    values = ctx.nodes(args[0][1]) if ctx.nodes is not None else [ctx.values(args[0][1])]
+    index = to_number(evaluate(args[2], ctx))
+    if math.isnan(index) or not 1 <= int(index) <= len(values):
+        return ""
+    return _normalise(values[int(index) - 1])
+
+
 def _call(name: str, args: list, ctx: Context):
+    if name in NODESET_FUNCTIONS:
+        return _call_nodeset(name, args, ctx)
     if name == "if":
         return evaluate(args[1] if to_boolean(evaluate(args[0], ctx)) else args[2], ctx)
     if name == "coalesce":

@@ -44,6 +44,7 @@ class Question:
     parameters: dict[str, str] = field(default_factory=dict)  # range: start, end, step
     source: dict[str, str] = field(default_factory=dict)  # column -> expression text, for messages and review
     groups: list[str] = field(default_factory=list)  # enclosing group names, outermost first
+    repeat: str | None = None  # the repeat this question is inside: one answer per instance
 
     @property
     def is_input(self) -> bool:
@@ -59,12 +60,27 @@ class Group:
 
 
 @dataclass
+class Repeat:
+    """begin_repeat .. end_repeat: its questions are asked once per instance, all on one
+    page per instance. Without a count the participant adds and removes instances."""
+
+    name: str
+    label: Text = field(default_factory=dict)
+    relevant: Any = None
+    count: Any = None  # repeat_count, parsed; None: the participant decides
+    groups: list[str] = field(default_factory=list)  # enclosing groups, outermost first
+    source: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class Screen:
-    """One page of the participant flow: a group, or one question outside any group."""
+    """One page of the participant flow: a group, or one question outside any group,
+    or a repeat (one page per instance)."""
 
     name: str
     label: Text
     questions: list[str]
+    repeat: str | None = None
 
 
 @dataclass
@@ -84,6 +100,7 @@ class Form:
     public_id: str = ""  # in participant URLs; empty: the form_id
     consent: Text = field(default_factory=dict)  # the consent screen's text; empty: a general one
     public_key: str = ""  # XLSForm settings public_key: answers are sealed for its private key
+    repeats: dict[str, Repeat] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -105,9 +122,16 @@ class Form:
 
     def to_dict(self) -> dict:
         data = asdict(self)
+        # Keys only some forms use are left out when empty: other models stay as they were.
         for question in data["questions"].values():
-            if not question["parameters"]:  # only a range has them: other models stay as they were
-                del question["parameters"]
+            for key in ("parameters", "repeat"):
+                if not question[key]:
+                    del question[key]
+        for screen in data["screens"]:
+            if not screen["repeat"]:
+                del screen["repeat"]
+        if not data["repeats"]:
+            del data["repeats"]
         return data
 
     @classmethod
@@ -127,6 +151,7 @@ class Form:
             public_id=data.get("public_id", ""),
             consent=data.get("consent", {}),
             public_key=data.get("public_key", ""),
+            repeats={k: Repeat(**v) for k, v in data.get("repeats", {}).items()},
         )
 
 

@@ -16,7 +16,7 @@ from pathlib import PurePath
 from .. import crypto
 from ..messages import Message, N_
 from . import expr
-from .model import Choice, Form, Group, Question, Screen
+from .model import Choice, Form, Group, Question, Repeat, Screen
 from .order import CycleError, dependency_order
 
 FILE_TYPES = (".xlsx", ".xls", ".csv", ".md")
@@ -46,7 +46,7 @@ RANGE_DEFAULTS = {"start": "1", "end": "10", "step": "1"}  # ODK's
 # used, rather than silently ignored, so nobody runs a form that behaves
 # differently from what its author wrote.
 UNSUPPORTED_COLUMNS = (
-    "repeat_count", "choice_filter", "read_only", "trigger", "parameters",
+    "choice_filter", "read_only", "trigger", "parameters",
     "image", "audio", "video", "big-image", "media", "guidance_hint", "body",
 )
 SUPPORTED_APPEARANCES = {"", "field-list", "multiline", "minimal", "likert"}
@@ -254,12 +254,25 @@ class _Builder:
         self.groups: dict[str, Group] = {}
         self.choices: dict[str, list[Choice]] = {}
         self.screens: list[Screen] = []
+        self.repeats: dict[str, Repeat] = {}
+        # pyxform turns a repeat_count that is more than ${name} into a calculate of its
+        # own (<repeat>_count): its problems belong to the repeat's row and column.
+        self.generated: set[str] = set()
+        stack = list(tree.get("children", []))
+        while stack:
+            el = stack.pop()
+            stack.extend(el.get("children", []))
+            count = str((el.get("control") or {}).get("jr:count") or "")
+            made = count[2:-1] if count.startswith("${") and count.endswith("}") else ""
+            if el.get("type") == "repeat" and made and made not in rows and el.get("name") in rows:
+                self.rows[made] = rows[el["name"]]
+                self.generated.add(made)
 
     def build(self) -> Form:
         for choices in (self.tree.get("choices") or {}).items():
             self._choice_list(*choices)
         for child in self.tree.get("children", []):
-            self._element(child, groups=[], screen=None)
+            self._element(child, groups=[], screen=None, repeat=None)
         self.screens = [s for s in self.screens if s.questions]
         order = self._order()
         if self.problems:
@@ -276,7 +289,7 @@ class _Builder:
             form_id=self.tree["id_string"], version=self.version,
             title={lang: title for lang in self.languages}, languages=self.languages,
             default_language=self.default_code, questions=self.questions, groups=self.groups,
-            choices=self.choices, screens=self.screens, order=order,
+            choices=self.choices, screens=self.screens, order=order, repeats=self.repeats,
         )
 
     def _text(self, value, row=None, column=None) -> dict[str, str]:
@@ -299,6 +312,8 @@ class _Builder:
     def _expression(self, source, name, column):
         if source in (None, ""):
             return None
+        if name in self.generated:
+            column = "repeat_count"
         try:
             return expr.parse(str(source))
         except expr.ExprError as error:
@@ -306,34 +321,64 @@ class _Builder:
                                          "survey", self.rows.get(name), column, source=source, error=str(error)))
             return None
 
-    def _element(self, el: dict, groups: list[str], screen: Screen | None):
+    def _element(self, el: dict, groups: list[str], screen: Screen | None, repeat: str | None) -> Screen | None:
+        """Adds el (and what it holds) to the form; returns the screen its next sibling goes on."""
         kind, name = el.get("type"), el.get("name")
         row = self.rows.get(name)
         bind = el.get("bind") or {}
         if kind == "group":
             if el.get("control", {}).get("bodyless"):
-                return  # pyxform's meta/instanceID: fieldkit mints its own uuid
+                return screen  # pyxform's meta/instanceID: fieldkit mints its own uuid
             self.groups[name] = Group(name, self._text(el.get("label"), row, "label"),
                                       self._expression(bind.get("relevant"), name, "relevant"),
                                       {k: bind[k] for k in ("relevant",) if bind.get(k)})
-            if screen is None:
-                screen = Screen(name, self.groups[name].label, [])
-                self.screens.append(screen)
+            inner = screen
+            if inner is None:
+                inner = Screen(name, self.groups[name].label, [])
+                self.screens.append(inner)
             for child in el.get("children", []):
-                self._element(child, groups + [name], screen)
-            return
+                inner = self._element(child, groups + [name], inner, repeat)
+            return screen if screen is None else inner
+        if kind == "repeat":
+            return self._repeat(el, groups, screen, repeat, row, bind)
         if kind not in TYPE_MAP or "_from_file" in self.written.get(name, ""):
-            label = "begin_repeat" if kind == "repeat" else (self.written.get(name) or kind).split(" ")[0]
+            label = (self.written.get(name) or kind).split(" ")[0]
             self.problems.append(problem(N_("The question type %(type)s is not supported by fieldkit yet."),
                                          "survey", row, "type", type=label))
-            return
+            return screen
         q = self._question(el, TYPE_MAP[kind], groups, row, bind)
+        q.repeat = repeat
         self.questions[name] = q
         if q.is_input or q.type == "note":
             if screen is None:
                 self.screens.append(Screen(name, q.label, [name]))
             else:
                 screen.questions.append(name)
+        return screen
+
+    def _repeat(self, el, groups, screen, repeat, row, bind) -> Screen | None:
+        """A repeat is a page of its own, shown once per instance. The questions of an
+        enclosing group that come after it go on a new page of that group."""
+        name = el["name"]
+        if repeat is not None:
+            self.problems.append(problem(N_("A repeat inside another repeat is not supported by fieldkit yet."),
+                                         "survey", row, "type"))
+            return screen
+        count = (el.get("control") or {}).get("jr:count")
+        self.repeats[name] = Repeat(
+            name, self._text(el.get("label"), row, "label"),
+            relevant=self._expression(bind.get("relevant"), name, "relevant"),
+            count=self._expression(count, name, "repeat_count"), groups=list(groups),
+            source={k: str(v) for k, v in (("relevant", bind.get("relevant")), ("repeat_count", count)) if v})
+        page = Screen(name, self.repeats[name].label, [], repeat=name)
+        self.screens.append(page)
+        for child in el.get("children", []):
+            self._element(child, groups, page, name)
+        if screen is None:
+            return None
+        rest = Screen(screen.name, screen.label, [])
+        self.screens.append(rest)
+        return rest
 
     def _question(self, el, qtype, groups, row, bind) -> Question:
         name = el["name"]
@@ -392,9 +437,15 @@ class _Builder:
 
     def _order(self) -> list[str]:
         deps = {}
+        # A reference to a repeat (count(${members})) depends on every question inside it.
+        inside = {r: {n for n, q in self.questions.items() if q.repeat == r} for r in self.repeats}
         for name, q in self.questions.items():
             trees = [q.relevant, q.calculation] + [self.groups[g].relevant for g in q.groups]
+            if q.repeat:  # how many instances there are comes first
+                trees += [self.repeats[q.repeat].count, self.repeats[q.repeat].relevant]
             deps[name] = set().union(*(expr.references(t) for t in trees if t is not None))
+            for r in deps[name] & set(inside):
+                deps[name] |= inside[r] - {name}
             # dependency_order() skips a name in its own dependencies: that is a circle too.
             if name in deps[name]:
                 group = next((g for g in q.groups if self.groups[g].relevant is not None

@@ -28,6 +28,11 @@ class Draft:
         return self.row["position"]
 
     @property
+    def page(self) -> engine.Page:
+        """(screen, instance): see engine.Page."""
+        return self.row["position"], self.row.get("instance") or 0
+
+    @property
     def language(self) -> str:
         return self.row["language"]
 
@@ -76,10 +81,22 @@ def event_for(db, form_id: str, code: str | None) -> dict | None:
 def start(db, form: Form, language: str, event_id: int | None = None) -> Draft:
     answers = engine.defaults(form)
     state = engine.evaluate(form, answers, lang=language)
-    first = engine.first_screen(form, state)
-    position = len(form.screens) if first is None else first
-    token, row = drafts.new_draft(db, form.form_id, form.version, language, answers, position, event_id)
+    position, instance = engine.first_page(form, state) or (len(form.screens), 0)
+    token, row = drafts.new_draft(db, form.form_id, form.version, language, answers, position, event_id,
+                                  instance)
     return Draft(form, token, row)
+
+
+def _move(db, draft: Draft, answers: dict, page: engine.Page) -> None:
+    drafts.save_draft(db, draft.token, answers, page[0], draft.language, page[1])
+    draft.row.update(answers=answers, position=page[0], instance=page[1])
+
+
+def current_page(draft: Draft) -> engine.Page:
+    """Where the participant is: the stored page, or the next one shown if it is gone
+    (an instance removed, a repeat_count lowered)."""
+    state = engine.evaluate(draft.form, draft.answers, lang=draft.language)
+    return engine.settle(draft.form, draft.page, state)
 
 
 def resume(db, form_id: str, token: str | None) -> Draft | None:
@@ -101,50 +118,83 @@ def discard(db, token: str) -> None:
 
 
 def set_language(db, draft: Draft, language: str) -> None:
-    drafts.save_draft(db, draft.token, draft.answers, draft.position, language)
+    drafts.save_draft(db, draft.token, draft.answers, draft.position, language, draft.page[1])
     draft.row["language"] = language
 
 
-def answer_screen(db, draft: Draft, index: int, posted: dict[str, list[str]], action: str,
+def answer_screen(db, draft: Draft, page: engine.Page, posted: dict[str, list[str]], action: str,
                   now: dt.datetime | None = None, seen: frozenset = frozenset()) -> engine.ScreenResult:
-    """Apply one screen's answers. Valid answers are always kept, even beside errors."""
+    """Apply one page's answers. Valid answers are always kept, even beside errors."""
     form = draft.form
-    if not 0 <= index < len(form.screens):
+    index, instance = page
+    state = engine.evaluate(form, draft.answers, now, draft.language)
+    if not (0 <= index < len(form.screens) and engine.page_exists(form, page, state)):
+        raise FieldkitError("bad_request")
+    if engine.repeat_of(form, page) and instance == 0:
+        return _list_page(db, draft, page, posted, action, state)
+    if action not in ("next", "back"):
         raise FieldkitError("bad_request")
     going_back = action == "back"
     result = engine.apply_screen(form, index, draft.answers, posted, now, draft.language, check=not going_back,
-                                 seen=seen)
+                                 seen=seen, instance=instance)
     state = engine.evaluate(form, result.answers, now, draft.language)
     if going_back:
-        previous = engine.previous_screen(form, index, state)
-        position = index if previous is None else previous
+        following = engine.previous_page(form, page, state) or page
     elif result.errors or result.appeared:
-        position = index
+        following = page
     else:
-        following = engine.next_screen(form, index, state)
-        position = len(form.screens) if following is None else following
-    drafts.save_draft(db, draft.token, result.answers, position, draft.language)
-    draft.row.update(answers=result.answers, position=position)
+        following = engine.next_page(form, page, state) or (len(form.screens), 0)
+    _move(db, draft, result.answers, following)
+    return result
+
+
+def _list_page(db, draft: Draft, page: engine.Page, posted, action: str, state) -> engine.ScreenResult:
+    """A repeat's list page: add an instance, change or remove one, or go on."""
+    form, repeat = draft.form, engine.repeat_of(draft.form, page)
+    rows = list(draft.answers.get(repeat) or [])
+    verb, _, number = action.partition("-")
+    if posted or verb not in ("next", "back", "add", "edit", "remove") or bool(number) != (verb in ("edit", "remove")):
+        raise FieldkitError("bad_request")
+    if number and not (number.isascii() and number.isdigit() and 1 <= int(number) <= len(rows)):
+        raise FieldkitError("bad_request")
+    result = engine.ScreenResult(draft.answers, {})
+    following = page
+    if verb == "add":
+        if len(rows) >= engine.MAX_INSTANCES:
+            result.errors[repeat] = Message(N_("You can add up to %(max)s."), {"max": engine.MAX_INSTANCES})
+            return result
+        rows.append(engine.defaults(form, repeat))
+        following = (page[0], len(rows))
+    elif verb == "remove":
+        del rows[int(number) - 1]
+    elif verb == "edit":
+        following = (page[0], int(number))
+    answers = dict(draft.answers, **{repeat: rows})
+    state = engine.evaluate(form, answers, lang=draft.language)
+    if verb == "next":
+        following = engine.next_page(form, page, state) or (len(form.screens), 0)
+    elif verb == "back":
+        following = engine.previous_page(form, page, state) or page
+    elif verb in ("add", "edit") and not engine.page_shown(form, following, state):
+        following = engine.settle(form, following, state)  # none of its questions is shown yet
+    _move(db, draft, answers, following)
     return result
 
 
 def back_from_end(db, draft: Draft) -> None:
     state = engine.evaluate(draft.form, draft.answers, lang=draft.language)
-    previous = engine.previous_screen(draft.form, len(draft.form.screens), state)
-    position = len(draft.form.screens) if previous is None else previous
-    drafts.save_draft(db, draft.token, draft.answers, position, draft.language)
-    draft.row["position"] = position
+    end = (len(draft.form.screens), 0)
+    _move(db, draft, draft.answers, engine.previous_page(draft.form, end, state) or end)
 
 
 def submit(db, draft: Draft, device_id: str, now: dt.datetime | None = None) -> tuple[str, int | None]:
     """Commit the submission. Returns ('created'|'duplicate'|'conflict', None),
     or ('invalid', screen) when a screen still needs an answer."""
     form = draft.form
-    invalid = engine.first_invalid_screen(form, draft.answers, now, draft.language)
+    invalid = engine.first_invalid_page(form, draft.answers, now, draft.language)
     if invalid is not None:
-        drafts.save_draft(db, draft.token, draft.answers, invalid, draft.language)
-        draft.row["position"] = invalid
-        return "invalid", invalid
+        _move(db, draft, draft.answers, invalid)
+        return "invalid", invalid[0]
     submitted_at = utcnow()
     # XLSForm metadata, never shown: the draft's start, this submission, its date, this laptop.
     meta = {"start": draft.row["started_at"], "end": submitted_at, "today": submitted_at[:10],

@@ -23,12 +23,12 @@ def _hash(token: str) -> str:
 
 
 def new_draft(db, form_id: str, version: str, language: str, answers: dict, position: int,
-              event_id: int | None = None) -> tuple[str, dict]:
+              event_id: int | None = None, instance: int = 0) -> tuple[str, dict]:
     token = secrets.token_urlsafe(32)
     now = utcnow()
     row = {"token_hash": _hash(token), "form_id": form_id, "form_version": version,
            "uuid": str(uuid.uuid4()), "language": language,
-           "answers": seal_draft(token, answers), "position": position,
+           "answers": seal_draft(token, answers), "position": position, "instance": instance,
            "started_at": now, "updated_at": now, "event_id": event_id}
     with write(db):
         db["drafts"].insert(row)
@@ -46,10 +46,11 @@ def get_draft(db, token: str | None) -> dict | None:
     return None if answers is None else dict(row, answers=answers)
 
 
-def save_draft(db, token: str, answers: dict, position: int, language: str) -> None:
+def save_draft(db, token: str, answers: dict, position: int, language: str, instance: int = 0) -> None:
     with write(db):
-        db.execute("UPDATE drafts SET answers = ?, position = ?, language = ?, updated_at = ? WHERE token_hash = ?",
-                   [seal_draft(token, answers), position, language, utcnow(), _hash(token)])
+        db.execute("UPDATE drafts SET answers = ?, position = ?, instance = ?, language = ?, updated_at = ? "
+                   "WHERE token_hash = ?",
+                   [seal_draft(token, answers), position, instance, language, utcnow(), _hash(token)])
 
 
 def delete_draft(db, token: str) -> None:

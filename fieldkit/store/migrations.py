@@ -94,3 +94,10 @@ def m006_fonts(db):
         "key": str, "digest": str, "woff2": bytes, "chars": str, "created_at": str,
     }, pk="key", not_null={"digest", "woff2", "chars", "created_at"})
     db["fonts"].create_index(["digest"])
+
+
+@migrations()
+def m007_repeats(db):
+    # Which instance of a repeat a participant is on (position names the page's screen;
+    # 0: not in a repeat, or on a repeat's list of instances).
+    db["drafts"].add_column("instance", int, not_null_default=0)

@@ -13,10 +13,10 @@ from .auth import access
 from .db import get_db
 from .fonts import stylesheet_url
 from .i18n import browser_choice, native_name
-from .present import screen_page
+from .present import list_page, screen_page
 
 bp = Blueprint("collect", __name__, url_prefix="/f")
-CONTROL_FIELDS = {"csrf_token", "_action", "_screen", "_uuid", "_seen"}
+CONTROL_FIELDS = {"csrf_token", "_action", "_screen", "_instance", "_uuid", "_seen"}
 
 
 def _token(form_id: str) -> str | None:
@@ -139,10 +139,18 @@ def consent(form_id):
 @access("public")
 def screen(form_id):
     draft = _draft_or_fail(form_id)
-    if draft.at_end:
+    page = collect.current_page(draft)
+    if page[0] >= len(draft.form.screens):
         return render_template("collect/review.html", form=draft.form, draft=draft,
                                title=draft.form.shown_title(draft.language))
-    return screen_page(draft)
+    return _page(draft, page)
+
+
+def _page(draft, page, result=None):
+    """A page of questions, or a repeat's list page."""
+    if draft.form.screens[page[0]].repeat and page[1] == 0:
+        return list_page(draft, page, result)
+    return screen_page(draft, result, page)
 
 
 @bp.post("/<form_id>/q")
@@ -150,9 +158,10 @@ def screen(form_id):
 def answer(form_id):
     draft = _draft_or_fail(form_id)
     action = request.form.get("_action", "next")
-    index = request.form.get("_screen", "")
+    index, instance = request.form.get("_screen", ""), request.form.get("_instance", "0")
     # ASCII digits only: str.isdigit() also accepts '²', which int() refuses.
-    if action not in ("next", "back") or not (index.isascii() and index.isdigit()):
+    # Actions beyond next and back (add, edit-2, remove-2) are for a repeat's list page.
+    if len(action) > 20 or not all(v.isascii() and v.isdigit() and len(v) < 6 for v in (index, instance)):
         raise FieldkitError("bad_request")
     if int(index) > len(draft.form.screens) or (int(index) == len(draft.form.screens) and action != "back"):
         raise FieldkitError("bad_request")
@@ -163,10 +172,11 @@ def answer(form_id):
     # _seen: the questions the page showed when sent (JavaScript shows them as they
     # become relevant); the server still checks every one of them.
     seen = frozenset(request.form.get("_seen", "").split()[:500])
-    result = collect.answer_screen(get_db(), draft, int(index), posted, action, seen=seen)
-    if action == "next" and (result.errors or result.appeared):
+    page = (int(index), int(instance))
+    result = collect.answer_screen(get_db(), draft, page, posted, action, seen=seen)
+    if action != "back" and (result.errors or result.appeared):
         status = 422 if result.errors else 200
-        return screen_page(draft, result), status
+        return _page(draft, page, result), status
     return _to("collect.screen", form_id)
 
 

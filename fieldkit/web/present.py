@@ -49,10 +49,24 @@ def question_view(form, q: Question, state, lang, entered, error, hidden) -> dic
     }
 
 
-def screen_page(draft, result=None):
-    form, lang, index = draft.form, draft.language, draft.position
-    answers = draft.answers
-    state = engine.evaluate(form, answers, lang=lang)
+def _steps(form, page, whole) -> dict:
+    """"Step 3 of 9" over every page as things stand, and whether Back leads anywhere."""
+    pages = engine.all_pages(form, whole)
+    return {"step": pages.index(page) + 1 if page in pages else page[0] + 1, "steps": len(pages),
+            "first": engine.previous_page(form, page, whole) is None}
+
+
+def instance_label(form, repeat: str, number: int, lang: str) -> str:
+    label = text_in(form.repeats[repeat].label, lang, form.default_language) or repeat
+    return gettext("%(label)s %(number)s", label=label, number=number)
+
+
+def screen_page(draft, result=None, page=None):
+    form, lang = draft.form, draft.language
+    index, instance = page = page or draft.page
+    repeat = form.screens[index].repeat
+    whole = engine.evaluate(form, draft.answers, lang=lang)
+    state = whole.within(repeat, instance - 1)
     errors = result.errors if result else {}
     entered = result.entered if result else {}
     questions = []
@@ -60,15 +74,42 @@ def screen_page(draft, result=None):
         q = form.questions[name]
         questions.append(question_view(form, q, state, lang, entered.get(name), errors.get(name),
                                        hidden=name not in state.relevant))
+    if repeat:
+        heading = instance_label(form, repeat, instance, lang)
+    else:
+        heading = text_in(form.screens[index].label, lang, form.default_language) \
+            if len(form.screens[index].questions) > 1 else ""
     return render_template(
-        "collect/screen.html", form=form, draft=draft, index=index, questions=questions,
-        title=form.shown_title(lang), heading=text_in(form.screens[index].label, lang, form.default_language)
-        if len(form.screens[index].questions) > 1 else "",
+        "collect/screen.html", form=form, draft=draft, index=index, instance=instance, questions=questions,
+        title=form.shown_title(lang), heading=heading,
         errors=[q for q in questions if q["error"]], appeared=bool(result and result.appeared),
-        step=index + 1, steps=len(form.screens),
-        first=engine.previous_screen(form, index, state) is None,
-        script_data=json.dumps(script_data(draft, index, state), ensure_ascii=False,
+        **_steps(form, page, whole),
+        script_data=json.dumps(script_data(draft, page, state), ensure_ascii=False,
                                separators=(",", ":"), allow_nan=False))
+
+
+def list_page(draft, page, result=None):
+    """A repeat the participant fills in: the instances so far, each to change or
+    remove, and buttons to add another or go on. Works without JavaScript."""
+    form, lang = draft.form, draft.language
+    repeat = form.screens[page[0]].repeat
+    whole = engine.evaluate(form, draft.answers, lang=lang)
+    inputs = engine.screen_inputs(form, page[0])
+    items = []
+    for number, row in enumerate(whole.instances.get(repeat) or [], 1):
+        first = next((q for q in inputs if row.values.get(q.name) and q.type != "acknowledge"), None)
+        summary = ""
+        if first is not None:
+            value = row.values[first.name]
+            summary = ", ".join(form.choice_label(first, v, lang) or v for v in value.split()) \
+                if first.list_name else show_value(first.type, value)
+        items.append({"number": number, "label": instance_label(form, repeat, number, lang), "summary": summary})
+    error = next(iter((result.errors if result else {}).values()), None)
+    return render_template(
+        "collect/repeat.html", form=form, index=page[0], title=form.shown_title(lang),
+        heading=text_in(form.repeats[repeat].label, lang, form.default_language) or repeat, items=items,
+        can_add=len(items) < engine.MAX_INSTANCES, error=error.render(gettext) if error else "",
+        **_steps(form, page, whole))
 
 
 def _relevance(form, q: Question) -> list:
@@ -99,7 +140,9 @@ def _involved(form, index: int) -> tuple[list[str], set[str]]:
     """The names fieldkit.js works out itself, in the form's dependency order: this
     screen's questions, and the calculations and questions elsewhere whose value or
     relevance its answers can change and that its expressions need. Then the other
-    names those expressions read, whose values the server sends."""
+    names those expressions read, whose values the server sends. Only names on the
+    same side of a repeat as the screen: sums over a repeat are the server's."""
+    repeat = form.screens[index].repeat
     shown = set(form.screens[index].questions)
     inputs = {q.name for q in engine.screen_inputs(form, index)}
 
@@ -109,7 +152,7 @@ def _involved(form, index: int) -> tuple[list[str], set[str]]:
 
     moving = set(shown)  # form.order puts dependencies first, so one pass finds them all
     for name in form.order:
-        if name not in moving and reads(name) & moving:
+        if name not in moving and reads(name) & moving and form.questions[name].repeat == repeat:
             moving.add(name)
     needed, todo = set(), [r for n in shown for r in reads(n)]
     todo += [r for n in inputs for r in _references(
@@ -124,7 +167,7 @@ def _involved(form, index: int) -> tuple[list[str], set[str]]:
     return computed, needed - set(computed)
 
 
-def script_data(draft, index: int, state) -> dict:
+def script_data(draft, page, state) -> dict:
     """What fieldkit.js needs to show, hide and check this screen's questions at once,
     with the very trees the server evaluates (forms/engine.py). questions: see
     _involved(); each with its relevance trees (groups' first), and either "screen":
@@ -132,6 +175,12 @@ def script_data(draft, index: int, state) -> dict:
     calculation, or its saved answer. values: the server's effective values (raw
     strings) of the other names read, with their types."""
     form, lang = draft.form, draft.language
+    index, instance = page
+    repeat = form.screens[index].repeat
+    answers = dict(draft.answers)
+    if repeat:  # the instance's own answers, under their plain names
+        rows = draft.answers.get(repeat) or []
+        answers.update(rows[instance - 1] if 0 < instance <= len(rows) else {})
     inputs = {q.name for q in engine.screen_inputs(form, index)}
     computed, others = _involved(form, index)
     questions, trees = [], []
@@ -151,11 +200,11 @@ def script_data(draft, index: int, state) -> dict:
         elif q.calculation is not None:
             item["calculation"] = q.calculation
         else:
-            item["answer"] = draft.answers.get(name, "")
+            item["answer"] = answers.get(name, "")
         trees += [item[k] for k in ("required", "constraint", "calculation") if k in item] + item.get("relevant", [])
         questions.append(item)
     return {
-        "draft": draft.row["uuid"], "screen": index, "now": dt.datetime.now().isoformat(timespec="seconds"),
+        "draft": draft.row["uuid"], "screen": f"{index}.{instance}" if instance else index, "now": dt.datetime.now().isoformat(timespec="seconds"),
         "check": gettext("Please check your answers"), "questions": questions,
         "values": {n: state.values.get(n, "") for n in sorted(others)},
         "types": {n: form.questions[n].type for n in sorted(others)},
