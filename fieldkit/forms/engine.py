@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from ..messages import Message, N_
 from . import expr
-from .model import Form, Question, text_in
+from .model import Choice, Form, Question, text_in
 
 MAX_TEXT = 2000
 MAX_INT = 2**31 - 1  # ODK integers are 32-bit
@@ -392,6 +392,9 @@ def apply_screen(form: Form, index: int, answers: dict, posted: dict[str, list[s
         if (q.name in after.relevant and q.name not in before.relevant and not target.get(q.name)
                 and q.name not in seen):
             result.appeared.append(q.name)
+        elif (q.choice_filter is not None and q.name in after.relevant and not target.get(q.name)
+              and choices_for(form, q, before, now, lang) != choices_for(form, q, after, now, lang)):
+            result.appeared.append(q.name)  # its choices follow an answer on this page: show them
     for q in inputs:
         if q.name in result.errors or q.name not in after.relevant or q.name in result.appeared:
             continue
@@ -401,9 +404,25 @@ def apply_screen(form: Form, index: int, answers: dict, posted: dict[str, list[s
     return result
 
 
+def choices_for(form: Form, q: Question, state: State, now=None, lang=None) -> list[Choice]:
+    """The choices a select offers as things stand: those its choice_filter keeps
+    (evaluated for each choice, a bare name being that choice's column), else all."""
+    choices = form.choices.get(q.list_name or "", [])
+    if q.choice_filter is None:
+        return choices
+    kept = []
+    for choice in choices:
+        ctx = context(form, state.values, now, lang, instances=state.instances, scope=state.scope)
+        ctx.column = lambda name, c=choice: c.name if name == "name" else c.columns.get(name, "")
+        if expr.to_boolean(expr.evaluate(q.choice_filter, ctx)):
+            kept.append(choice)
+    return kept
+
+
 def check_answer(form: Form, q: Question, state: State, now=None, lang=None) -> Message | None:
     """Required and constraint, for a relevant question, on the effective values
-    (of the instance the state is seen from, inside a repeat)."""
+    (of the instance the state is seen from, inside a repeat); a choice that its
+    choice_filter no longer offers (the region changed) is asked again."""
     value = state.values.get(q.name, "")
     ctx = context(form, state.values, now, lang, current=value, qtype=q.type, instances=state.instances,
                   scope=state.scope)
@@ -411,6 +430,8 @@ def check_answer(form: Form, q: Question, state: State, now=None, lang=None) -> 
         if q.required is not None and expr.to_boolean(expr.evaluate(q.required, ctx)):
             return required_message(form, q, lang)
         return None
+    if q.choice_filter is not None and set(value.split()) - {c.name for c in choices_for(form, q, state, now, lang)}:
+        return Message(N_("Please choose from the answers listed."))
     if q.constraint is not None and not expr.to_boolean(expr.evaluate(q.constraint, ctx)):
         return constraint_message(form, q, lang)
     return None

@@ -42,6 +42,7 @@ class Context:
     # max(), min() and indexed-repeat(); and the instance's 1-based position(..).
     nodes: Callable[[str], list] | None = None
     position: int = 0
+    column: Callable[[str], str] | None = None  # a choice_filter's choice: its columns by name
 
 
 # name -> (min args, max args or None for "any number")
@@ -150,8 +151,9 @@ def _tokenize(src: str) -> list[tuple]:
 
 
 class _Parser:
-    def __init__(self, src: str):
+    def __init__(self, src: str, columns: bool = False):
         self.src, self.toks, self.i, self.depth = src, _tokenize(src), 0, 0
+        self.columns = columns  # a choice_filter: a bare name is a column of the choices sheet
 
     def peek(self) -> tuple:
         return self.toks[self.i]
@@ -202,6 +204,8 @@ class _Parser:
         if self.peek()[0] != "(":
             if name in _KEYWORDS:
                 self.fail(f"'{name}' needs a value on its left", tok)
+            if self.columns and ":" not in name:
+                return ["col", name]
             self.fail(f"the bare name {{found}} is not supported by fieldkit; "
                       f"refer to questions as ${{{name}}}", tok)
         if name not in _FUNCTIONS:
@@ -235,8 +239,10 @@ class _Parser:
         return ["call", name, *args]
 
 
-def parse(source: str) -> list:
-    parser = _Parser(source)
+def parse(source: str, columns: bool = False) -> list:
+    """The tree of an expression; with columns (a choice_filter), a bare name such as
+    region in region = ${region} is ["col", "region"]: that column of each choice."""
+    parser = _Parser(source, columns)
     if parser.peek()[0] == "end":
         raise ExprError("the expression is empty", 0)
     tree = parser.expr(0)
@@ -517,6 +523,8 @@ def evaluate(tree, ctx: Context):
         return float(tree[1]) if tag == "num" else tree[1]
     if tag in ("ref", "self"):
         return _normalise(ctx.values(tree[1]) if tag == "ref" else ctx.current)
+    if tag == "col":
+        return ctx.column(tree[1]) if ctx.column else ""
     if tag == "neg":
         return -to_number(evaluate(tree[1], ctx))
     if tag == "call":

@@ -24,6 +24,7 @@ SUPPORTED_TYPES = INPUT_TYPES + ("note", "calculate", "hidden") + METADATA_TYPES
 class Choice:
     name: str
     label: Text
+    columns: dict[str, str] = field(default_factory=dict)  # the choices sheet's other columns, for choice_filter
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Question:
     source: dict[str, str] = field(default_factory=dict)  # column -> expression text, for messages and review
     groups: list[str] = field(default_factory=list)  # enclosing group names, outermost first
     repeat: str | None = None  # the repeat this question is inside: one answer per instance
+    choice_filter: Any = None  # parsed with columns=True: which of its choices are offered
 
     @property
     def is_input(self) -> bool:
@@ -124,9 +126,13 @@ class Form:
         data = asdict(self)
         # Keys only some forms use are left out when empty: other models stay as they were.
         for question in data["questions"].values():
-            for key in ("parameters", "repeat"):
+            for key in ("parameters", "repeat", "choice_filter"):
                 if not question[key]:
                     del question[key]
+        for choices in data["choices"].values():
+            for choice in choices:
+                if not choice["columns"]:
+                    del choice["columns"]
         for screen in data["screens"]:
             if not screen["repeat"]:
                 del screen["repeat"]

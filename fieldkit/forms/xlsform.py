@@ -46,7 +46,7 @@ RANGE_DEFAULTS = {"start": "1", "end": "10", "step": "1"}  # ODK's
 # used, rather than silently ignored, so nobody runs a form that behaves
 # differently from what its author wrote.
 UNSUPPORTED_COLUMNS = (
-    "choice_filter", "read_only", "trigger", "parameters",
+    "read_only", "trigger", "parameters",
     "image", "audio", "video", "big-image", "media", "guidance_hint", "body",
 )
 SUPPORTED_APPEARANCES = {"", "field-list", "multiline", "minimal", "likert"}
@@ -94,8 +94,15 @@ def file_type_of(filename: str) -> str:
     return suffix
 
 
-def load_xlsform(data: bytes, filename: str) -> Form:
-    """Parse an XLSForm file's bytes into a Form, or raise FormImportError."""
+OTHER = N_("Other")
+SPECIFY_OTHER = N_("Please specify")
+
+
+def load_xlsform(data: bytes, filename: str, translate=None) -> Form:
+    """Parse an XLSForm file's bytes into a Form, or raise FormImportError.
+
+    translate(language code, text) gives fieldkit's own words in a form's languages
+    (the "Other" choice and "Please specify" question of `or_other`); by default English."""
     # pyxform is imported here, not at the top: it (with openpyxl) is over half of
     # fieldkit's import time, and `fieldkit serve` on an existing data directory
     # never reads an XLSForm (bench/RESULTS.md, start-up).
@@ -131,7 +138,7 @@ def load_xlsform(data: bytes, filename: str) -> Form:
         raise FormImportError([problem(
             N_("This file could not be read as an XLSForm (%(error)s)."), error=str(error)[:200])]) from None
     version = str(tree.get("version") or hashlib.sha256(data).hexdigest()[:10])
-    form = _Builder(tree, rows, version, written).build()
+    form = _Builder(tree, rows, version, written, translate).build()
     _apply_extensions(form, extensions)
     form.public_key = _public_key(tree.get("public_key"))
     return form
@@ -242,8 +249,10 @@ def language_code(key: str, row=None, sheet="survey", column=None) -> str:
 class _Builder:
     """Walks pyxform's nested dict once, collecting questions, groups and screens."""
 
-    def __init__(self, tree: dict, rows: dict[str, int], version: str, written: dict[str, str] | None = None):
+    def __init__(self, tree: dict, rows: dict[str, int], version: str, written: dict[str, str] | None = None,
+                 translate=None):
         self.tree, self.rows, self.version = tree, rows, version
+        self.translate = translate or (lambda lang, text: text)
         self.written = written or {}  # name -> type as the author wrote it
         self.problems: list[Problem] = []
         self.languages: list[str] = []
@@ -267,12 +276,25 @@ class _Builder:
             if el.get("type") == "repeat" and made and made not in rows and el.get("name") in rows:
                 self.rows[made] = rows[el["name"]]
                 self.generated.add(made)
+        # or_other: pyxform adds an "other" choice and a text question <name>_other
+        # (in English, with a relative path fieldkit does not take): fieldkit writes them anew.
+        self.others = {f"{n}_other": n for n, t in self.written.items() if t.split()[-1:] == ["or_other"]}
+        for other, asked in self.others.items():
+            self.rows.setdefault(other, self.rows.get(asked))
+        self.other_lists = set()
+        stack = list(tree.get("children", []))
+        while stack:
+            el = stack.pop()
+            stack.extend(el.get("children", []))
+            if el.get("name") in set(self.others.values()):
+                self.other_lists.add(el.get("list_name") or el.get("itemset"))
 
     def build(self) -> Form:
         for choices in (self.tree.get("choices") or {}).items():
             self._choice_list(*choices)
         for child in self.tree.get("children", []):
             self._element(child, groups=[], screen=None, repeat=None)
+        self._other_texts()
         self.screens = [s for s in self.screens if s.questions]
         order = self._order()
         if self.problems:
@@ -305,17 +327,31 @@ class _Builder:
             out[code] = str(text)
         return out
 
-    def _choice_list(self, list_name: str, items: list[dict]):
-        self.choices[list_name] = [Choice(str(c["name"]), self._text(c.get("label"), column="label"))
-                                   for c in items]
+    def _other_texts(self):
+        """The words or_other adds, in each of the form's languages."""
+        def words(text: str) -> dict[str, str]:
+            return {lang: self.translate(lang, text) for lang in self.languages or [self.default_code]}
+        for list_name in self.other_lists:
+            for choice in self.choices.get(list_name, []):
+                if choice.name == "other" and set(choice.label.values()) <= {"Other"}:
+                    choice.label = words(OTHER)
+        for other in self.others:
+            if other in self.questions:
+                self.questions[other].label = words(SPECIFY_OTHER)
 
-    def _expression(self, source, name, column):
+    def _choice_list(self, list_name: str, items: list[dict]):
+        self.choices[list_name] = [
+            Choice(str(c["name"]), self._text(c.get("label"), column="label"),
+                   {str(k): str(v) for k, v in c.items() if k not in ("name", "label") and v not in (None, "")})
+            for c in items]
+
+    def _expression(self, source, name, column, columns: bool = False):
         if source in (None, ""):
             return None
         if name in self.generated:
             column = "repeat_count"
         try:
-            return expr.parse(str(source))
+            return expr.parse(str(source), columns=columns)
         except expr.ExprError as error:
             self.problems.append(problem(N_("The expression %(source)s cannot be used: %(error)s"),
                                          "survey", self.rows.get(name), column, source=source, error=str(error)))
@@ -346,6 +382,9 @@ class _Builder:
             self.problems.append(problem(N_("The question type %(type)s is not supported by fieldkit yet."),
                                          "survey", row, "type", type=label))
             return screen
+        if name in self.others:  # or_other's question, asked when "other" is chosen
+            bind = dict(bind, relevant=f"selected(${{{self.others[name]}}}, 'other')")
+            el = dict(el, label=None)
         q = self._question(el, TYPE_MAP[kind], groups, row, bind)
         q.repeat = repeat
         self.questions[name] = q
@@ -389,7 +428,8 @@ class _Builder:
             required = ""
         appearance = (el.get("control") or {}).get("appearance")
         sources = {"required": required, "relevant": bind.get("relevant"),
-                   "constraint": bind.get("constraint"), "calculation": bind.get("calculate")}
+                   "constraint": bind.get("constraint"), "calculation": bind.get("calculate"),
+                   "choice_filter": el.get("choice_filter")}
         default = el.get("default")
         if default is not None and ("${" in str(default) or "(" in str(default)):
             self.problems.append(problem(N_("Only plain values can be used as a default."),
@@ -406,6 +446,7 @@ class _Builder:
             constraint=self._expression(sources["constraint"], name, "constraint"),
             constraint_message=self._text(bind.get("jr:constraintMsg"), row, "constraint_message"),
             calculation=self._expression(sources["calculation"], name, "calculation"),
+            choice_filter=self._expression(el.get("choice_filter"), name, "choice_filter", columns=True),
             default=None if default is None else str(default),
             appearance=appearance,
             parameters=self._range_parameters(el, row) if qtype == "range" else {},

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -54,13 +55,49 @@ def readable(db, form_id: str, private_key=None, **filters) -> Iterator[dict]:
 
 
 def columns(db, form_id: str) -> list[Question]:
-    """Questions of the newest version first, then any that only older versions had."""
+    """The main table's columns: questions outside repeats, the newest version's first,
+    then any that only older versions had; and for each repeat, how many instances
+    it has (the instances themselves are in the repeat's own table)."""
     seen: dict[str, Question] = {}
     for form in form_store.all_versions(db, form_id):
         for name, q in form.questions.items():
-            if q.type != "note" and name not in seen:
+            if q.type != "note" and name not in seen and q.repeat is None:
                 seen[name] = q
+        for name, r in form.repeats.items():
+            seen.setdefault(name, Question(name=name, type="repeat", label=r.label))
     return list(seen.values())
+
+
+def repeat_tables(db, form_id: str) -> dict[str, list[Question]]:
+    """Each repeat (of any version) and the questions inside it: a table each, one row
+    per instance, as KoboToolbox and ODK Central export them."""
+    tables: dict[str, dict[str, Question]] = {}
+    for form in form_store.all_versions(db, form_id):
+        for name in form.repeats:
+            tables.setdefault(name, {})
+        for name, q in form.questions.items():
+            if q.repeat is not None and q.type != "note":
+                tables.setdefault(q.repeat, {}).setdefault(name, q)
+    return {name: list(questions.values()) for name, questions in tables.items()}
+
+
+REPEAT_KEYS = ("_submission_uuid", "_index")  # the instance's submission, and its place (1, 2, ...)
+
+
+def raw(answers: dict, q: Question) -> str:
+    """An answer as stored text; a repeat's column is its number of instances."""
+    value = answers.get(q.name, "")
+    if q.type == "repeat":
+        return str(len(value)) if isinstance(value, list) else ""
+    return value if isinstance(value, str) else ""
+
+
+def instances(db, form_id: str, repeat: str, **filters) -> Iterator[tuple[dict, int, dict]]:
+    """(submission, 1-based index, instance answers) for every instance of a repeat."""
+    for sub in readable(db, form_id, **filters):
+        rows = sub["answers"].get(repeat)
+        for index, row in enumerate(rows if isinstance(rows, list) else [], 1):
+            yield sub, index, row if isinstance(row, dict) else {}
 
 
 def safe_cell(value: str, q: Question | None = None) -> str:
@@ -84,24 +121,75 @@ def csv_rows(db, form_id: str, **filters) -> Iterator[list[str]]:
     yield list(META_COLUMNS) + [q.name for q in questions]
     for sub in readable(db, form_id, **filters):
         meta = [safe_cell(str(sub[c] or "")) for c in META_COLUMNS]
-        yield meta + [safe_cell(str(sub["answers"].get(q.name, "")), q) for q in questions]
+        yield meta + [safe_cell(raw(sub["answers"], q), q) for q in questions]
 
 
-def export_csv(db, form_id: str, **filters) -> Iterator[str]:
+def repeat_csv_rows(db, form_id: str, repeat: str, questions: list[Question], **filters) -> Iterator[list[str]]:
+    yield list(REPEAT_KEYS) + [q.name for q in questions]
+    for sub, index, row in instances(db, form_id, repeat, **filters):
+        yield [sub["uuid"], str(index)] + [safe_cell(raw(row, q), q) for q in questions]
+
+
+def _csv_text(rows: Iterator[list[str]]) -> Iterator[str]:
     """UTF-8 with a byte-order mark, so Excel shows Amharic and Spanish correctly."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     yield "\ufeff"
-    for row in csv_rows(db, form_id, **filters):
+    for row in rows:
         writer.writerow(row)
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
 
 
+def export_csv(db, form_id: str, **filters) -> Iterator[str]:
+    """The main table (a repeat's column counts its instances: the ZIP has their tables)."""
+    return _csv_text(csv_rows(db, form_id, **filters))
+
+
+class _Pipe(io.RawIOBase):
+    """Where zipfile writes: the bytes wait here until the generator hands them on."""
+
+    def __init__(self):
+        super().__init__()
+        self.chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        out = b"".join(self.chunks)
+        self.chunks.clear()
+        return out
+
+
+def export_zip(db, form_id: str, **filters) -> Iterator[bytes]:
+    """<form_id>.csv, and <form_id>-<repeat>.csv for each repeat, linked by the
+    submission's uuid (ODK Central's layout), in a ZIP written as it is read."""
+    tables = [(f"{form_id}.csv", csv_rows(db, form_id, **filters))]
+    tables += [(f"{form_id}-{name}.csv", repeat_csv_rows(db, form_id, name, questions, **filters))
+               for name, questions in repeat_tables(db, form_id).items()]
+    pipe = _Pipe()
+    with zipfile.ZipFile(pipe, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for filename, rows in tables:
+            with archive.open(filename, "w", force_zip64=True) as member:
+                for text in _csv_text(rows):
+                    member.write(text.encode("utf-8"))
+                    if sum(map(len, pipe.chunks)) > 64 * 1024:
+                        yield pipe.take()
+            yield pipe.take()
+    yield pipe.take()
+
+
 # ------------------------------------------------------------------ JSON
 
-def typed_value(q: Question, value: str):
+def typed_value(q: Question, value):
+    if isinstance(value, list) or q.type == "repeat":
+        return len(value) if isinstance(value, list) else None
     if value == "":
         return None
     if q.type == "select_multiple":
@@ -117,11 +205,17 @@ def typed_value(q: Question, value: str):
 
 def export_json(db, form_id: str, **filters) -> Iterator[str]:
     """A JSON array, one object per submission, written as it is read."""
-    questions = columns(db, form_id)
+    questions = [q for q in columns(db, form_id) if q.type != "repeat"]
+    repeats = repeat_tables(db, form_id)
     yield "["
     for i, sub in enumerate(readable(db, form_id, **filters)):
         record = {c: sub[c] for c in META_COLUMNS}
-        record["answers"] = {q.name: typed_value(q, sub["answers"].get(q.name, "")) for q in questions}
+        answers = sub["answers"]
+        record["answers"] = {q.name: typed_value(q, raw(answers, q)) for q in questions}
+        for name, inner in repeats.items():  # a list of instances, as ODK Central's JSON has them
+            rows = answers.get(name) if isinstance(answers.get(name), list) else []
+            record["answers"][name] = [{q.name: typed_value(q, raw(row, q)) for q in inner}
+                                       for row in rows if isinstance(row, dict)]
         yield ("," if i else "") + "\n" + json.dumps(record, ensure_ascii=False)
     yield "\n]\n"
 
@@ -136,7 +230,7 @@ def xlsx_value(q: Question, value: str):
     """Numbers as numbers, dates as dates, everything else as neutralised text."""
     if value == "":
         return None
-    if q.type in NUMERIC:
+    if q.type in NUMERIC + ("repeat",):
         typed = typed_value(q, value)
         if not isinstance(typed, str):
             return typed
@@ -154,13 +248,33 @@ def answer_rows(db, form_id: str, **filters) -> Iterator[list]:
     for sub in readable(db, form_id, **filters):
         meta = [(xlsx.parse_timestamp(sub[c] or "") if c in TIMESTAMPS else None) or text_cell(str(sub[c] or ""))
                 for c in META_COLUMNS]
-        yield meta + [xlsx_value(q, str(sub["answers"].get(q.name, ""))) for q in questions]
+        yield meta + [xlsx_value(q, raw(sub["answers"], q)) for q in questions]
+
+
+def repeat_answer_rows(db, form_id: str, repeat: str, questions: list[Question], **filters) -> Iterator[list]:
+    yield list(REPEAT_KEYS) + [q.name for q in questions]
+    for sub, index, row in instances(db, form_id, repeat, **filters):
+        yield [sub["uuid"], index] + [xlsx_value(q, raw(row, q)) for q in questions]
+
+
+def sheet_title(name: str, taken: set[str]) -> str:
+    """Excel's rules: at most 31 characters, none of []:*?/\\, unique."""
+    title = "".join("_" if ch in "[]:*?/\\" else ch for ch in name)[:31]
+    while title.lower() in taken:
+        title = title[:29] + "_" + str(len(taken))
+    taken.add(title.lower())
+    return title
 
 
 def export_xlsx(db, form_id: str, **filters) -> Iterator[bytes]:
-    """Sheet "answers" (the CSV's columns, typed), sheet "codebook" (the questions)."""
-    return xlsx.stream_workbook({"answers": answer_rows(db, form_id, **filters),
-                                 "codebook": codebook_questions(db, form_id)})
+    """Sheet "answers" (the CSV's columns, typed), a sheet per repeat (one row per
+    instance, linked by _submission_uuid), sheet "codebook" (the questions)."""
+    sheets = {"answers": answer_rows(db, form_id, **filters)}
+    taken = {"answers", "codebook"}
+    for name, questions in repeat_tables(db, form_id).items():
+        sheets[sheet_title(name, taken)] = repeat_answer_rows(db, form_id, name, questions, **filters)
+    sheets["codebook"] = codebook_questions(db, form_id)
+    return xlsx.stream_workbook(sheets)
 
 
 # ------------------------------------------------------------------ codebook
@@ -188,12 +302,14 @@ def codebook_questions(db, form_id: str) -> Iterator[list[str]]:
     choices = _choices(versions)
     default = versions[0].default_language if versions else ""
     yield (["name", "type", "list_name", "choices", *EXPRESSIONS]
-           + [f"label::{lang}" for lang in languages] + [f"hint::{lang}" for lang in languages])
-    for q in columns(db, form_id):
+           + [f"label::{lang}" for lang in languages] + [f"hint::{lang}" for lang in languages] + ["repeat"])
+    inside = [q for questions in repeat_tables(db, form_id).values() for q in questions]
+    for q in columns(db, form_id) + inside:
         listed = "\n".join(f"{c.name}: {c.label.get(default) or next(iter(c.label.values()), '')}"
                            for c in choices.get(q.list_name or "", []))
         row = [q.name, q.type, q.list_name or "", listed, *(q.source.get(k, "") for k in EXPRESSIONS)]
         row += [q.label.get(lang, "") for lang in languages] + [q.hint.get(lang, "") for lang in languages]
+        row.append(q.repeat or "")
         yield [text_cell(value) for value in row]
 
 
@@ -228,6 +344,8 @@ FORMATS: dict[str, ExportFormat] = {
     "csv": ExportFormat(N_("CSV (Excel)"), "csv", "text/csv", export_csv, binary=False),
     "xlsx": ExportFormat(N_("Excel workbook (XLSX)"), "xlsx", xlsx.MIMETYPE, export_xlsx, binary=True),
     "json": ExportFormat(N_("JSON"), "json", "application/json", export_json, binary=False),
+    "zip": ExportFormat(N_("CSV tables in a ZIP: the answers, and one table per repeat"), "zip",
+                        "application/zip", export_zip, binary=True),
     "codebook": ExportFormat(N_("Codebook: questions and choices (XLSX)"), "codebook.xlsx", xlsx.MIMETYPE,
                              export_codebook, binary=True, filtered=False),
 }

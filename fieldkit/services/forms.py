@@ -17,6 +17,14 @@ DEMO = Path(__file__).resolve().parent.parent / "demo" / "wellbeing.md"
 DEMO_MODEL = DEMO.with_suffix(".model.json")
 
 
+def own_words(lang: str, text: str) -> str:
+    """fieldkit's own text (or_other's "Other") in a form's language, from fieldkit's
+    catalogues; English for a language they do not have."""
+    from babel.support import Translations
+    from ..resources import resource_dir
+    return Translations.load(str(resource_dir("translations")), [lang]).gettext(text)
+
+
 @dataclass
 class Imported:
     form: Form
@@ -28,7 +36,7 @@ def import_form(db, data: bytes, filename: str, fonts_now: bool = True) -> Impor
     if len(data) > MAX_FORM_BYTES:
         raise FormImportError([problem(N_("This file is too large for a form (more than %(mb)s MB)."),
                                        mb=MAX_FORM_BYTES // (1024 * 1024))])
-    form = load_xlsform(data, filename)
+    form = load_xlsform(data, filename, translate=own_words)
     try:
         outcome = form_store.add_form(db, form, data, Path(filename).name)
     except form_store.PublicIdClash as clash:

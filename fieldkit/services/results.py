@@ -148,7 +148,10 @@ def tally_for(form: Form, q: Question):
 def summarise(form: Form, submissions: Iterable[dict]) -> Summary:
     """One pass: each submission's answers to the current version's questions go
     into that question's counter; answers to questions it no longer has are ignored."""
-    tallies = [t for t in (tally_for(form, q) for q in form.questions.values()) if t is not None]
+    # Questions inside repeats are left to the exports (a table per repeat): a count of
+    # instances beside a count of submissions would read as one and mislead.
+    tallies = [t for t in (tally_for(form, q) for q in form.questions.values() if q.repeat is None)
+               if t is not None]
     total = sealed = 0
     for submission in submissions:
         total += 1

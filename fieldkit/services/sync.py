@@ -56,10 +56,14 @@ def _text(obj: dict, key: str, limit: int, required: bool = True) -> str | None:
     return value
 
 
-def _plain_answers(answers) -> bool:
-    return isinstance(answers, dict) and all(
-        isinstance(k, str) and (isinstance(v, SCALARS) or (isinstance(v, list) and all(isinstance(x, SCALARS) for x in v)))
-        for k, v in answers.items())
+def _plain_answers(answers, depth: int = 0) -> bool:
+    """Names to scalars or lists of scalars; a repeat is a list of such objects (one level)."""
+    def value_ok(v) -> bool:
+        if isinstance(v, SCALARS):
+            return True
+        return isinstance(v, list) and all(
+            isinstance(x, SCALARS) or (depth == 0 and _plain_answers(x, depth + 1)) for x in v)
+    return isinstance(answers, dict) and all(isinstance(k, str) and value_ok(v) for k, v in answers.items())
 
 
 def _sealed_answers(answers) -> bool:

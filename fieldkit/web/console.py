@@ -4,17 +4,18 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, session, url_for
-from flask_babel import gettext
+from flask_babel import format_decimal, gettext
 
 from .. import crypto
 from ..errors import FieldkitError
-from ..forms.model import text_in
+from ..forms.model import Question, text_in
 from ..forms.xlsform import FormImportError
 from ..services import export as export_service, forms as form_service
 from ..store import audit, connect, events as event_store, forms as form_store, submissions
 from .auth import access, current_user
 from .db import get_db
 from .i18n import native_name, show_value
+from .present import instance_label
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 PAGE_SIZE = 50
@@ -51,8 +52,10 @@ def label(form, text: dict) -> str:
     return text_in(text, g.lang, form.default_language)
 
 
-def answer_text(form, q, value: str) -> str:
-    if value == "":
+def answer_text(form, q, value) -> str:
+    if isinstance(value, list):  # a repeat: how many instances (they are listed on the submission's page)
+        return format_decimal(len(value))
+    if value == "" or not isinstance(value, str):
         return ""
     if q.type in ("select_one", "select_multiple"):
         return ", ".join(form.choice_label(q, v, g.lang) or v for v in value.split())
@@ -138,7 +141,8 @@ def submissions_page(form_id):
     pages = max(1, -(-total // PAGE_SIZE))
     if page > pages:
         abort(404)
-    questions = [q for q in form.questions.values() if q.type != "note"]
+    questions = [q for q in form.questions.values() if q.type != "note" and q.repeat is None]
+    questions += [Question(name=name, type="repeat", label=r.label) for name, r in form.repeats.items()]
     rows = []
     sealed = False
     for sub in submissions.iter_filtered(db, form_id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
@@ -161,11 +165,25 @@ def submission(uuid):
     if sub is None:
         abort(404)
     form = form_store.form_version(db, sub["form_id"], sub["form_version"]) or form_or_404(sub["form_id"])
-    items = [(label(form, q.label) or q.name, q.name, answer_text(form, q, sub["answers"].get(q.name, "")))
-             for q in form.questions.values() if q.type != "note"]
+    items = answer_items(form, sub["answers"])
     event = event_store.get_event(db, sub["event_id"]) if sub.get("event_id") else None
     return render_template("console/submission.html", form=form, title=label(form, form.title), sub=sub,
                            items=items, event=event, sealed=crypto.is_sealed(sub["answers"]))
+
+
+def answer_items(form, answers: dict) -> list[tuple[str, str, str]]:
+    """(label, name, answer) for each question; a repeat's instances one by one,
+    each question labelled with its instance ("Adult 2 · Age")."""
+    items = [(label(form, q.label) or q.name, q.name, answer_text(form, q, answers.get(q.name, "")))
+             for q in form.questions.values() if q.type != "note" and q.repeat is None]
+    for name, r in form.repeats.items():
+        inner = [q for q in form.questions.values() if q.repeat == name and q.type != "note"]
+        rows = answers.get(name) if isinstance(answers.get(name), list) else []
+        for number, row in enumerate(rows, 1):
+            head = instance_label(form, name, number, g.lang)
+            items += [(f"{head} · {label(form, q.label) or q.name}", f"{name}[{number}]/{q.name}",
+                       answer_text(form, q, row.get(q.name, "") if isinstance(row, dict) else "")) for q in inner]
+    return items
 
 
 @bp.get("/activity")

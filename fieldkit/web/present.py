@@ -13,7 +13,7 @@ from .i18n import show_value
 INPUT_MODES = {"integer": "numeric", "decimal": "decimal"}
 
 
-def question_view(form, q: Question, state, lang, entered, error, hidden) -> dict:
+def question_view(form, q: Question, state, lang, entered, error, hidden, every_choice=False) -> dict:
     def text(value: dict) -> str:
         return engine.interpolate(text_in(value, lang, form.default_language), form, state, lang,
                                   lambda q, v: show_value(q.type, v))
@@ -21,7 +21,8 @@ def question_view(form, q: Question, state, lang, entered, error, hidden) -> dic
     current = entered if entered is not None else (
         state.values.get(q.name, "").split() if q.type == "select_multiple" else [state.values.get(q.name, "")])
     choices = [{"value": c.name, "label": text(c.label), "checked": c.name in current,
-                "id": f"{q.name}-{i}"} for i, c in enumerate(form.choices.get(q.list_name or "", []))]
+                "id": f"{q.name}-{i}"} for i, c in enumerate(
+                    form.choices.get(q.list_name or "", []) if every_choice else engine.choices_for(form, q, state))]
     if q.type == "acknowledge":
         choices = [{"value": "OK", "label": gettext("OK"), "checked": "OK" in current, "id": f"{q.name}-0"}]
     widget = {"select_one": "radio", "select_multiple": "checkbox", "acknowledge": "checkbox",

@@ -13,10 +13,12 @@ def preview_screens(form: Form, lang: str) -> list[dict]:
         questions = []
         for name in screen.questions:
             q = form.questions[name]
-            view = question_view(form, q, state, lang, None, None, hidden=False)
+            view = question_view(form, q, state, lang, None, None, hidden=False, every_choice=True)
             logic = [gettext("Shown when: %(rule)s") % {"rule": q.source["relevant"]}] if "relevant" in q.source else []
             logic += [gettext("Shown when: %(rule)s") % {"rule": form.groups[g].source["relevant"]}
                       for g in q.groups if "relevant" in form.groups[g].source]
+            if "choice_filter" in q.source:
+                logic.append(gettext("Choices offered when: %(rule)s") % {"rule": q.source["choice_filter"]})
             if "constraint" in q.source:
                 logic.append(gettext("Allowed when: %(rule)s") % {"rule": q.source["constraint"]})
             view["logic"] = " · ".join(logic)

@@ -4,6 +4,7 @@ and the conflicts they sent for review."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 
 from flask import Blueprint, abort, current_app, redirect, render_template, url_for
@@ -96,8 +97,12 @@ def conflict(conflict_id):
     kept = submissions.get_submission(db, received["uuid"])
     record = received["record"]
     form = form_store.form_version(db, record["form_id"], record["form_version"])
-    names = [n for n, q in form.questions.items() if q.type != "note"] if form else []
+    names = [n for n, q in form.questions.items() if q.type != "note" and q.repeat is None] if form else []
     for answers in (record["answers"], (kept or {}).get("answers", {})):
         names += [n for n in answers if n not in names]
-    rows = [(n, (kept or {}).get("answers", {}).get(n, ""), record["answers"].get(n, "")) for n in names]
+
+    def shown(value) -> str:  # a repeat's instances as JSON, side by side
+        return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+    rows = [(n, shown((kept or {}).get("answers", {}).get(n, "")), shown(record["answers"].get(n, ""))) for n in names]
     return render_template("console/sync_conflict.html", received=received, record=record, kept=kept, rows=rows)
