@@ -24,8 +24,8 @@ def create_app(config: dict | None = None) -> Flask:
     auth.init_app(app)
     safety.init_app(app)
     assets.init_app(app)
-    from .web import api, fonts, sync_console
-    for blueprint in (collect.bp, console.bp, events.bp, results.bp, api.bp, sync_console.bp, fonts.bp):
+    from .web import api, fonts, media, sync_console
+    for blueprint in (collect.bp, console.bp, events.bp, results.bp, api.bp, sync_console.bp, fonts.bp, media.bp):
         app.register_blueprint(blueprint)
     security.rate_limits(app)  # after the blueprints: it wraps some of their views
     proxies = int(app.config["TRUSTED_PROXIES"] or 0)

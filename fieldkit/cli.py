@@ -184,12 +184,14 @@ def forms():
 
 @forms.command("add")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("media", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @data_option
-def forms_add(path, data_dir):
-    """Add an XLSForm (.xlsx, .xls, .csv or .md), or a new version of one."""
+def forms_add(path, media, data_dir):
+    """Add an XLSForm (.xlsx, .xls, .csv or .md), or a new version of one, with the
+    media files it names (images and audio, CSV files of select_one_from_file)."""
     db = open_db(data_dir)
     try:
-        imported = form_service.import_path(db, path)
+        imported = form_service.import_path(db, path, media_paths=media)
     except FormImportError as error:
         click.echo(f"{path.name} was not added:", err=True)
         for problem in error.problems:

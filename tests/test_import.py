@@ -196,13 +196,9 @@ def test_row_numbers_count_blank_rows_in_a_spreadsheet(db):
 
 
 @pytest.mark.parametrize("column,value,row", [
-    ("choice_filter", "name = 'yes'", 3),
-    ("image", "picture.png", 2),
-    ("media::image", "picture.png", 3),
-    ("audio", "hello.mp3", 2),
-    ("read_only", "yes", 3),
-    ("trigger", "${first}", 3),
+    ("video", "clip.mp4", 2),
     ("guidance_hint", "Ask slowly", 2),
+    ("body::accept", "image/*", 3),
 ])
 def test_unsupported_column_in_use_names_sheet_row_and_column(db, column, value, row):
     rows = [("text", "first", "First", ""), ("select_one yn", "second", "Second", "")]
@@ -210,6 +206,15 @@ def test_unsupported_column_in_use_names_sheet_row_and_column(db, column, value,
     problem = one_problem(db, survey(*rows, header=("type", "name", "label", column)))
     assert (problem.sheet, problem.row, problem.column) == ("survey", row, column)
     assert column in problem.render()
+
+
+@pytest.mark.parametrize("column,row", [("image", 2), ("media::image", 3), ("audio", 2)])
+def test_a_media_file_not_uploaded_with_the_form_is_named_at_its_cell(db, column, row):
+    rows = [("text", "first", "First", ""), ("select_one yn", "second", "Second", "")]
+    rows[row - 2] = rows[row - 2][:3] + ("picture.png",)
+    problem = one_problem(db, survey(*rows, header=("type", "name", "label", column)))
+    assert (problem.sheet, problem.row) == ("survey", row)
+    assert "picture.png is not attached" in problem.render()
 
 
 def test_unsupported_column_left_empty_is_fine(db):
@@ -224,12 +229,12 @@ def test_a_broken_repeat_count_is_refused_at_its_cell(db):
     assert ("survey", 3, "repeat_count") in [(p.sheet, p.row, p.column) for p in problems]
 
 
-def test_choice_images_are_refused_rather_than_ignored(db):
+def test_a_choice_image_not_uploaded_is_named(db):
     sheets = survey(("select_one yn", "q", "Q"))
     sheets["choices"] = [["list_name", "name", "label", "image"], ["yn", "yes", "Yes", "yes.png"],
                          ["yn", "no", "No", ""]]
     problem = one_problem(db, sheets)
-    assert (problem.sheet, problem.row, problem.column) == ("choices", 2, "image")
+    assert (problem.sheet, problem.column) == ("choices", "image") and "yes.png is not attached" in problem.render()
 
 
 @pytest.mark.parametrize("qtype,appearance", [("select_one yn", "quick"), ("select_one yn", "signature"),

@@ -130,7 +130,7 @@ def _count(form: Form, repeat: str, answers: dict, ctx) -> int:
 
 
 def _fill(q, raw: str, ctx, values: dict, relevant: set) -> None:
-    if q.calculation is not None:
+    if q.calculation is not None and not q.trigger:  # a triggered value is kept as it was worked out
         values[q.name] = expr.to_string(expr.evaluate(q.calculation, ctx))
     elif q.type == "hidden":
         values[q.name] = q.default or ""
@@ -181,7 +181,9 @@ def defaults(form: Form, repeat: str | None = None) -> dict[str, str]:
 
 
 def screen_inputs(form: Form, index: int) -> list[Question]:
-    return [form.questions[n] for n in form.screens[index].questions if form.questions[n].is_input]
+    """The questions a screen posts: not its notes, nor what is read_only."""
+    return [form.questions[n] for n in form.screens[index].questions
+            if form.questions[n].is_input and not form.questions[n].read_only]
 
 
 def is_shown(form: Form, index: int, state: State) -> bool:
@@ -382,6 +384,7 @@ def apply_screen(form: Form, index: int, answers: dict, posted: dict[str, list[s
             result.entered[q.name] = values
         else:
             target[q.name] = parsed
+    _run_triggers(form, index, answers, result.answers, target, repeat, instance, now, lang)
     if not check:
         return result
     before = evaluate(form, answers, now, lang).within(repeat, instance - 1)
@@ -417,6 +420,24 @@ def choices_for(form: Form, q: Question, state: State, now=None, lang=None) -> l
         if expr.to_boolean(expr.evaluate(q.choice_filter, ctx)):
             kept.append(choice)
     return kept
+
+
+def _run_triggers(form, index, old: dict, new: dict, target: dict, repeat, instance, now, lang) -> None:
+    """`trigger`: a calculation that runs only when a question on this page changes
+    (now() when an answer is given, say); its value is then kept as an answer."""
+    posted = {q.name for q in screen_inputs(form, index)}
+    mine = old
+    if repeat is not None:
+        rows = old.get(repeat) or []
+        mine = rows[instance - 1] if 0 < instance <= len(rows) and isinstance(rows[instance - 1], dict) else {}
+    changed = {n for n in posted if mine.get(n, "") != target.get(n, "")}
+    waiting = [q for q in form.questions.values() if set(q.trigger) & changed and q.repeat == repeat]
+    if not waiting:
+        return
+    state = evaluate(form, new, now, lang).within(repeat, instance - 1)
+    ctx = context(form, state.values, now, lang, instances=state.instances, scope=state.scope)
+    for q in waiting:
+        target[q.name] = expr.to_string(expr.evaluate(q.calculation, ctx))
 
 
 def check_answer(form: Form, q: Question, state: State, now=None, lang=None) -> Message | None:

@@ -25,6 +25,7 @@ class Choice:
     name: str
     label: Text
     columns: dict[str, str] = field(default_factory=dict)  # the choices sheet's other columns, for choice_filter
+    media: dict[str, Text] = field(default_factory=dict)  # "image"/"audio" -> language -> file name
 
 
 @dataclass
@@ -47,6 +48,9 @@ class Question:
     groups: list[str] = field(default_factory=list)  # enclosing group names, outermost first
     repeat: str | None = None  # the repeat this question is inside: one answer per instance
     choice_filter: Any = None  # parsed with columns=True: which of its choices are offered
+    media: dict[str, Text] = field(default_factory=dict)  # "image"/"audio" -> language -> file name
+    read_only: bool = False  # shown with its value (a default or a calculation), never posted
+    trigger: list[str] = field(default_factory=list)  # its calculation runs when one of these changes
 
     @property
     def is_input(self) -> bool:
@@ -103,6 +107,7 @@ class Form:
     consent: Text = field(default_factory=dict)  # the consent screen's text; empty: a general one
     public_key: str = ""  # XLSForm settings public_key: answers are sealed for its private key
     repeats: dict[str, Repeat] = field(default_factory=dict)
+    media_files: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> {"sha256", "type"}
 
     @property
     def key(self) -> str:
@@ -126,18 +131,20 @@ class Form:
         data = asdict(self)
         # Keys only some forms use are left out when empty: other models stay as they were.
         for question in data["questions"].values():
-            for key in ("parameters", "repeat", "choice_filter"):
+            for key in ("parameters", "repeat", "choice_filter", "media", "read_only", "trigger"):
                 if not question[key]:
                     del question[key]
         for choices in data["choices"].values():
             for choice in choices:
-                if not choice["columns"]:
-                    del choice["columns"]
+                for key in ("columns", "media"):
+                    if not choice[key]:
+                        del choice[key]
         for screen in data["screens"]:
             if not screen["repeat"]:
                 del screen["repeat"]
-        if not data["repeats"]:
-            del data["repeats"]
+        for key in ("repeats", "media_files"):
+            if not data[key]:
+                del data[key]
         return data
 
     @classmethod
@@ -158,6 +165,7 @@ class Form:
             consent=data.get("consent", {}),
             public_key=data.get("public_key", ""),
             repeats={k: Repeat(**v) for k, v in data.get("repeats", {}).items()},
+            media_files=data.get("media_files", {}),
         )
 
 

@@ -16,6 +16,7 @@ from pathlib import PurePath
 from .. import crypto
 from ..messages import Message, N_
 from . import expr
+from . import media as media_files
 from .model import Choice, Form, Group, Question, Repeat, Screen
 from .order import CycleError, dependency_order
 
@@ -46,9 +47,9 @@ RANGE_DEFAULTS = {"start": "1", "end": "10", "step": "1"}  # ODK's
 # used, rather than silently ignored, so nobody runs a form that behaves
 # differently from what its author wrote.
 UNSUPPORTED_COLUMNS = (
-    "read_only", "trigger", "parameters",
-    "image", "audio", "video", "big-image", "media", "guidance_hint", "body",
+    "parameters", "video", "guidance_hint", "body",
 )
+MEDIA_KINDS = ("image", "big-image", "audio")  # media columns fieldkit shows
 SUPPORTED_APPEARANCES = {"", "field-list", "multiline", "minimal", "likert"}
 # Appearances that only apply to some types (the row's type must start with one of these).
 APPEARANCE_TYPES = {"minimal": ("select_one", "select one"), "likert": ("select_one", "select one")}
@@ -98,11 +99,13 @@ OTHER = N_("Other")
 SPECIFY_OTHER = N_("Please specify")
 
 
-def load_xlsform(data: bytes, filename: str, translate=None) -> Form:
+def load_xlsform(data: bytes, filename: str, translate=None, media: dict[str, bytes] | None = None) -> Form:
     """Parse an XLSForm file's bytes into a Form, or raise FormImportError.
 
     translate(language code, text) gives fieldkit's own words in a form's languages
-    (the "Other" choice and "Please specify" question of `or_other`); by default English."""
+    (the "Other" choice and "Please specify" question of `or_other`); by default English.
+    media: the files uploaded with the form, by name (images and audio of the
+    media columns, CSV files of select_*_from_file)."""
     # pyxform is imported here, not at the top: it (with openpyxl) is over half of
     # fieldkit's import time, and `fieldkit serve` on an existing data directory
     # never reads an XLSForm (bench/RESULTS.md, start-up).
@@ -138,7 +141,7 @@ def load_xlsform(data: bytes, filename: str, translate=None) -> Form:
         raise FormImportError([problem(
             N_("This file could not be read as an XLSForm (%(error)s)."), error=str(error)[:200])]) from None
     version = str(tree.get("version") or hashlib.sha256(data).hexdigest()[:10])
-    form = _Builder(tree, rows, version, written, translate).build()
+    form = _Builder(tree, rows, version, written, translate, media or {}).build()
     _apply_extensions(form, extensions)
     form.public_key = _public_key(tree.get("public_key"))
     return form
@@ -250,8 +253,10 @@ class _Builder:
     """Walks pyxform's nested dict once, collecting questions, groups and screens."""
 
     def __init__(self, tree: dict, rows: dict[str, int], version: str, written: dict[str, str] | None = None,
-                 translate=None):
+                 translate=None, media: dict[str, bytes] | None = None):
         self.tree, self.rows, self.version = tree, rows, version
+        self.media = media or {}
+        self.media_used: dict[str, dict[str, str]] = {}  # file name -> {"sha256", "type"}
         self.translate = translate or (lambda lang, text: text)
         self.written = written or {}  # name -> type as the author wrote it
         self.problems: list[Problem] = []
@@ -312,6 +317,7 @@ class _Builder:
             title={lang: title for lang in self.languages}, languages=self.languages,
             default_language=self.default_code, questions=self.questions, groups=self.groups,
             choices=self.choices, screens=self.screens, order=order, repeats=self.repeats,
+            media_files=self.media_used,
         )
 
     def _text(self, value, row=None, column=None) -> dict[str, str]:
@@ -342,8 +348,66 @@ class _Builder:
     def _choice_list(self, list_name: str, items: list[dict]):
         self.choices[list_name] = [
             Choice(str(c["name"]), self._text(c.get("label"), column="label"),
-                   {str(k): str(v) for k, v in c.items() if k not in ("name", "label") and v not in (None, "")})
+                   {str(k): str(v) for k, v in c.items()
+                    if k not in ("name", "label", "media") and isinstance(v, (str, int, float)) and v != ""},
+                   self._media(c.get("media"), None, "choices"))
             for c in items]
+
+    def _media(self, value, row, sheet="survey") -> dict[str, dict[str, str]]:
+        """{"image": {"en": "map.png"}, "audio": {"so": "q1.mp3"}}: each file checked
+        and attached; big-image is shown as an image (tap to see it whole)."""
+        found: dict[str, dict[str, str]] = {}
+        for kind, texts in (value or {}).items():
+            if kind not in MEDIA_KINDS:
+                self.problems.append(problem(N_("The media column %(kind)s is not supported by fieldkit yet."),
+                                             sheet, row, kind, kind=kind))
+                continue
+            for lang, name in self._text(texts, row, kind).items():
+                if self._attach(name, "audio" if kind == "audio" else "image", sheet, row, kind):
+                    found.setdefault("audio" if kind == "audio" else "image", {})[lang] = name
+        return found
+
+    def _attach(self, name: str, kind: str, sheet, row, column) -> bool:
+        data = self.media.get(name)
+        if data is None:
+            self.problems.append(problem(N_("The file %(name)s is not attached: add it with the form."),
+                                         sheet, row, column, name=name))
+            return False
+        trouble = media_files.check_file(name, data)
+        found = media_files.kind_of(name)
+        if trouble is None and found[1] != kind:
+            trouble = Message(N_("%(name)s is not an image file.") if kind == "image"
+                              else N_("%(name)s is not an audio file."), {"name": name})
+        if trouble is not None:
+            self.problems.append(Problem(trouble, sheet, row, column))
+            return False
+        self.media_used[name] = {"sha256": hashlib.sha256(data).hexdigest(), "type": found[0]}
+        return True
+
+    def _file_choices(self, itemset: str, row) -> str | None:
+        """select_*_from_file: the attached CSV read into a choice list named after it."""
+        if itemset in self.choices:
+            return itemset
+        if not itemset.lower().endswith(".csv"):
+            self.problems.append(problem(N_("Choices from %(name)s: only .csv files are supported by fieldkit "
+                                            "yet."), "survey", row, "type", name=itemset))
+            return None
+        data = self.media.get(itemset)
+        if data is None:
+            self.problems.append(problem(N_("The file %(name)s is not attached: add it with the form."),
+                                         "survey", row, "type", name=itemset))
+            return None
+        rows, troubles = media_files.choices_from_csv(data, itemset)
+        if troubles:
+            self.problems += [Problem(t, itemset) for t in troubles]
+            return None
+        items = []
+        for r in rows:
+            labels = {k.partition("::")[2] or "default": v for k, v in r.items() if k.split("::")[0] == "label"}
+            items.append(dict({k: v for k, v in r.items() if k.split("::")[0] != "label"},
+                              label=labels.get("default") if list(labels) == ["default"] else labels))
+        self._choice_list(itemset, items)
+        return itemset
 
     def _expression(self, source, name, column, columns: bool = False):
         if source in (None, ""):
@@ -377,7 +441,12 @@ class _Builder:
             return screen if screen is None else inner
         if kind == "repeat":
             return self._repeat(el, groups, screen, repeat, row, bind)
-        if kind not in TYPE_MAP or "_from_file" in self.written.get(name, ""):
+        if kind in TYPE_MAP and "_from_file" in self.written.get(name, ""):
+            listed = self._file_choices(str(el.get("itemset") or ""), row)
+            if listed is None:
+                return screen
+            el = dict(el, list_name=listed)
+        elif kind not in TYPE_MAP:
             label = (self.written.get(name) or kind).split(" ")[0]
             self.problems.append(problem(N_("The question type %(type)s is not supported by fieldkit yet."),
                                          "survey", row, "type", type=label))
@@ -447,11 +516,29 @@ class _Builder:
             constraint_message=self._text(bind.get("jr:constraintMsg"), row, "constraint_message"),
             calculation=self._expression(sources["calculation"], name, "calculation"),
             choice_filter=self._expression(el.get("choice_filter"), name, "choice_filter", columns=True),
+            media=self._media(el.get("media"), row),
+            read_only=self._read_only(bind.get("readonly"), row),
+            trigger=self._trigger(el, bind, row),
             default=None if default is None else str(default),
             appearance=appearance,
             parameters=self._range_parameters(el, row) if qtype == "range" else {},
             source={k: str(v) for k, v in sources.items() if v},
         )
+
+    def _read_only(self, value, row) -> bool:
+        text = str(value or "").strip().lower()
+        if text in ("", "no", "false", "false()"):
+            return False
+        if text in ("yes", "true", "true()"):
+            return True
+        self.problems.append(problem(N_("read_only can only be yes or no in fieldkit."), "survey", row, "read_only"))
+        return False
+
+    def _trigger(self, el, bind, row) -> list[str]:
+        names = [str(n).strip().removeprefix("${").removesuffix("}") for n in el.get("trigger") or []]
+        if names and not bind.get("calculate"):
+            self.problems.append(problem(N_("A trigger needs a calculation to run."), "survey", row, "trigger"))
+        return names
 
     def _range_parameters(self, el, row) -> dict[str, str]:
         """start, end and step as canonical numbers: step above 0, start below end."""

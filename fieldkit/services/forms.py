@@ -31,14 +31,17 @@ class Imported:
     outcome: str  # 'added' or 'unchanged'
 
 
-def import_form(db, data: bytes, filename: str, fonts_now: bool = True) -> Imported:
-    """Parse and store an XLSForm: all or nothing. Raises FormImportError."""
+def import_form(db, data: bytes, filename: str, fonts_now: bool = True,
+                media: dict[str, bytes] | None = None) -> Imported:
+    """Parse and store an XLSForm with its media files (name -> bytes): all or
+    nothing. Raises FormImportError."""
     if len(data) > MAX_FORM_BYTES:
         raise FormImportError([problem(N_("This file is too large for a form (more than %(mb)s MB)."),
                                        mb=MAX_FORM_BYTES // (1024 * 1024))])
-    form = load_xlsform(data, filename, translate=own_words)
+    media = {Path(name).name: content for name, content in (media or {}).items()}
+    form = load_xlsform(data, filename, translate=own_words, media=media)
     try:
-        outcome = form_store.add_form(db, form, data, Path(filename).name)
+        outcome = form_store.add_form(db, form, data, Path(filename).name, media)
     except form_store.PublicIdClash as clash:
         raise FormImportError([problem(
             N_("The public_id %(key)s is already used by the form %(other)s."),
@@ -53,9 +56,11 @@ def import_form(db, data: bytes, filename: str, fonts_now: bool = True) -> Impor
     return Imported(form, outcome)
 
 
-def import_path(db, path: str | Path, fonts_now: bool = True) -> Imported:
+def import_path(db, path: str | Path, fonts_now: bool = True, media_paths=()) -> Imported:
+    """An XLSForm file, and the media files it names (images, audio, CSV choices)."""
     path = Path(path)
-    return import_form(db, path.read_bytes(), path.name, fonts_now)
+    media = {Path(m).name: Path(m).read_bytes() for m in media_paths}
+    return import_form(db, path.read_bytes(), path.name, fonts_now, media)
 
 
 def ensure_demo(db) -> Imported | None:

@@ -10,8 +10,9 @@ from .db import write
 from .util import utcnow
 
 
-def add_form(db, form: Form, source: bytes, source_name: str) -> str:
-    """Store a new version. Returns 'added', or 'unchanged' for the same file again.
+def add_form(db, form: Form, source: bytes, source_name: str, media: dict[str, bytes] | None = None) -> str:
+    """Store a new version and the media files it uses. Returns 'added', or
+    'unchanged' for the same file again.
 
     Raises VersionClash when the version exists with different content."""
     digest = hashlib.sha256(source).hexdigest()
@@ -35,7 +36,16 @@ def add_form(db, form: Form, source: bytes, source_name: str) -> str:
             # a key set in the console stays, unless the new XLSForm brings its own
             "public_key": form.public_key or _latest_public_key(db, form.form_id),
         })
+        for name, meta in form.media_files.items():
+            db.execute("INSERT OR IGNORE INTO form_media (sha256, content_type, data, created_at) VALUES (?, ?, ?, ?)",
+                       [meta["sha256"], meta["type"], (media or {})[name], utcnow()])
     return "added"
+
+
+def media_file(db, sha256: str) -> tuple[str, bytes] | None:
+    """(content type, bytes) of a form's media file."""
+    row = next(db.query("SELECT content_type, data FROM form_media WHERE sha256 = ?", [sha256]), None)
+    return (row["content_type"], row["data"]) if row else None
 
 
 class VersionClash(Exception):

@@ -101,3 +101,12 @@ def m007_repeats(db):
     # Which instance of a repeat a participant is on (position names the page's screen;
     # 0: not in a repeat, or on a repeat's list of instances).
     db["drafts"].add_column("instance", int, not_null_default=0)
+
+
+@migrations()
+def m008_form_media(db):
+    # Images and audio uploaded with a form (its media columns), kept by the hash of
+    # their bytes: the same file in two versions is stored once, and names its URL.
+    db["form_media"].create({
+        "sha256": str, "content_type": str, "data": bytes, "created_at": str,
+    }, pk="sha256", not_null={"content_type", "data", "created_at"})

@@ -81,8 +81,9 @@ def upload():
                                events=event_store.list_events(db)[:5],
                                problems=[gettext("Choose an XLSForm file to upload.")]), 400
     data = upload.read(form_service.MAX_FORM_BYTES + 1)
+    media = {f.filename: f.read() for f in request.files.getlist("media") if f.filename}
     try:
-        imported = form_service.import_form(db, data, upload.filename)
+        imported = form_service.import_form(db, data, upload.filename, media=media)
     except FormImportError as error:
         return render_template("console/home.html", forms=form_store.list_forms(db),
                                events=event_store.list_events(db)[:5], upload_name=upload.filename,

@@ -3,7 +3,7 @@ for the template beyond loops and ifs on ready-made fields."""
 import datetime as dt
 import json
 
-from flask import render_template
+from flask import render_template, url_for
 from flask_babel import gettext
 
 from ..forms import engine, expr
@@ -11,6 +11,14 @@ from ..forms.model import Question, text_in
 from .i18n import show_value
 
 INPUT_MODES = {"integer": "numeric", "decimal": "decimal"}
+
+
+def media_url(form, media: dict, kind: str, lang: str) -> str:
+    """The URL of a question's or choice's image or audio in this language (else the
+    form's default language's), or ''."""
+    name = text_in(media.get(kind, {}), lang, form.default_language)
+    stored = form.media_files.get(name)
+    return url_for("media.media", digest=stored["sha256"]) if stored else ""
 
 
 def question_view(form, q: Question, state, lang, entered, error, hidden, every_choice=False) -> dict:
@@ -21,6 +29,7 @@ def question_view(form, q: Question, state, lang, entered, error, hidden, every_
     current = entered if entered is not None else (
         state.values.get(q.name, "").split() if q.type == "select_multiple" else [state.values.get(q.name, "")])
     choices = [{"value": c.name, "label": text(c.label), "checked": c.name in current,
+                "image": media_url(form, c.media, "image", lang) if c.media else "",
                 "id": f"{q.name}-{i}"} for i, c in enumerate(
                     form.choices.get(q.list_name or "", []) if every_choice else engine.choices_for(form, q, state))]
     if q.type == "acknowledge":
@@ -29,6 +38,8 @@ def question_view(form, q: Question, state, lang, entered, error, hidden, every_
               "note": "note", "date": "date", "time": "time", "dateTime": "datetime-local"}.get(q.type, "text")
     if q.type == "text" and q.appearance == "multiline":
         widget = "textarea"
+    if q.read_only:  # shown, not asked: the value as a person reads it
+        widget = "readonly"
     if q.type == "select_one" and q.appearance == "minimal":
         widget = "select"
     limits = {}
@@ -47,6 +58,10 @@ def question_view(form, q: Question, state, lang, entered, error, hidden, every_
         "value": current[0] if current else "", "choices": choices,
         "inputmode": INPUT_MODES.get(q.type), "error": error.render(gettext) if error else "",
         "hidden": hidden, "required": q.required is not None,
+        "image": media_url(form, q.media, "image", lang) if q.media else "",
+        "audio": media_url(form, q.media, "audio", lang) if q.media else "",
+        "shown_value": (", ".join(c["label"] for c in choices if c["checked"]) if q.list_name
+                        else show_value(q.type, current[0] if current else "")) if q.read_only else "",
     }
 
 
@@ -190,7 +205,7 @@ def script_data(draft, page, state) -> dict:
         item = {"name": name, "type": q.type}
         if _relevance(form, q):
             item["relevant"] = _relevance(form, q)
-        if name in form.screens[index].questions:
+        if name in form.screens[index].questions and not q.read_only:
             item["screen"] = True
             if name in inputs and q.required is not None:
                 item["required"] = q.required
@@ -198,7 +213,7 @@ def script_data(draft, page, state) -> dict:
             if name in inputs and q.constraint is not None:
                 item["constraint"] = q.constraint
                 item["constraint_message"] = engine.constraint_message(form, q, lang).render(gettext)
-        elif q.calculation is not None:
+        elif q.calculation is not None and not q.trigger:
             item["calculation"] = q.calculation
         else:
             item["answer"] = answers.get(name, "")

@@ -1,0 +1,82 @@
+"""A form's media files: what they may be, and choices read from an attached CSV.
+
+A coordinator uploads them with the XLSForm (`fieldkit forms add form.xlsx
+districts.csv map.png`, or the console's upload page). They are checked at
+import, like everything else: a file the form names that is missing, too large
+or of a kind phones cannot show is refused there, never at answer time.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import PurePath
+
+from ..messages import Message, N_
+
+MAX_MEDIA_BYTES = 3 * 1024 * 1024  # per file: phones on event Wi-Fi download each one
+MAX_CHOICES_FROM_FILE = 20000
+# Extension -> (content type, kind). SVG is left out on purpose: it can carry script.
+MEDIA_TYPES = {
+    ".png": ("image/png", "image"), ".jpg": ("image/jpeg", "image"), ".jpeg": ("image/jpeg", "image"),
+    ".gif": ("image/gif", "image"), ".webp": ("image/webp", "image"),
+    ".mp3": ("audio/mpeg", "audio"), ".m4a": ("audio/mp4", "audio"), ".ogg": ("audio/ogg", "audio"),
+    ".opus": ("audio/ogg", "audio"), ".wav": ("audio/wav", "audio"),
+    ".csv": ("text/csv", "data"),
+}
+# What the start of each kind of file must look like, so a renamed file is caught.
+SIGNATURES = {
+    "image/png": (b"\x89PNG\r\n\x1a\n",), "image/jpeg": (b"\xff\xd8\xff",), "image/gif": (b"GIF87a", b"GIF89a"),
+    "image/webp": (b"RIFF",), "audio/ogg": (b"OggS",), "audio/wav": (b"RIFF",),
+    "audio/mpeg": (b"ID3", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2", b"\xff\xfa"),
+}
+
+
+def kind_of(filename: str) -> tuple[str, str] | None:
+    """(content type, kind) for a media file's name, or None when fieldkit does not take it."""
+    return MEDIA_TYPES.get(PurePath(filename).suffix.lower())
+
+
+def check_file(filename: str, data: bytes) -> Message | None:
+    """Why this file cannot be one of a form's media files, or None."""
+    found = kind_of(filename)
+    if found is None:
+        return Message(N_("%(name)s cannot be used: media files can be .png, .jpg, .gif, .webp, .mp3, .m4a, "
+                          ".ogg, .opus, .wav or .csv."), {"name": filename})
+    if len(data) > MAX_MEDIA_BYTES:
+        return Message(N_("%(name)s is too large (more than %(mb)s MB): phones on the event's Wi-Fi would wait "
+                          "for it. Make it smaller and try again."),
+                       {"name": filename, "mb": MAX_MEDIA_BYTES // (1024 * 1024)})
+    starts = SIGNATURES.get(found[0])
+    if starts and not data.startswith(starts):
+        return Message(N_("%(name)s is not the kind of file its name says."), {"name": filename})
+    return None
+
+
+def choices_from_csv(data: bytes, filename: str) -> tuple[list[dict], list[Message]]:
+    """Rows of a select_*_from_file CSV: a name column, a label column (or
+    label::Language (code) columns), and any others (for choice_filter)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return [], [Message(N_("%(name)s is not UTF-8 text. Save it as CSV UTF-8 and try again."),
+                            {"name": filename})]
+    reader = csv.DictReader(io.StringIO(text))
+    fields = [f.strip() for f in reader.fieldnames or []]
+    if "name" not in fields or not any(f == "label" or f.startswith("label::") for f in fields):
+        return [], [Message(N_("%(name)s needs a name column and a label column."), {"name": filename})]
+    rows, seen = [], set()
+    for number, row in enumerate(reader, start=2):
+        row = {(k or "").strip(): (v or "").strip() for k, v in row.items() if k}
+        if not row.get("name"):
+            continue
+        if row["name"] in seen:
+            return [], [Message(N_("%(name)s has the choice %(choice)s twice (row %(row)s)."),
+                                {"name": filename, "choice": row["name"], "row": number})]
+        seen.add(row["name"])
+        rows.append(row)
+        if len(rows) > MAX_CHOICES_FROM_FILE:
+            return [], [Message(N_("%(name)s has more than %(max)s choices."),
+                                {"name": filename, "max": MAX_CHOICES_FROM_FILE})]
+    if not rows:
+        return [], [Message(N_("%(name)s has no choices."), {"name": filename})]
+    return rows, []
