@@ -76,6 +76,63 @@ def connection_limit(wanted: int = 1000) -> int:
     return wanted if soft == resource.RLIM_INFINITY else max(100, min(wanted, soft - 100))
 
 
+class QueueNotice:
+    """A logging filter for waitress's "Task queue depth is N": waitress writes
+    it for every request that waits for a free thread, which at an event is
+    nearly every request. Hundreds of lines a second flooded the laptop's
+    terminal, and writing them from the thread that reads every connection
+    slowed the whole server (bench/RESULTS.md). One a minute says the same."""
+
+    def __init__(self, seconds: float = 60.0):
+        self.seconds, self.last = seconds, None
+
+    def filter(self, record) -> bool:
+        import time
+
+        now = time.monotonic()
+        if self.last is not None and now - self.last < self.seconds:
+            return False
+        self.last = now
+        return True
+
+
+def quieter_queue_log() -> None:
+    import logging
+
+    queue_log = logging.getLogger("waitress.queue")
+    if not any(isinstance(f, QueueNotice) for f in queue_log.filters):
+        queue_log.addFilter(QueueNotice())
+
+
+def quiet_channels(server) -> None:
+    """waitress's connections, without its busy loop.
+
+    A worker thread sends its response itself, holding the connection's output
+    lock while it does; the send releases the GIL, and waitress's main loop,
+    seeing output waiting, polls, finds the socket writable, cannot take the
+    lock, and polls again: it spun, 50 to 140 times a request, rebuilding its
+    poll set of every connection each time, with the GIL the workers needed
+    (bench/RESULTS.md). A connection whose output lock a worker holds now says
+    it has nothing to write: the main loop could not send it then anyway, and
+    the worker wakes the main loop whenever it leaves output behind and when
+    its request is done, as waitress always does."""
+    from waitress.channel import HTTPChannel
+    from waitress.server import BaseWSGIServer
+
+    class Channel(HTTPChannel):
+        def writable(self):
+            if self.requests and not self.will_close and not self.close_when_flushed:
+                if not self.outbuf_lock.acquire(blocking=False):
+                    return False  # a worker is writing: handle_write() would find the lock taken
+                self.outbuf_lock.release()
+            return super().writable()
+
+    servers = [server] + list(getattr(server, "map", {}).values())
+    for each in servers:
+        if isinstance(each, BaseWSGIServer) and each.channel_class is HTTPChannel:
+            each.channel_class = Channel
+
+
 @main.command()
 @click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
@@ -108,12 +165,14 @@ def serve(host, port, threads, no_qr, data_dir):
         click.echo(f"  http://127.0.0.1:{port}/console/setup/{setup}")
     else:
         click.echo(f"Console (coordinators): http://127.0.0.1:{port}/console/")
+    quieter_queue_log()
     try:
         server = waitress.create_server(app, host=host, port=port, threads=threads, ident="fieldkit",
                                         connection_limit=connection_limit(), asyncore_use_poll=True)
     except OSError as error:
         raise click.ClickException(f"Cannot listen on {host}:{port} ({error.strerror}). "
                                    f"Is fieldkit already running? Try another port: --port {port + 1}") from None
+    quiet_channels(server)
     click.echo("Press Ctrl+C to stop.")
     sys.stdout.flush()
     try:

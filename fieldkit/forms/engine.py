@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from ..messages import Message, N_
 from . import expr
-from .model import Choice, Form, Question, text_in
+from .model import UPLOAD_TYPES, Choice, Form, Question, text_in
 
 MAX_TEXT = 2000
 MAX_INT = 2**31 - 1  # ODK integers are 32-bit
@@ -26,6 +26,7 @@ REFERENCE = re.compile(r"\$\{([^}\s]+)\}")
 # dateTime as ISO "YYYY-MM-DDTHH:MM", what <input type="datetime-local"> sends. Seconds are dropped.
 TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)(:[0-5]\d(\.\d{1,3})?)?", re.ASCII)
 DATETIME = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](.+)", re.ASCII)
+ATTACHMENT_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}-[0-9a-f]{16}\.[a-z0-9]{1,5}", re.ASCII)
 RANGE_RADIOS = 11  # a range with at most this many values is a row of radio buttons
 
 
@@ -290,6 +291,9 @@ def parse_answer(q: Question, values: list[str], form: Form) -> str | Message:
     value = values[0] if values else ""
     if value == "":
         return ""
+    if q.type in UPLOAD_TYPES:  # the stored name of the attached file, set by services/collect.py
+        return value if ATTACHMENT_NAME.fullmatch(value) else Message(
+            N_("The answers sent do not match this form's questions."))
     if q.type == "text":
         if len(value) > MAX_TEXT:
             return Message(N_("Please keep this answer under %(max)s characters."), {"max": MAX_TEXT})
@@ -513,3 +517,23 @@ def interpolate(text: str, form: Form, state: State, lang: str, show=None) -> st
         return show(q, value) if show else value
 
     return REFERENCE.sub(one, text)
+
+
+def answer_on_page(answers: dict, name: str, repeat: str | None, instance: int) -> str:
+    """The raw answer to one question, in the page's instance when inside a repeat."""
+    if repeat is None:
+        value = answers.get(name, "")
+    else:
+        rows = answers.get(repeat) or []
+        row = rows[instance - 1] if 0 < instance <= len(rows) and isinstance(rows[instance - 1], dict) else {}
+        value = row.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
+def attached_files(form: Form, answers: dict) -> set[str]:
+    """The stored names of every file the final answers keep."""
+    names = {answers.get(n) for n, q in form.questions.items() if q.type in UPLOAD_TYPES and q.repeat is None}
+    for repeat in form.repeats:
+        for row in answers.get(repeat) or []:
+            names |= {row.get(n) for n, q in form.questions.items() if q.type in UPLOAD_TYPES and q.repeat == repeat}
+    return {n for n in names if n}

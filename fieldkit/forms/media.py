@@ -80,3 +80,45 @@ def choices_from_csv(data: bytes, filename: str) -> tuple[list[dict], list[Messa
     if not rows:
         return [], [Message(N_("%(name)s has no choices."), {"name": filename})]
     return rows, []
+
+
+# ---------------------------------------------------------------- files participants attach
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+# Question type -> what its files may be: (content type, extension, test of the first bytes)
+UPLOADS = {
+    "image": [("image/jpeg", ".jpg", lambda b: b.startswith(b"\xff\xd8\xff")),
+              ("image/png", ".png", lambda b: b.startswith(b"\x89PNG\r\n\x1a\n")),
+              ("image/gif", ".gif", lambda b: b[:6] in (b"GIF87a", b"GIF89a")),
+              ("image/webp", ".webp", lambda b: b[:4] == b"RIFF" and b[8:12] == b"WEBP")],
+    "audio": [("audio/mpeg", ".mp3", lambda b: b.startswith((b"ID3", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"))),
+              ("audio/mp4", ".m4a", lambda b: b[4:8] == b"ftyp"),
+              ("audio/ogg", ".ogg", lambda b: b.startswith(b"OggS")),
+              ("audio/wav", ".wav", lambda b: b[:4] == b"RIFF" and b[8:12] == b"WAVE"),
+              ("audio/amr", ".amr", lambda b: b.startswith(b"#!AMR")),
+              ("audio/webm", ".webm", lambda b: b.startswith(b"\x1a\x45\xdf\xa3"))],
+    "video": [("video/mp4", ".mp4", lambda b: b[4:8] == b"ftyp"),
+              ("video/webm", ".webm", lambda b: b.startswith(b"\x1a\x45\xdf\xa3"))],
+}
+UPLOAD_MESSAGES = {
+    "image": N_("Please choose a photo (JPEG, PNG, GIF or WebP)."),
+    "audio": N_("Please choose a sound recording (MP3, M4A, OGG, WAV, AMR or WebM)."),
+    "video": N_("Please choose a video (MP4, 3GP, MOV or WebM)."),
+}
+ACCEPT = {"image": "image/*", "audio": "audio/*", "video": "video/*", "file": ""}
+
+
+def check_upload(qtype: str, filename: str, data: bytes) -> tuple[str, str] | Message:
+    """(content type, extension) of a file a participant attached, judged by its
+    bytes rather than its name; or why it cannot be kept."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        return Message(N_("This file is too large: the limit is %(mb)s MB."),
+                       {"mb": MAX_UPLOAD_BYTES // (1024 * 1024)})
+    if qtype == "file":
+        suffix = PurePath(filename).suffix.lower()
+        ext = suffix if 1 < len(suffix) <= 6 and suffix[1:].isascii() and suffix[1:].isalnum() else ".bin"
+        return "application/octet-stream", ext
+    for content_type, ext, test in UPLOADS[qtype]:
+        if test(data[:16]):
+            return content_type, ext
+    return Message(UPLOAD_MESSAGES[qtype])

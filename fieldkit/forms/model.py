@@ -13,8 +13,10 @@ from typing import Any
 Text = dict[str, str]  # language code -> text
 
 # Question types fieldkit renders as inputs, and those it only computes or shows.
+# A file the participant attaches: its answer is the attachment's stored name.
+UPLOAD_TYPES = ("image", "audio", "video", "file")
 INPUT_TYPES = ("text", "integer", "decimal", "select_one", "select_multiple", "date", "acknowledge",
-               "time", "dateTime", "range")
+               "time", "dateTime", "range") + UPLOAD_TYPES
 # Never shown: hidden stores its default; metadata is filled in at submission.
 METADATA_TYPES = ("start", "end", "today", "deviceid")
 SUPPORTED_TYPES = INPUT_TYPES + ("note", "calculate", "hidden") + METADATA_TYPES

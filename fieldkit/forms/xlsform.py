@@ -22,6 +22,10 @@ from .order import CycleError, dependency_order
 
 FILE_TYPES = (".xlsx", ".xls", ".csv", ".md")
 TYPE_MAP = {
+    "photo": "image",  # pyxform's name for XLSForm's image
+    "audio": "audio",
+    "video": "video",
+    "file": "file",
     "text": "text",
     "integer": "integer",
     "decimal": "decimal",
@@ -407,6 +411,8 @@ class _Builder:
             items.append(dict({k: v for k, v in r.items() if k.split("::")[0] != "label"},
                               label=labels.get("default") if list(labels) == ["default"] else labels))
         self._choice_list(itemset, items)
+        # kept with the form, so that a laptop pulling this version from a central gets it too
+        self.media_used[itemset] = {"sha256": hashlib.sha256(data).hexdigest(), "type": "text/csv"}
         return itemset
 
     def _expression(self, source, name, column, columns: bool = False):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from dataclasses import dataclass
 
 from .. import crypto
@@ -9,7 +10,9 @@ from ..errors import FieldkitError
 from ..messages import Message, N_
 from ..forms import engine
 from ..forms.model import Form
-from ..store import drafts, events as event_store, forms as form_store, submissions
+from ..forms import media as media_rules
+from ..forms.model import UPLOAD_TYPES
+from ..store import attachments, drafts, events as event_store, forms as form_store, submissions, write
 from ..store.util import utcnow
 
 
@@ -113,8 +116,11 @@ def resume_any(db, token: str) -> Draft | None:
 
 
 def discard(db, token: str) -> None:
-    """Quick exit: the answers in progress are gone from the laptop at once."""
+    """Quick exit: the answers in progress, and any file attached, are gone from the laptop at once."""
+    row = drafts.get_draft(db, token)
     drafts.delete_draft(db, token)
+    if row is not None:
+        attachments.drop_draft_files(db, row["uuid"])
 
 
 def set_language(db, draft: Draft, language: str) -> None:
@@ -123,20 +129,26 @@ def set_language(db, draft: Draft, language: str) -> None:
 
 
 def answer_screen(db, draft: Draft, page: engine.Page, posted: dict[str, list[str]], action: str,
-                  now: dt.datetime | None = None, seen: frozenset = frozenset()) -> engine.ScreenResult:
-    """Apply one page's answers. Valid answers are always kept, even beside errors."""
+                  now: dt.datetime | None = None, seen: frozenset = frozenset(),
+                  uploads: dict[str, tuple[str, bytes]] | None = None) -> engine.ScreenResult:
+    """Apply one page's answers, and the files attached on it (question -> (file
+    name, bytes)). Valid answers are always kept, even beside errors."""
     form = draft.form
     index, instance = page
     state = engine.evaluate(form, draft.answers, now, draft.language)
     if not (0 <= index < len(form.screens) and engine.page_exists(form, page, state)):
         raise FieldkitError("bad_request")
     if engine.repeat_of(form, page) and instance == 0:
+        if uploads:
+            raise FieldkitError("bad_request")
         return _list_page(db, draft, page, posted, action, state)
     if action not in ("next", "back"):
         raise FieldkitError("bad_request")
     going_back = action == "back"
+    posted, upload_errors = _attach(db, draft, page, dict(posted), uploads or {}, keep_errors=not going_back)
     result = engine.apply_screen(form, index, draft.answers, posted, now, draft.language, check=not going_back,
                                  seen=seen, instance=instance)
+    result.errors.update(upload_errors)
     state = engine.evaluate(form, result.answers, now, draft.language)
     if going_back:
         following = engine.previous_page(form, page, state) or page
@@ -146,6 +158,35 @@ def answer_screen(db, draft: Draft, page: engine.Page, posted: dict[str, list[st
         following = engine.next_page(form, page, state) or (len(form.screens), 0)
     _move(db, draft, result.answers, following)
     return result
+
+
+def _attach(db, draft: Draft, page: engine.Page, posted: dict, uploads: dict, keep_errors: bool):
+    """Files attached on this page: each checked by its bytes and kept, sealed with the
+    participant's token, under a new name that becomes the answer. A question with
+    no new file keeps the one it had; a refused file keeps it too."""
+    form = draft.form
+    repeat = engine.repeat_of(form, page)
+    asked = {q.name: q for q in engine.screen_inputs(form, page[0]) if q.type in UPLOAD_TYPES}
+    if set(uploads) - set(asked) or set(posted) & set(asked):
+        raise FieldkitError("bad_request")  # a file for another question, or a file question sent as text
+    errors = {}
+    for name, q in asked.items():
+        current = engine.answer_on_page(draft.answers, name, repeat, page[1])
+        posted[name] = [current]
+        filename, data = uploads.get(name, ("", b""))
+        if not data:
+            continue
+        checked = media_rules.check_upload(q.type, filename, data)
+        if isinstance(checked, Message):
+            if keep_errors:
+                errors[name] = checked
+            continue
+        content_type, ext = checked
+        stored = f"{name}-{secrets.token_hex(8)}{ext}"
+        attachments.put_draft_file(db, draft.row["uuid"], draft.token, stored, name, content_type, data,
+                                   replaces=current or None)
+        posted[name] = [stored]
+    return posted, errors
 
 
 def _list_page(db, draft: Draft, page: engine.Page, posted, action: str, state) -> engine.ScreenResult:
@@ -209,7 +250,11 @@ def submit(db, draft: Draft, device_id: str, now: dt.datetime | None = None) -> 
         "started_at": draft.row["started_at"], "submitted_at": submitted_at, "device_id": device_id,
         "event_id": draft.row.get("event_id"),
     }
-    return submissions.add_submission(db, record, draft.token), None
+    with write(db):  # the answers and their files, in one transaction
+        outcome = submissions.add_submission(db, record, draft.token)
+        if outcome == "created":
+            attachments.finish(db, draft.row["uuid"], draft.token, engine.attached_files(form, answers), key)
+    return outcome, None
 
 
 def submitted(db, uuid: str) -> bool:

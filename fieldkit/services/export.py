@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from .. import crypto
 from ..forms.model import Choice, Form, Question
 from ..messages import N_
-from ..store import forms as form_store, submissions
+from ..store import attachments as attachment_store, forms as form_store, submissions
 from . import export_xlsx as xlsx
 
 META_COLUMNS = ("uuid", "form_version", "language", "started_at", "submitted_at")
@@ -182,7 +182,24 @@ def export_zip(db, form_id: str, **filters) -> Iterator[bytes]:
                     if sum(map(len, pipe.chunks)) > 64 * 1024:
                         yield pipe.take()
             yield pipe.take()
+        for name, data in attached(db, form_id, **filters):
+            with archive.open(f"media/{name}", "w", force_zip64=True) as member:
+                member.write(data)
+            yield pipe.take()
     yield pipe.take()
+
+
+def attached(db, form_id: str, private_key=None, **filters) -> Iterator[tuple[str, bytes]]:
+    """The files attached to the exported submissions: (stored name, bytes); an
+    encrypted form's opened with the private key given for this export."""
+    for sub in submissions.iter_submissions(db, form_id, **filters):
+        for f in attachment_store.of_submission(db, sub["uuid"]):
+            data = attachment_store.get(db, sub["uuid"], f["name"])["data"]
+            if f["sealed"]:
+                if private_key is None:
+                    raise Sealed(form_id)
+                data = crypto.unseal_bytes(private_key, data)
+            yield f["name"], data
 
 
 # ------------------------------------------------------------------ JSON
@@ -344,7 +361,7 @@ FORMATS: dict[str, ExportFormat] = {
     "csv": ExportFormat(N_("CSV (Excel)"), "csv", "text/csv", export_csv, binary=False),
     "xlsx": ExportFormat(N_("Excel workbook (XLSX)"), "xlsx", xlsx.MIMETYPE, export_xlsx, binary=True),
     "json": ExportFormat(N_("JSON"), "json", "application/json", export_json, binary=False),
-    "zip": ExportFormat(N_("CSV tables in a ZIP: the answers, and one table per repeat"), "zip",
+    "zip": ExportFormat(N_("CSV tables in a ZIP: the answers, one table per repeat, and the attached files"), "zip",
                         "application/zip", export_zip, binary=True),
     "codebook": ExportFormat(N_("Codebook: questions and choices (XLSX)"), "codebook.xlsx", xlsx.MIMETYPE,
                              export_codebook, binary=True, filtered=False),

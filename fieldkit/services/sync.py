@@ -12,7 +12,7 @@ from .. import crypto
 from ..errors import FieldkitError
 from ..messages import Message, N_
 from ..store import sync as sync_store
-from ..store.forms import source_of
+from ..store.forms import form_version, media_file, source_of
 from ..store.submissions import content_hash
 from .forms import import_form
 
@@ -27,6 +27,10 @@ def to_wire(sub: dict) -> dict:
     """What a laptop sends for one submission: no local ids (event, sync state)."""
     wire = {k: sub.get(k) for k in WIRE_FIELDS}
     wire["content_hash"] = sub["content_hash"]
+    if sub.get("attachments"):  # files attached to answers: as stored (sealed for an encrypted form)
+        wire["attachments"] = [{"name": f["name"], "question": f["question"], "content_type": f["content_type"],
+                                "sha256": f["sha256"], "sealed": f["sealed"],
+                                "data": base64.b64encode(f["data"]).decode("ascii")} for f in sub["attachments"]]
     if sub.get("event_code"):  # so the central can compare gatherings across sites
         wire["event"] = {"code": sub["event_code"], "name": sub["event_name"], "site": sub.get("event_site"),
                          "date": sub.get("event_date")}
@@ -94,11 +98,36 @@ def from_wire(obj) -> dict:
               "started_at": _text(obj, "started_at", 40, required=False),
               "submitted_at": _text(obj, "submitted_at", 40),
               "device_id": _text(obj, "device_id", 80, required=False), "event": _event(obj)}
+    record["attachments"] = _attachments(obj, uuid)
     claimed = obj.get("content_hash")
     if not isinstance(claimed, str) or not HEX64.fullmatch(claimed) or \
             claimed != content_hash(record["form_id"], record["form_version"], answers):
         raise bad(N_("Not a valid batch: the content hash of %(uuid)s does not match its content."), uuid=uuid)
     return record
+
+
+ATTACHMENT_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}-[0-9a-f]{16}\.[a-z0-9]{1,5}")
+
+
+def _attachments(obj: dict, uuid: str) -> list[dict]:
+    """The files sent with a submission, each checked against its sha256 (of the
+    bytes as stored: a sealed file's hash is of the plain file, so it is not checked)."""
+    files = obj.get("attachments", [])
+    if not isinstance(files, list) or len(files) > 100:
+        raise bad(N_("Not a valid batch: the attachments of %(uuid)s are not valid."), uuid=uuid)
+    out = []
+    for f in files:
+        try:
+            ok = (isinstance(f, dict) and ATTACHMENT_NAME.fullmatch(f["name"]) and HEX64.fullmatch(f["sha256"])
+                  and isinstance(f["question"], str) and isinstance(f["content_type"], str)
+                  and len(f["question"]) <= 200 and len(f["content_type"]) <= 100 and f["sealed"] in (None, "public"))
+            data = base64.b64decode(f["data"], validate=True) if ok else b""
+        except (KeyError, TypeError, ValueError):
+            ok = False
+        if not ok or (f["sealed"] is None and hashlib.sha256(data).hexdigest() != f["sha256"]):
+            raise bad(N_("Not a valid batch: the attachments of %(uuid)s are not valid."), uuid=uuid)
+        out.append(dict(f, data=data))
+    return out
 
 
 def receive(db, device_name: str, body, max_count: int) -> list[dict]:
@@ -121,7 +150,13 @@ def form_download(db, form_id: str, version: str) -> dict | None:
     if found is None:
         return None
     name, data = found
-    return {"form_id": form_id, "version": version, "source_name": name,
+    media = []
+    form = form_version(db, form_id, version)
+    for filename, meta in (form.media_files if form else {}).items():
+        stored = media_file(db, meta["sha256"])
+        if stored:
+            media.append({"name": filename, "sha256": meta["sha256"], "data": base64.b64encode(stored[1]).decode()})
+    return {"form_id": form_id, "version": version, "source_name": name, "media": media,
             "sha256": hashlib.sha256(data).hexdigest(), "source": base64.b64encode(data).decode("ascii")}
 
 
@@ -139,4 +174,10 @@ def add_pulled_form(db, listed: dict, download: dict) -> None:
     data = base64.b64decode(download["source"], validate=True)
     if hashlib.sha256(data).hexdigest() != listed["sha256"]:
         raise ValueError("the form file does not match its checksum")
-    import_form(db, data, download["source_name"])
+    media = {}
+    for item in download.get("media") or []:
+        content = base64.b64decode(item["data"], validate=True)
+        if hashlib.sha256(content).hexdigest() != item["sha256"]:
+            raise ValueError(f"the media file {item['name']} does not match its checksum")
+        media[item["name"]] = content
+    import_form(db, data, download["source_name"], media=media)

@@ -523,7 +523,7 @@
     var pressed = event.submitter || clicked;
     if (!(pressed && pressed.value === "back") && data && !valid()) { event.preventDefault(); return; }
     save();
-    if (!window.fetch) { return; }  // the browser sends the form itself
+    if (!window.fetch || form.enctype === "multipart/form-data") { return; }  // the browser sends it (files too)
     event.preventDefault();
     if (form.getAttribute("aria-busy") === "true") { return; }  // a double tap sends once
     button = pressed;

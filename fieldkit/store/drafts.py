@@ -59,8 +59,11 @@ def delete_draft(db, token: str) -> None:
 
 
 def purge_expired(db) -> int:
+    """Drafts nobody came back to, and the files attached to them."""
     with write(db):
-        return db.execute("DELETE FROM drafts WHERE updated_at <= ?", [_cutoff()]).rowcount
+        count = db.execute("DELETE FROM drafts WHERE updated_at <= ?", [_cutoff()]).rowcount
+        db.execute("DELETE FROM attachments WHERE sealed = 'draft' AND uuid NOT IN (SELECT uuid FROM drafts)")
+    return count
 
 
 def _cutoff() -> str:

@@ -110,3 +110,15 @@ def m008_form_media(db):
     db["form_media"].create({
         "sha256": str, "content_type": str, "data": bytes, "created_at": str,
     }, pk="sha256", not_null={"content_type", "data", "created_at"})
+
+
+@migrations()
+def m009_attachments(db):
+    # Files participants attach to answers (image, audio, video and file questions).
+    # uuid: the draft's, which becomes the submission's. sealed: 'draft' (with the
+    # participant's token: nobody can open it until they submit), 'public' (an
+    # encrypted form's, for its private key) or NULL.
+    db["attachments"].create({
+        "uuid": str, "name": str, "question": str, "content_type": str, "size": int, "sha256": str,
+        "data": bytes, "sealed": str, "created_at": str,
+    }, pk=("uuid", "name"), not_null={"question", "content_type", "size", "sha256", "data", "created_at"})

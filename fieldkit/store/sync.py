@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from . import devices, events
+from . import attachments, devices, events
 from .db import write
 from .submissions import add_submission, content_hash
 from .util import utcnow
@@ -24,7 +24,11 @@ def unsynced(db, limit: int) -> list[dict]:
     sql = ("SELECT s.*, e.code AS event_code, e.name AS event_name, e.site AS event_site, e.date AS event_date "
            "FROM submissions s LEFT JOIN events e ON e.id = s.event_id WHERE s.sync_state IS NULL "
            "ORDER BY s.submitted_at, s.uuid LIMIT ?")
-    return [dict(r, answers=json.loads(r["answers"])) for r in db.query(sql, [limit])]
+    rows = [dict(r, answers=json.loads(r["answers"])) for r in db.query(sql, [limit])]
+    files = attachments.for_sync(db, [r["uuid"] for r in rows])
+    for row in rows:
+        row["attachments"] = files.get(row["uuid"], [])
+    return rows
 
 
 def count_by_state(db) -> dict[str, int]:
@@ -69,9 +73,12 @@ def receive_batch(db, device_name: str, records: list[dict]) -> list[str]:
     with write(db):
         for record in records:
             event = record.pop("event", None)
+            files = record.pop("attachments", [])
             event_id = events.received_event(db, event, record["form_id"]) if event else None
             row = dict(record, device_name=device_name, sync_state="received", synced_at=now, event_id=event_id)
             outcome = add_submission(db, row)
+            if outcome != "conflict":  # created, or a resend: its files are the stored record's
+                attachments.add_received(db, record["uuid"], files)
             if outcome == "conflict" and _keep_conflict(db, device_name, row, now):
                 counts["conflict"] += 1
             elif outcome != "conflict":

@@ -55,6 +55,9 @@ def json_body():
     if request.mimetype != "application/json":
         raise FieldkitError("unsupported_media")
     cap = limit("SYNC_MAX_BATCH_BYTES", MAX_BATCH_BYTES)
+    # A batch may be larger than the console's upload limit: one attached photo is
+    # megabytes. Its own cap applies, before and after gzip.
+    request.max_content_length = cap
     raw = request.get_data(cache=False)
     encoding = request.headers.get("Content-Encoding", "").strip().lower()
     if encoding == "gzip":

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 from flask_babel import gettext
 
 from ..errors import FieldkitError
+from ..forms.media import MAX_UPLOAD_BYTES
 from ..services import collect, help as help_service
 from .auth import access
 from .db import get_db
@@ -16,6 +17,14 @@ from .i18n import browser_choice, native_name
 from .present import list_page, screen_page
 
 bp = Blueprint("collect", __name__, url_prefix="/f")
+
+
+@bp.before_request
+def room_for_files():
+    """A page with a photo, recording or file question posts multipart/form-data:
+    it may be larger than a page of answers (security.check_body's limit)."""
+    if request.method == "POST" and request.mimetype == "multipart/form-data" and request.path.endswith("/q"):
+        request.max_content_length = MAX_UPLOAD_BYTES + 256 * 1024
 CONTROL_FIELDS = {"csrf_token", "_action", "_screen", "_instance", "_uuid", "_seen"}
 
 
@@ -173,7 +182,14 @@ def answer(form_id):
     # become relevant); the server still checks every one of them.
     seen = frozenset(request.form.get("_seen", "").split()[:500])
     page = (int(index), int(instance))
-    result = collect.answer_screen(get_db(), draft, page, posted, action, seen=seen)
+    uploads = {}
+    for name in request.files:
+        files = [f for f in request.files.getlist(name) if f.filename]
+        if len(files) > 1:
+            raise FieldkitError("bad_request")
+        if files:
+            uploads[name] = (files[0].filename, files[0].read(MAX_UPLOAD_BYTES + 1))
+    result = collect.answer_screen(get_db(), draft, page, posted, action, seen=seen, uploads=uploads)
     if action != "back" and (result.errors or result.appeared):
         status = 422 if result.errors else 200
         return _page(draft, page, result), status

@@ -11,7 +11,8 @@ from ..errors import FieldkitError
 from ..forms.model import Question, text_in
 from ..forms.xlsform import FormImportError
 from ..services import export as export_service, forms as form_service
-from ..store import audit, connect, events as event_store, forms as form_store, submissions
+from ..store import attachments as store_attachments, audit, connect, events as event_store, forms as form_store, \
+    submissions
 from .auth import access, current_user
 from .db import get_db
 from .i18n import native_name, show_value
@@ -168,8 +169,28 @@ def submission(uuid):
     form = form_store.form_version(db, sub["form_id"], sub["form_version"]) or form_or_404(sub["form_id"])
     items = answer_items(form, sub["answers"])
     event = event_store.get_event(db, sub["event_id"]) if sub.get("event_id") else None
+    files = [dict(f, size=format_size(f["size"]), url=None if f["sealed"] else url_for(
+        "console.attachment", uuid=uuid, name=f["name"])) for f in store_attachments.of_submission(db, uuid)]
     return render_template("console/submission.html", form=form, title=label(form, form.title), sub=sub,
-                           items=items, event=event, sealed=crypto.is_sealed(sub["answers"]))
+                           items=items, event=event, sealed=crypto.is_sealed(sub["answers"]), files=files)
+
+
+def format_size(size: int) -> str:
+    return f"{format_decimal(round(size / 1024, 1))} KB"
+
+
+@bp.get("/submissions/<uuid>/files/<name>")
+@access("coordinator")
+def attachment(uuid, name):
+    """A file a participant attached, downloaded (never shown inline: it is not
+    the console's to render), and the download recorded."""
+    db = get_db()
+    found = store_attachments.get(db, uuid, name)
+    if found is None or found["sealed"]:
+        abort(404)
+    audit.record(db, current_user()["username"], "attachment.downloaded", uuid=uuid, name=name)
+    return Response(found["data"], mimetype="application/octet-stream",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 def answer_items(form, answers: dict) -> list[tuple[str, str, str]]:

@@ -7,7 +7,8 @@ from flask import render_template, url_for
 from flask_babel import gettext
 
 from ..forms import engine, expr
-from ..forms.model import Question, text_in
+from ..forms.media import ACCEPT
+from ..forms.model import UPLOAD_TYPES, Question, text_in
 from .i18n import show_value
 
 INPUT_MODES = {"integer": "numeric", "decimal": "decimal"}
@@ -40,6 +41,8 @@ def question_view(form, q: Question, state, lang, entered, error, hidden, every_
         widget = "textarea"
     if q.read_only:  # shown, not asked: the value as a person reads it
         widget = "readonly"
+    elif q.type in UPLOAD_TYPES:
+        widget = "file"
     if q.type == "select_one" and q.appearance == "minimal":
         widget = "select"
     limits = {}
@@ -60,6 +63,7 @@ def question_view(form, q: Question, state, lang, entered, error, hidden, every_
         "hidden": hidden, "required": q.required is not None,
         "image": media_url(form, q.media, "image", lang) if q.media else "",
         "audio": media_url(form, q.media, "audio", lang) if q.media else "",
+        "accept": ACCEPT.get(q.type, ""), "attached": q.type in UPLOAD_TYPES and bool(current and current[0]),
         "shown_value": (", ".join(c["label"] for c in choices if c["checked"]) if q.list_name
                         else show_value(q.type, current[0] if current else "")) if q.read_only else "",
     }
@@ -97,6 +101,7 @@ def screen_page(draft, result=None, page=None):
             if len(form.screens[index].questions) > 1 else ""
     return render_template(
         "collect/screen.html", form=form, draft=draft, index=index, instance=instance, questions=questions,
+        multipart=any(q["widget"] == "file" for q in questions),
         title=form.shown_title(lang), heading=heading,
         errors=[q for q in questions if q["error"]], appeared=bool(result and result.appeared),
         **_steps(form, page, whole),
@@ -207,7 +212,7 @@ def script_data(draft, page, state) -> dict:
             item["relevant"] = _relevance(form, q)
         if name in form.screens[index].questions and not q.read_only:
             item["screen"] = True
-            if name in inputs and q.required is not None:
+            if name in inputs and q.required is not None and q.type not in UPLOAD_TYPES:  # a file kept is the server's to see
                 item["required"] = q.required
                 item["required_message"] = engine.required_message(form, q, lang).render(gettext)
             if name in inputs and q.constraint is not None:

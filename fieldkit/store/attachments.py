@@ -1,0 +1,91 @@
+"""Files attached to answers: kept sealed while the participant is answering,
+then with the submission (plain, or sealed for an encrypted form's key)."""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+
+from .. import crypto
+from .db import write
+from .util import utcnow
+
+
+def put_draft_file(db, uuid: str, token: str, name: str, question: str, content_type: str, data: bytes,
+                   replaces: str | None = None) -> None:
+    """Keep a file a participant attached, sealed with their token; the file it
+    replaces (the same question answered again) is dropped in the same transaction."""
+    with write(db):
+        if replaces:
+            db.execute("DELETE FROM attachments WHERE uuid = ? AND name = ? AND sealed = 'draft'", [uuid, replaces])
+        db.execute("INSERT OR REPLACE INTO attachments (uuid, name, question, content_type, size, sha256, data, "
+                   "sealed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'draft', ?)",
+                   [uuid, name, question, content_type, len(data), hashlib.sha256(data).hexdigest(),
+                    crypto.seal_draft_bytes(token, data), utcnow()])
+
+
+def finish(db, uuid: str, token: str, keep: set[str], public_key: str | None) -> None:
+    """At submission (inside its transaction): the files its answers name are
+    opened with the token and kept (sealed again for an encrypted form); the
+    others (replaced, or of a question no longer relevant) are dropped."""
+    rows = db.execute("SELECT name, data FROM attachments WHERE uuid = ? AND sealed = 'draft'", [uuid]).fetchall()
+    for name, stored in rows:
+        data = crypto.open_draft_bytes(token, stored) if name in keep else None
+        if data is None:
+            db.execute("DELETE FROM attachments WHERE uuid = ? AND name = ?", [uuid, name])
+            continue
+        db.execute("UPDATE attachments SET data = ?, sealed = ? WHERE uuid = ? AND name = ?",
+                   [crypto.seal_bytes(public_key, data) if public_key else data, "public" if public_key else None,
+                    uuid, name])
+
+
+def drop_draft_files(db, uuid: str) -> None:
+    with write(db):
+        db.execute("DELETE FROM attachments WHERE uuid = ? AND sealed = 'draft'", [uuid])
+
+
+def drop_orphans(db) -> int:
+    """Draft files whose draft is gone (expired, or left by quick exit)."""
+    with write(db):
+        return db.execute("DELETE FROM attachments WHERE sealed = 'draft' AND uuid NOT IN "
+                          "(SELECT uuid FROM drafts)").rowcount
+
+
+def get(db, uuid: str, name: str) -> dict | None:
+    row = next(db.query("SELECT * FROM attachments WHERE uuid = ? AND name = ? AND "
+                        "(sealed IS NULL OR sealed = 'public')", [uuid, name]), None)
+    return dict(row) if row else None
+
+
+def of_submission(db, uuid: str) -> list[dict]:
+    """A submission's files, without their bytes."""
+    return [dict(r) for r in db.query(
+        "SELECT uuid, name, question, content_type, size, sha256, sealed FROM attachments "
+        "WHERE uuid = ? AND (sealed IS NULL OR sealed = 'public') ORDER BY name", [uuid])]
+
+
+def of_form(db, form_id: str) -> Iterator[dict]:
+    """Every submitted file of a form, with its bytes, one at a time."""
+    for row in db.query("SELECT a.* FROM attachments a JOIN submissions s ON s.uuid = a.uuid "
+                        "WHERE s.form_id = ? AND (a.sealed IS NULL OR a.sealed = 'public') "
+                        "ORDER BY s.submitted_at, a.name", [form_id]):
+        yield dict(row)
+
+
+def add_received(db, uuid: str, files: list[dict]) -> None:
+    """On a central: the files a device sent with a submission (inside the batch's transaction)."""
+    for f in files:
+        db.execute("INSERT OR IGNORE INTO attachments (uuid, name, question, content_type, size, sha256, data, "
+                   "sealed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   [uuid, f["name"], f["question"], f["content_type"], len(f["data"]), f["sha256"], f["data"],
+                    f.get("sealed"), utcnow()])
+
+
+def for_sync(db, uuids: list[str]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    if not uuids:
+        return out
+    marks = ",".join("?" for _ in uuids)
+    for row in db.query(f"SELECT * FROM attachments WHERE uuid IN ({marks}) AND (sealed IS NULL OR sealed = 'public')",
+                        uuids):
+        out.setdefault(row["uuid"], []).append(dict(row))
+    return out
