@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import subprocess
 import threading
 import time
@@ -374,3 +375,41 @@ def test_events_travel_by_code_so_the_central_compares_gatherings(central, linke
     finally:
         db.conn.close()
     assert_exactly_once(central, linked, linked.name, made)
+
+
+def test_media_come_with_a_pulled_form_and_photos_go_back_with_answers(central, linked, proxy):
+    """Issue 8 through two real fieldkits: a form with images, audio and a CSV of
+    choices, added on the central, is pulled with its files; a photo a participant
+    attaches on the laptop reaches the central with its submission, byte for byte."""
+    import io
+    media = sorted(str(p) for p in (FORMS / "prompts").iterdir())
+    assert run_cli("forms", "add", str(FORMS / "prompts.md"), *media, "--data", str(central.data)).exit_code == 0
+    assert run_cli("forms", "add", str(FORMS / "t_files.md"), "--data", str(central.data)).exit_code == 0
+    result = linked.cli("sync")
+    assert result.exit_code == 0, result.output
+    pulled = store.forms.current_form(linked.db, "prompts")
+    assert pulled is not None and [c.name for c in pulled.choices["districts.csv"]] == ["hill", "river", "harbour"]
+    app = create_app({"DATA_DIR": linked.data, "TESTING": True})
+    client = app.test_client()
+    p = Participant(client, "prompts")
+    page = p.start("so")
+    audio = re.search(r'<audio [^>]*src="([^"]+)"', page.html).group(1)
+    assert client.get(audio).data == (FORMS / "prompts" / "question_so.wav").read_bytes()
+    photo = (FORMS / "prompts" / "house.png").read_bytes()
+    p = Participant(app.test_client(), "t_files")
+    p.start("en")
+    p.answer({"photo": (io.BytesIO(photo), "street.png")})
+    for _ in range(4):
+        p.answer({})
+    assert p.submit().status_code == 303
+    [made] = [u for u, state in linked.states().items() if state is None]
+    result = linked.cli("sync")
+    assert result.exit_code == 0, result.output
+    assert_exactly_once(central, linked, linked.name, [made])
+    db = central.db()
+    try:
+        sub = store.submissions.get_submission(db, made)
+        stored = store.attachments.get(db, made, sub["answers"]["photo"])
+        assert stored["data"] == photo and stored["sealed"] is None
+    finally:
+        db.conn.close()
