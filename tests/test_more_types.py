@@ -51,13 +51,30 @@ def test_read_only_is_shown_never_posted_and_trigger_keeps_its_moment(participan
     participant.answer({"people": "4"})  # the same answer again: the trigger does not run
     page = participant.answer({})
     assert '<textarea id="story"' in page.html
-    participant.answer({"story": "Two lines\nof text"})
+    page = participant.answer({"story": "Two lines\nof text"})
+    assert '<select id="worries-0" name="worries">' in page.html
+    # two answers in the same place: asked again, with what was chosen kept
+    response = participant.post({"worries": ["money@1", "housing@1", "health@2"]})
+    assert response.status_code == 422 and "its own place" in response.get_data(as_text=True)
+    participant.answer({"worries": ["money@2", "housing@3", "health@1"]})
     assert participant.submit().status_code == 303
     [sub] = submissions_of(db, "t_more")
     answers = sub["answers"]
+    assert answers["worries"] == "health money housing"  # first place first, as ODK stores a rank
     assert answers["site"] == "Church hall" and answers["rooms_each"] == "1" and answers["story"] == "Two lines\nof text"
     moment = dt.datetime.fromisoformat(answers["people_at"])
     assert before <= moment <= dt.datetime.now() + dt.timedelta(seconds=1)
+
+
+@pytest.mark.parametrize("values,expected", [
+    (["money@1", "housing@2", "health@3"], "money housing health"), ([], ""), (["money@", "housing@", "health@"], ""),
+    (["money@1"], None), (["money@1", "money@2", "health@3"], None), (["cash@1", "housing@2", "health@3"], None),
+    (["money@1", "housing@2", "health@x"], None), (["money@1", "housing@2", "health@4"], None),
+])
+def test_rank_answers(values, expected):
+    from fieldkit.forms import engine
+    parsed = engine.parse_answer(FORM.questions["worries"], values, FORM)
+    assert parsed == expected if expected is not None else not isinstance(parsed, str)
 
 
 def test_a_trigger_runs_again_when_its_question_changes(participant, db, monkeypatch):

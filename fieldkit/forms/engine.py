@@ -282,6 +282,8 @@ def first_screen(form: Form, state: State) -> int | None:
 def parse_answer(q: Question, values: list[str], form: Form) -> str | Message:
     """The canonical raw string for what was posted, or why it is not acceptable."""
     values = [unicodedata.normalize("NFC", CONTROL.sub("", v)).strip() for v in values]
+    if q.type == "rank":
+        return parse_rank(q, values, form)
     if q.type == "select_multiple":
         allowed = form.choice_names(q)
         chosen = {v for v in values if v}
@@ -337,6 +339,24 @@ def parse_answer(q: Question, values: list[str], form: Form) -> str | Message:
 _DATE = Question(name="", type="date")
 
 
+def parse_rank(q: Question, values: list[str], form: Form) -> str | Message:
+    """rank: one "choice@place" per choice (a drop-down of places for each, which needs
+    no JavaScript). Stored as ODK stores it: the choices, first place first."""
+    allowed = form.choice_names(q)
+    places: dict[str, int] = {}
+    for value in values:
+        choice, _, place = value.rpartition("@")
+        if choice not in allowed or choice in places or (place and not (place.isascii() and place.isdigit())):
+            return Message(N_("Please choose from the answers listed."))
+        if place:
+            places[choice] = int(place)
+    if not places:
+        return ""
+    if sorted(places.values()) != list(range(1, len(allowed) + 1)) or len(places) != len(allowed):
+        return Message(N_("Please give each answer its own place, from 1 to %(n)s."), {"n": len(allowed)})
+    return " ".join(sorted(places, key=places.get))
+
+
 def range_values(q: Question) -> list[str] | None:
     """Every allowed value of a range, when there are few enough for radio buttons."""
     start, end, step = (float(q.parameters[k]) for k in ("start", "end", "step"))
@@ -380,7 +400,7 @@ def apply_screen(form: Form, index: int, answers: dict, posted: dict[str, list[s
         target = rows[instance - 1]
     for q in inputs:
         values = posted.get(q.name, [])
-        if len(values) > 1 and q.type != "select_multiple":
+        if len(values) > 1 and q.type not in ("select_multiple", "rank"):
             raise InputError(Message(N_("The answers sent do not match this form's questions.")))
         parsed = parse_answer(q, values, form)
         if isinstance(parsed, Message):

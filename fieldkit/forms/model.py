@@ -16,7 +16,7 @@ Text = dict[str, str]  # language code -> text
 # A file the participant attaches: its answer is the attachment's stored name.
 UPLOAD_TYPES = ("image", "audio", "video", "file")
 INPUT_TYPES = ("text", "integer", "decimal", "select_one", "select_multiple", "date", "acknowledge",
-               "time", "dateTime", "range") + UPLOAD_TYPES
+               "time", "dateTime", "range", "rank") + UPLOAD_TYPES
 # Never shown: hidden stores its default; metadata is filled in at submission.
 METADATA_TYPES = ("start", "end", "today", "deviceid")
 SUPPORTED_TYPES = INPUT_TYPES + ("note", "calculate", "hidden") + METADATA_TYPES

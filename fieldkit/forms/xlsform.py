@@ -38,6 +38,7 @@ TYPE_MAP = {
     "time": "time",
     "dateTime": "dateTime",
     "range": "range",
+    "rank": "rank",
     "hidden": "hidden",
     # Metadata: never shown; filled in when the submission is stored (services/collect.submit).
     "start": "start",

@@ -209,7 +209,7 @@ def typed_value(q: Question, value):
         return len(value) if isinstance(value, list) else None
     if value == "":
         return None
-    if q.type == "select_multiple":
+    if q.type in ("select_multiple", "rank"):  # rank: first place first
         return value.split()
     if q.type in NUMERIC:
         try:

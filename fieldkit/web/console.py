@@ -58,7 +58,7 @@ def answer_text(form, q, value) -> str:
         return format_decimal(len(value))
     if value == "" or not isinstance(value, str):
         return ""
-    if q.type in ("select_one", "select_multiple"):
+    if q.type in ("select_one", "select_multiple", "rank"):
         return ", ".join(form.choice_label(q, v, g.lang) or v for v in value.split())
     return show_value(q.type, value)
 

@@ -4,7 +4,7 @@ import datetime as dt
 import json
 
 from flask import render_template, url_for
-from flask_babel import gettext
+from flask_babel import format_decimal, gettext
 
 from ..forms import engine, expr
 from ..forms.media import ACCEPT
@@ -39,6 +39,14 @@ def question_view(form, q: Question, state, lang, entered, error, hidden, every_
               "note": "note", "date": "date", "time": "time", "dateTime": "datetime-local"}.get(q.type, "text")
     if q.type == "text" and q.appearance == "multiline":
         widget = "textarea"
+    if q.type == "rank":  # a place for each choice, each from a drop-down
+        widget = "rank"
+        order = current[0].split() if len(current) == 1 and "@" not in current[0] else []
+        given = dict(v.rsplit("@", 1) for v in current if "@" in v) if order == [] else {}
+        for choice in choices:
+            place = str(order.index(choice["value"]) + 1) if choice["value"] in order else given.get(choice["value"], "")
+            choice["places"] = [{"value": f'{choice["value"]}@{n}', "label": format_decimal(n), "selected": str(n) == place}
+                                for n in range(1, len(choices) + 1)]
     if q.read_only:  # shown, not asked: the value as a person reads it
         widget = "readonly"
     elif q.type in UPLOAD_TYPES:
