@@ -55,7 +55,7 @@ def test_read_only_is_shown_never_posted_and_trigger_keeps_its_moment(participan
     assert '<select id="worries-0" name="worries">' in page.html
     # two answers in the same place: asked again, with what was chosen kept
     response = participant.post({"worries": ["money@1", "housing@1", "health@2"]})
-    assert response.status_code == 422 and "its own place" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "su propio lugar" in response.get_data(as_text=True)  # in Spanish
     participant.answer({"worries": ["money@2", "housing@3", "health@1"]})
     assert participant.submit().status_code == 303
     [sub] = submissions_of(db, "t_more")
