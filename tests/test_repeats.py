@@ -352,3 +352,10 @@ def test_repeats_travel_through_sync_validation():
     assert _plain_answers({"a": "1", "member": [{"name": "x", "age": "3"}]})
     assert not _plain_answers({"member": [{"name": [{"deeper": "no"}]}]})
     assert not _plain_answers({"member": [{"name": {"x": 1}}]})
+
+
+def test_instances_a_count_makes_start_from_the_defaults():
+    form = load("| survey |\n| | type | name | label | repeat_count | default |\n| | integer | n | N | | |\n"
+                "| | begin_repeat | r | R | ${n} | |\n| | integer | size | Size | | 3 |\n| | end_repeat | | | | |\n")
+    state = engine.evaluate(form, {"n": "2", "r": [{"size": "5"}]})
+    assert [row.values["size"] for row in state.instances["r"]] == ["5", "3"]

@@ -167,7 +167,9 @@ def evaluate(form: Form, answers: dict, now=None, lang=None) -> State:
             inner = context(form, values, now, lang, instances=instances, scope=(q.repeat, i))
             if all(t is None or expr.to_boolean(expr.evaluate(t, inner)) for t in trees):
                 mine = given[i] if i < len(given) and isinstance(given[i], dict) else {}
-                _fill(q, mine.get(name, ""), inner, row.values, row.relevant)
+                # an instance a repeat_count made, not yet answered, starts from the defaults
+                raw = mine[name] if name in mine else (q.default or "") if q.is_input else ""
+                _fill(q, raw, inner, row.values, row.relevant)
             else:
                 row.values[name] = ""
     for repeat in form.repeats:

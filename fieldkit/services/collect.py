@@ -141,7 +141,7 @@ def answer_screen(db, draft: Draft, page: engine.Page, posted: dict[str, list[st
     if engine.repeat_of(form, page) and instance == 0:
         if uploads:
             raise FieldkitError("bad_request")
-        return _list_page(db, draft, page, posted, action, state)
+        return _list_page(db, draft, page, posted, action)
     if action not in ("next", "back"):
         raise FieldkitError("bad_request")
     going_back = action == "back"
@@ -189,7 +189,7 @@ def _attach(db, draft: Draft, page: engine.Page, posted: dict, uploads: dict, ke
     return posted, errors
 
 
-def _list_page(db, draft: Draft, page: engine.Page, posted, action: str, state) -> engine.ScreenResult:
+def _list_page(db, draft: Draft, page: engine.Page, posted, action: str) -> engine.ScreenResult:
     """A repeat's list page: add an instance, change or remove one, or go on."""
     form, repeat = draft.form, engine.repeat_of(draft.form, page)
     rows = list(draft.answers.get(repeat) or [])
