@@ -173,7 +173,7 @@ GOOD = ("text", "first", "First")
 
 
 @pytest.mark.parametrize("kind", ["md", "xlsx", "csv"])
-@pytest.mark.parametrize("qtype", ["geopoint", "image", "audio", "barcode"])
+@pytest.mark.parametrize("qtype", ["geopoint", "geoshape", "barcode"])
 def test_unsupported_question_type_names_its_row(db, kind, qtype):
     problem = one_problem(db, survey(GOOD, GOOD[:1] + ("second",) + GOOD[2:], (qtype, "thing", "Thing")), kind)
     assert (problem.sheet, problem.row, problem.column) == ("survey", 4, "type")
