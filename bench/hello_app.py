@@ -2,11 +2,24 @@
 `fieldkit serve`. Started by the benchmarks on a loopback port; not part of
 fieldkit (the product has no hello route)."""
 import argparse
+import logging
+import time
 
 import waitress
 from flask import Flask
 
 app = Flask(__name__)
+
+
+class OncePerMinute(logging.Filter):
+    last = None
+
+    def filter(self, record):
+        now = time.monotonic()
+        if self.last is not None and now - self.last < 60:
+            return False
+        self.last = now
+        return True
 
 
 @app.get("/")
@@ -19,5 +32,9 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
+    # As `fieldkit serve` does (fieldkit/cli.py, QueueNotice): waitress's "Task queue
+    # depth is N", written for every request that waits for a thread, at most once
+    # a minute, so that the ceiling is not slowed by a flood of log lines either.
+    logging.getLogger("waitress.queue").addFilter(OncePerMinute())
     # 127.0.0.1 only: benchmarks never listen on another address.
     waitress.serve(app, host="127.0.0.1", port=args.port, threads=args.threads, ident="hello", _quiet=True)

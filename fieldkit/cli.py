@@ -121,10 +121,15 @@ def quiet_channels(server) -> None:
 
     class Channel(HTTPChannel):
         def writable(self):
-            if self.requests and not self.will_close and not self.close_when_flushed:
-                if not self.outbuf_lock.acquire(blocking=False):
+            try:
+                busy = self.requests and not self.will_close and not self.close_when_flushed
+                lock = self.outbuf_lock
+            except AttributeError:  # another waitress than the one this was written for: its own way
+                return super().writable()
+            if busy:
+                if not lock.acquire(blocking=False):
                     return False  # a worker is writing: handle_write() would find the lock taken
-                self.outbuf_lock.release()
+                lock.release()
             return super().writable()
 
     servers = [server] + list(getattr(server, "map", {}).values())

@@ -6,6 +6,7 @@ changes its name, so a phone never keeps a stale copy and never asks twice.
 """
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import mimetypes
@@ -58,6 +59,64 @@ def serve(name):
     return response
 
 
+@functools.lru_cache(maxsize=256)
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding header takes gzip (as Flask-Compress decides with
+    gzip its only algorithm: the best quality wins, `*` stands for gzip, identity
+    can outrank it, q=0 refuses). A phone sends the same header every time."""
+    quality = {}
+    for part in accept_encoding.lower().split(","):
+        name, _, params = part.partition(";")
+        value = 1.0
+        for param in params.split(";"):
+            key, _, number = param.strip().partition("=")
+            if key == "q":
+                try:
+                    value = float(number)
+                except ValueError:
+                    value = 1.0
+        quality[name.strip()] = value
+    gzip_q = quality.get("gzip", quality.get("*", 0.0))
+    return gzip_q > 0 and gzip_q >= quality.get("identity", 0.0)
+
+
+def compress_response(response):
+    """Flask-Compress's after_request, on the path every page takes.
+
+    The same decisions (Vary, gzip only when asked, only the listed types, 2xx,
+    not already encoded, not under COMPRESS_MIN_SIZE; a strong ETag gets ":gzip";
+    conditional requests still answered 304), without the work that did nothing
+    for a page: parsing Accept-Encoding anew on every request, and
+    make_conditional on responses with no ETag or Last-Modified (it only adds a
+    Date header, which waitress adds anyway). Streamed responses (exports) go to
+    Flask-Compress itself, which compresses them as they stream."""
+    if response.is_streamed:
+        return current_app.extensions["fieldkit_compress"].after_request(response)
+    vary = response.headers.get("Vary")
+    if not vary:
+        response.headers["Vary"] = "Accept-Encoding"
+    elif "accept-encoding" not in vary.lower():
+        response.headers["Vary"] = f"{vary}, Accept-Encoding"
+    config = current_app.config
+    if (not 200 <= response.status_code < 300
+            or response.mimetype not in current_app.extensions["fieldkit_compress_types"]
+            or "Content-Encoding" in response.headers
+            or not accepts_gzip(request.headers.get("Accept-Encoding", ""))):
+        return response
+    response.direct_passthrough = False  # a file sent by send_file: read it here, as Flask-Compress does
+    data = response.get_data()
+    if len(data) < config["COMPRESS_MIN_SIZE"]:
+        return response
+    response.set_data(gzip.compress(data, config["COMPRESS_LEVEL"], mtime=0))
+    response.headers["Content-Encoding"] = "gzip"
+    etag, weak = response.get_etag()
+    if etag and not weak:
+        response.set_etag(f"{etag}:gzip", weak=False)
+    if (etag or "Last-Modified" in response.headers) and request.method in ("GET", "HEAD"):
+        response.make_conditional(request)
+    return response
+
+
 def init_app(app):
     files = _names(Path(app.static_folder))
     app.extensions["fieldkit_asset_files"] = files
@@ -69,4 +128,7 @@ def init_app(app):
     app.config.setdefault("COMPRESS_MIN_SIZE", 300)
     app.config.setdefault("COMPRESS_ALGORITHM", ["gzip"])
     app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["gzip"])  # exports: every browser has gzip
-    Compress(app)
+    app.config.setdefault("COMPRESS_REGISTER", False)  # compress_response calls it for streamed responses
+    app.extensions["fieldkit_compress"] = Compress(app)
+    app.extensions["fieldkit_compress_types"] = frozenset(app.config["COMPRESS_MIMETYPES"])
+    app.after_request(compress_response)

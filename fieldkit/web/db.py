@@ -66,6 +66,8 @@ def init_app(app):
         if app.config["LOAD_DEMO"] not in (False, "0", "false", "no"):
             demo = form_service.ensure_demo(db)
             if demo and app.config.get("FONTS_IN_BACKGROUND", True):
+                # Marked as being built, so that the first page does not start a second build of the same subsets.
+                app.extensions.setdefault("fieldkit_fonts_building", set()).add((demo.form.form_id, demo.form.version))
                 app.extensions["fieldkit_fonts_thread"] = form_service.prepare_fonts_later(
                     app.config["DATABASE"], demo.form)
             elif demo:

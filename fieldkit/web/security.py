@@ -3,10 +3,12 @@ from urllib.parse import parse_qsl
 
 import logging
 
-from flask import current_app, request
+from flask import current_app, g, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_wtf.csrf import CSRFProtect
+from flask_wtf.csrf import CSRFProtect, csrf_meta_tag, generate_csrf
+from itsdangerous import URLSafeTimedSerializer
 
 from ..errors import FieldkitError
 
@@ -67,7 +69,62 @@ def rate_limits(app):
         app.view_functions[endpoint] = limiter.limit(configured(name), methods=["POST"])(app.view_functions[endpoint])
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, unchanged, with the signing serializer
+    made once per secret key instead of on every request (Flask builds a new
+    one, serialising a test value to see whether it makes text, each time)."""
+
+    def get_signing_serializer(self, app):
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        made = self.__dict__.get("made")
+        if made is None or made[0] != keys:
+            made = self.made = (keys, super().get_signing_serializer(app))
+        return made[1]
+
+
+MAX_SIGNED = 10_000
+
+
+def csrf_token() -> str:
+    """Flask-WTF's generate_csrf(), the same token in the same session key,
+    signed once per session token rather than once per page.
+
+    The signed token carries the time it was signed, which validate_csrf checks
+    only under WTF_CSRF_TIME_LIMIT; fieldkit has none (a participant may take an
+    hour), so a token signed for this session's raw token earlier is exactly as
+    valid as a new one. With a time limit, or before the session has a token,
+    Flask-WTF signs as it always did."""
+    config = current_app.config
+    name = config.get("WTF_CSRF_FIELD_NAME") or "csrf_token"
+    token = g.get(name)
+    if token is not None:
+        return token
+    raw = session.get(name)
+    if config.get("WTF_CSRF_TIME_LIMIT") is not None or not isinstance(raw, str):
+        return generate_csrf()
+    secret = config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
+    store = current_app.extensions.get("fieldkit_csrf")
+    if store is None or store[0] != secret:
+        store = current_app.extensions["fieldkit_csrf"] = (
+            secret, URLSafeTimedSerializer(secret, salt="wtf-csrf-token"), {})
+    _secret, serializer, signed = store
+    token = signed.get(raw)
+    if token is None:
+        if len(signed) >= MAX_SIGNED:  # a bounded memory: forget them all, they are re-signed when needed
+            signed.clear()
+        token = signed[raw] = serializer.dumps(raw)
+    setattr(g, name, token)
+    return token
+
+
 def init_app(app):
+    app.session_interface = SessionInterface()
     app.before_request(check_body)  # registered first, so it runs before CSRF reads the form
     csrf.init_app(app)
+    # Templates call csrf_token(): Flask-WTF's global and context processor, pointed at the cached one.
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    processors = app.template_context_processors[None]
+    for i, processor in enumerate(processors):
+        if getattr(processor, "__module__", "") == "flask_wtf.csrf":
+            processors[i] = lambda: {"csrf_token": csrf_token, "csrf_meta_tag": csrf_meta_tag}
     app.after_request(add_headers)
