@@ -1,9 +1,9 @@
 """Forms and their versions."""
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
+import threading
 
 from ..forms.model import Form
 from .db import write
@@ -23,6 +23,7 @@ def add_form(db, form: Form, source: bytes, source_name: str, media: dict[str, b
             if row["source_sha256"] == digest:
                 return "unchanged"
             raise VersionClash(form.form_id, form.version)
+        model = json.dumps(form.to_dict(), ensure_ascii=False)
         taken = next(db.query("SELECT form_id FROM forms WHERE (public_id = ? OR form_id = ?) AND form_id != ?",
                               [form.key, form.key, form.form_id]), None)
         if taken:
@@ -30,7 +31,8 @@ def add_form(db, form: Form, source: bytes, source_name: str, media: dict[str, b
         db["forms"].insert({
             "form_id": form.form_id, "version": form.version,
             "title": json.dumps(form.title, ensure_ascii=False),
-            "languages": json.dumps(form.languages), "model": json.dumps(form.to_dict(), ensure_ascii=False),
+            "languages": json.dumps(form.languages), "model": model,
+            "model_sha256": hashlib.sha256(model.encode()).hexdigest(),
             "source": source, "source_name": source_name, "source_sha256": digest,
             "status": "open", "created_at": utcnow(), "public_id": form.key,
             # a key set in the console stays, unless the new XLSForm brings its own
@@ -66,30 +68,46 @@ def form_id_for_public(db, key: str) -> str | None:
     return row["form_id"] if row else None
 
 
-@functools.lru_cache(maxsize=64)
-def _parsed(model: str) -> Form:
+_PARSED: dict[str, Form] = {}
+_PARSED_MAX = 64
+_PARSED_LOCK = threading.Lock()
+
+
+def _form(db, where: str, params: list) -> Form | None:
     """A stored model, parsed once per process rather than on every request (two
-    parses were a tenth of a participant's page: bench/RESULTS.md). Keyed by the
-    model's own text, so a cached form is always exactly what the row holds.
+    parses were a tenth of a participant's page: bench/RESULTS.md). A page reads
+    only the model's hash; the model itself (15 KB and more) is read and parsed
+    the first time that hash is seen. A model never changes once stored, and the
+    hash is of its text, so a cached form is always exactly what the row holds.
     The Form is shared between requests and threads: treat it as read-only."""
-    return Form.from_dict(json.loads(model))
+    row = db.conn.execute(f"SELECT id, model_sha256 FROM forms WHERE {where}", params).fetchone()
+    if row is None:
+        return None
+    found = _PARSED.get(row[1]) if row[1] else None
+    if found is None:
+        model = db.conn.execute("SELECT model FROM forms WHERE id = ?", [row[0]]).fetchone()[0]
+        found = Form.from_dict(json.loads(model))
+        if row[1]:
+            with _PARSED_LOCK:  # the oldest out first, one thread at a time
+                while len(_PARSED) >= _PARSED_MAX:
+                    _PARSED.pop(next(iter(_PARSED)))
+                _PARSED[row[1]] = found
+    return found
 
 
 def current_form(db, form_id: str) -> Form | None:
     """The newest version of form_id."""
-    row = next(db.query("SELECT model FROM forms WHERE form_id = ? ORDER BY id DESC LIMIT 1", [form_id]), None)
-    return _parsed(row["model"]) if row else None
+    return _form(db, "form_id = ? ORDER BY id DESC LIMIT 1", [form_id])
 
 
 def form_version(db, form_id: str, version: str) -> Form | None:
-    row = next(db.query("SELECT model FROM forms WHERE form_id = ? AND version = ?", [form_id, version]), None)
-    return _parsed(row["model"]) if row else None
+    return _form(db, "form_id = ? AND version = ?", [form_id, version])
 
 
 def all_versions(db, form_id: str) -> list[Form]:
     """Newest first."""
-    return [_parsed(r["model"])
-            for r in db.query("SELECT model FROM forms WHERE form_id = ? ORDER BY id DESC", [form_id])]
+    ids = [r[0] for r in db.conn.execute("SELECT id FROM forms WHERE form_id = ? ORDER BY id DESC", [form_id])]
+    return [_form(db, "id = ?", [i]) for i in ids]
 
 
 def list_forms(db) -> list[dict]:

@@ -122,3 +122,14 @@ def m009_attachments(db):
         "uuid": str, "name": str, "question": str, "content_type": str, "size": int, "sha256": str,
         "data": bytes, "sealed": str, "created_at": str,
     }, pk=("uuid", "name"), not_null={"question", "content_type", "size", "sha256", "data", "created_at"})
+
+
+@migrations()
+def m010_model_digest(db):
+    # The hash of each stored model: a page finds its form by these 64 bytes and
+    # parses the model (15 KB and more) only the first time (store/forms.py).
+    import hashlib
+    db["forms"].add_column("model_sha256", str)
+    for row in list(db.query("SELECT id, model FROM forms")):
+        db.execute("UPDATE forms SET model_sha256 = ? WHERE id = ?",
+                   [hashlib.sha256(row["model"].encode()).hexdigest(), row["id"]])
