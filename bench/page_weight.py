@@ -60,11 +60,44 @@ def screen_weights(base: str, lang: str) -> dict:
     return {"screens": weights, "max": max(weights), "fonts": fonts}
 
 
+MEDIA_FORM = Path(__file__).resolve().parent.parent / "tests" / "forms" / "prompts.md"
+
+
+def media_weight(base: str, lang: str = "so") -> dict:
+    """The first screen of tests/forms/prompts.md (a question with an image and audio,
+    two choices with images): what a form that uses media adds. Images load with
+    the page; audio only when the participant taps play (preload="none")."""
+    http = requests.Session()
+    http.headers["Accept-Encoding"] = "gzip"
+
+    def wire(url):
+        response = http.get(base + url, stream=True, timeout=30)
+        body = response.raw.read(decode_content=False)
+        plain = gzip.decompress(body) if response.headers.get("Content-Encoding") == "gzip" else body
+        return len(body), plain
+
+    _, html = wire("/f/prompts")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', html.decode()).group(1)
+    http.post(base + "/f/prompts/start", data={"lang": lang, "csrf_token": csrf}, timeout=30)
+    http.post(base + "/f/prompts/consent", data={"consent": "yes", "csrf_token": csrf}, timeout=30)
+    size, html = wire("/f/prompts/q")
+    page = html.decode("utf-8", "replace")
+    text = size + sum(wire(a)[0] for a in re.findall(r'(?:href|src)="(/a/(?!media/)[^"]+)"', page))
+    images = sum(wire(a)[0] for a in re.findall(r'<img [^>]*src="(/a/media/[^"]+)"', page))
+    audio = sum(wire(a)[0] for a in re.findall(r'<audio [^>]*src="(/a/media/[^"]+)"', page))
+    return {"page": text, "images": images, "audio": audio}
+
+
 def run(quick: bool = False, work: Path | None = None) -> dict:
+    import subprocess
+    import sys
     work = Path(tempfile.mkdtemp(prefix="fieldkit-bench-weight-", dir=work))
     data = prepared_data_dir(work / "data")
+    media = sorted(str(p) for p in (MEDIA_FORM.parent / "prompts").iterdir())
+    subprocess.run([sys.executable, "-m", "fieldkit", "forms", "add", str(MEDIA_FORM), *media, "--data", str(data)],
+                   check=True, capture_output=True, timeout=120)
     with Server.fieldkit(data, work / "fieldkit.log") as server:
         result = {"langs": {lang: screen_weights(server.base, lang) for lang in LANGS}, "steps": STEPS,
-                  "peers_kb": PEERS_KB}
+                  "peers_kb": PEERS_KB, "media": media_weight(server.base)}
     shutil.rmtree(work, ignore_errors=True)
     return result

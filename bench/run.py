@@ -176,6 +176,13 @@ def md_weight(r: dict) -> list[str]:
                      + f" | {w['max'] / 1024:.1f} KB | {fonts / 1024:.1f} KB |")
     lines += ["", "| peer (JS + CSS before a form shows, gzip) | KB |", "|---|---:|"]
     lines += [f"| {name} | {kb} |" for name, kb in r["peers_kb"].items()]
+    if r.get("media"):
+        m = r["media"]
+        lines += ["", "Media are counted only for a form that uses them: the demo has none. The first screen of "
+                  "tests/forms/prompts.md (Somali), an image question with audio and two choices with images:", "",
+                  "| page (HTML + CSS + JS) | images (load with the page) | audio (loads when tapped) |",
+                  "|---:|---:|---:|",
+                  f"| {m['page'] / 1024:.1f} KB | {m['images'] / 1024:.1f} KB | {m['audio'] / 1024:.1f} KB |"]
     return lines
 
 
