@@ -93,3 +93,17 @@ def _draft_answer(db, name):
     from conftest import drafts_of
     [draft] = drafts_of(db)
     return draft["answers"][name]
+
+
+def test_read_only_wins_over_other_widgets():
+    form = load_xlsform(b"| survey |\n| | type | name | label | read_only | appearance | default |\n"
+                        b"| | select_one yn | q | Q | yes | minimal | yes |\n| choices |\n"
+                        b"| | list_name | name | label |\n| | yn | yes | Yes |\n| | yn | no | No |\n", "f.md")
+    from fieldkit import create_app
+    from fieldkit.forms import engine
+    from fieldkit.web.present import question_view
+    app = create_app({"DATA_DIR": __import__("tempfile").mkdtemp(), "TESTING": True, "FONTS_IN_BACKGROUND": False})
+    with app.test_request_context():
+        state = engine.evaluate(form, engine.defaults(form))
+        view = question_view(form, form.questions["q"], state, "en", None, None, hidden=False)
+    assert view["widget"] == "readonly" and view["shown_value"] == "Yes"

@@ -22,6 +22,18 @@ def media_url(form, media: dict, kind: str, lang: str) -> str:
     return url_for("media.media", digest=stored["sha256"]) if stored else ""
 
 
+def _rank_places(choices: list[dict], current: list[str]) -> None:
+    """Each choice's drop-down of places for a rank: from the stored answer ("b a c",
+    first place first) or from what was just sent ("a@2", "b@1", ...) beside an error."""
+    sent = dict(v.rsplit("@", 1) for v in current if "@" in v)
+    stored = [] if sent else (current[0].split() if current else [])
+    for choice in choices:
+        name = choice["value"]
+        place = str(stored.index(name) + 1) if name in stored else sent.get(name, "")
+        choice["places"] = [{"value": f"{name}@{n}", "label": format_decimal(n), "selected": str(n) == place}
+                            for n in range(1, len(choices) + 1)]
+
+
 def question_view(form, q: Question, state, lang, entered, error, hidden, every_choice=False) -> dict:
     def text(value: dict) -> str:
         return engine.interpolate(text_in(value, lang, form.default_language), form, state, lang,
@@ -41,16 +53,7 @@ def question_view(form, q: Question, state, lang, entered, error, hidden, every_
         widget = "textarea"
     if q.type == "rank":  # a place for each choice, each from a drop-down
         widget = "rank"
-        order = current[0].split() if len(current) == 1 and "@" not in current[0] else []
-        given = dict(v.rsplit("@", 1) for v in current if "@" in v) if order == [] else {}
-        for choice in choices:
-            place = str(order.index(choice["value"]) + 1) if choice["value"] in order else given.get(choice["value"], "")
-            choice["places"] = [{"value": f'{choice["value"]}@{n}', "label": format_decimal(n), "selected": str(n) == place}
-                                for n in range(1, len(choices) + 1)]
-    if q.read_only:  # shown, not asked: the value as a person reads it
-        widget = "readonly"
-    elif q.type in UPLOAD_TYPES:
-        widget = "file"
+        _rank_places(choices, current)
     if q.type == "select_one" and q.appearance == "minimal":
         widget = "select"
     limits = {}
@@ -63,6 +66,10 @@ def question_view(form, q: Question, state, lang, entered, error, hidden, every_
             widget = "radio"
             choices = [{"value": v, "label": show_value("decimal", v), "checked": v in current,
                         "id": f"{q.name}-{i}"} for i, v in enumerate(values)]
+    if q.type in UPLOAD_TYPES:
+        widget = "file"
+    if q.read_only:  # shown, not asked: the value as a person reads it, whatever its type
+        widget = "readonly"
     return {
         "likert": q.appearance == "likert" or (q.type == "range" and widget == "radio"), "limits": limits,
         "name": q.name, "widget": widget, "label": text(q.label), "hint": text(q.hint),
