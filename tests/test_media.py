@@ -2,7 +2,6 @@
 its images, audio in two languages and a districts CSV, uploaded with the form
 by the command line and the console, shown to a participant without JavaScript."""
 import re
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner

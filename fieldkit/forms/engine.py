@@ -54,6 +54,7 @@ class State:
     values: dict[str, str]  # effective raw values: non-relevant cleared, calculations filled
     relevant: set[str]
     instances: dict[str, list[Instance]] = field(default_factory=dict)  # repeat -> its instances
+    live_repeats: set[str] = field(default_factory=set)  # repeats relevant (with their groups)
     scope: tuple[str, int] | None = None  # (repeat, 0-based instance) this view is of
 
     def within(self, repeat: str | None, index: int) -> State:
@@ -64,7 +65,7 @@ class State:
         rows = self.instances.get(repeat) or []
         row = rows[index] if 0 <= index < len(rows) else Instance({}, set())
         return State(dict(self.values, **row.values), self.relevant | row.relevant, self.instances,
-                     (repeat, index))
+                     self.live_repeats, (repeat, index))
 
 
 @dataclass
@@ -116,13 +117,14 @@ def context(form: Form, values: dict[str, str], now=None, lang=None, current=Non
                         position=scope[1] + 1 if scope else 0)
 
 
-def _count(form: Form, repeat: str, answers: dict, ctx) -> int:
+def _count(form: Form, repeat: str, answers: dict, ctx, live: set[str]) -> int:
     """How many instances a repeat has: its repeat_count, else as many as were added;
-    none when it (or a group around it) is not relevant."""
+    none when it (or a group around it) is not relevant. A relevant one joins live."""
     r = form.repeats[repeat]
     trees = [form.groups[g].relevant for g in r.groups] + [r.relevant]
     if not all(t is None or expr.to_boolean(expr.evaluate(t, ctx)) for t in trees):
         return 0
+    live.add(repeat)
     if r.count is not None:
         number = expr.to_number(expr.evaluate(r.count, ctx))
         return 0 if number != number else max(0, min(MAX_INSTANCES, int(number)))
@@ -146,11 +148,12 @@ def evaluate(form: Form, answers: dict, now=None, lang=None) -> State:
     values: dict[str, str] = {}
     relevant: set[str] = set()
     instances: dict[str, list[Instance]] = {}
+    live: set[str] = set()
     ctx = context(form, values, now, lang, instances=instances)
 
     def rows_of(repeat: str) -> list[Instance]:
         if repeat not in instances:
-            instances[repeat] = [Instance({}, set()) for _ in range(_count(form, repeat, answers, ctx))]
+            instances[repeat] = [Instance({}, set()) for _ in range(_count(form, repeat, answers, ctx, live))]
         return instances[repeat]
 
     for name in form.order:
@@ -174,7 +177,7 @@ def evaluate(form: Form, answers: dict, now=None, lang=None) -> State:
                 row.values[name] = ""
     for repeat in form.repeats:
         rows_of(repeat)  # a repeat with no question that needed evaluating still has its count
-    return State(values, relevant, instances)
+    return State(values, relevant, instances, live)
 
 
 def defaults(form: Form, repeat: str | None = None) -> dict[str, str]:
@@ -222,7 +225,7 @@ def page_shown(form: Form, page: Page, state: State) -> bool:
         return is_shown(form, index, state)
     rows = state.instances.get(repeat) or []
     if instance == 0:  # the list page: when the repeat is relevant and the participant decides
-        return form.repeats[repeat].count is None and _repeat_relevant(form, repeat, state)
+        return form.repeats[repeat].count is None and repeat in state.live_repeats
     return instance <= len(rows) and any(n in rows[instance - 1].relevant for n in form.screens[index].questions)
 
 
@@ -235,13 +238,6 @@ def page_exists(form: Form, page: Page, state: State) -> bool:
     if page[1] == 0:
         return form.repeats[repeat].count is None
     return page[1] <= len(state.instances.get(repeat) or [])
-
-
-def _repeat_relevant(form: Form, repeat: str, state: State) -> bool:
-    r = form.repeats[repeat]
-    ctx = context(form, state.values, instances=state.instances)
-    trees = [form.groups[g].relevant for g in r.groups] + [r.relevant]
-    return all(t is None or expr.to_boolean(expr.evaluate(t, ctx)) for t in trees)
 
 
 def next_page(form: Form, page: Page, state: State) -> Page | None:
@@ -452,10 +448,7 @@ def _run_triggers(form, index, old: dict, new: dict, target: dict, repeat, insta
     """`trigger`: a calculation that runs only when a question on this page changes
     (now() when an answer is given, say); its value is then kept as an answer."""
     posted = {q.name for q in screen_inputs(form, index)}
-    mine = old
-    if repeat is not None:
-        rows = old.get(repeat) or []
-        mine = rows[instance - 1] if 0 < instance <= len(rows) and isinstance(rows[instance - 1], dict) else {}
+    mine = instance_answers(old, repeat, instance)
     changed = {n for n in posted if mine.get(n, "") != target.get(n, "")}
     waiting = [q for q in form.questions.values() if set(q.trigger) & changed and q.repeat == repeat]
     if not waiting:
@@ -541,14 +534,19 @@ def interpolate(text: str, form: Form, state: State, lang: str, show=None) -> st
     return REFERENCE.sub(one, text)
 
 
+def instance_answers(answers: dict, repeat: str | None, instance: int) -> dict:
+    """The raw answers a page holds: outside repeats all of them, inside one that
+    instance's own (1-based; {} for an instance not answered yet)."""
+    if repeat is None:
+        return answers
+    rows = answers.get(repeat) or []
+    row = rows[instance - 1] if 0 < instance <= len(rows) else {}
+    return row if isinstance(row, dict) else {}
+
+
 def answer_on_page(answers: dict, name: str, repeat: str | None, instance: int) -> str:
     """The raw answer to one question, in the page's instance when inside a repeat."""
-    if repeat is None:
-        value = answers.get(name, "")
-    else:
-        rows = answers.get(repeat) or []
-        row = rows[instance - 1] if 0 < instance <= len(rows) and isinstance(rows[instance - 1], dict) else {}
-        value = row.get(name, "")
+    value = instance_answers(answers, repeat, instance).get(name, "")
     return value if isinstance(value, str) else ""
 
 

@@ -277,8 +277,13 @@ class _Builder:
         # pyxform turns a repeat_count that is more than ${name} into a calculate of its
         # own (<repeat>_count): its problems belong to the repeat's row and column.
         self.generated: set[str] = set()
+        # or_other: pyxform adds an "other" choice and a text question <name>_other
+        # (in English, with a relative path fieldkit does not take): fieldkit writes them anew.
+        self.others = {f"{n}_other": n for n, t in self.written.items() if t.split()[-1:] == ["or_other"]}
+        asked = set(self.others.values())
+        self.other_lists = set()
         stack = list(tree.get("children", []))
-        while stack:
+        while stack:  # one walk of pyxform's tree for both
             el = stack.pop()
             stack.extend(el.get("children", []))
             count = str((el.get("control") or {}).get("jr:count") or "")
@@ -286,18 +291,10 @@ class _Builder:
             if el.get("type") == "repeat" and made and made not in rows and el.get("name") in rows:
                 self.rows[made] = rows[el["name"]]
                 self.generated.add(made)
-        # or_other: pyxform adds an "other" choice and a text question <name>_other
-        # (in English, with a relative path fieldkit does not take): fieldkit writes them anew.
-        self.others = {f"{n}_other": n for n, t in self.written.items() if t.split()[-1:] == ["or_other"]}
-        for other, asked in self.others.items():
-            self.rows.setdefault(other, self.rows.get(asked))
-        self.other_lists = set()
-        stack = list(tree.get("children", []))
-        while stack:
-            el = stack.pop()
-            stack.extend(el.get("children", []))
-            if el.get("name") in set(self.others.values()):
+            if el.get("name") in asked:
                 self.other_lists.add(el.get("list_name") or el.get("itemset"))
+        for other, name in self.others.items():
+            self.rows.setdefault(other, self.rows.get(name))
 
     def build(self) -> Form:
         for choices in (self.tree.get("choices") or {}).items():

@@ -193,8 +193,8 @@ def attached(db, form_id: str, private_key=None, **filters) -> Iterator[tuple[st
     """The files attached to the exported submissions: (stored name, bytes); an
     encrypted form's opened with the private key given for this export."""
     for sub in submissions.iter_submissions(db, form_id, **filters):
-        for f in attachment_store.of_submission(db, sub["uuid"]):
-            data = attachment_store.get(db, sub["uuid"], f["name"])["data"]
+        for f in attachment_store.of_submission(db, sub["uuid"], with_data=True):
+            data = f["data"]
             if f["sealed"]:
                 if private_key is None:
                     raise Sealed(form_id)

@@ -3,8 +3,6 @@ then with the submission (plain, or sealed for an encrypted form's key)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-
 from .. import crypto
 from .db import write
 from .util import utcnow
@@ -43,32 +41,18 @@ def drop_draft_files(db, uuid: str) -> None:
         db.execute("DELETE FROM attachments WHERE uuid = ? AND sealed = 'draft'", [uuid])
 
 
-def drop_orphans(db) -> int:
-    """Draft files whose draft is gone (expired, or left by quick exit)."""
-    with write(db):
-        return db.execute("DELETE FROM attachments WHERE sealed = 'draft' AND uuid NOT IN "
-                          "(SELECT uuid FROM drafts)").rowcount
-
-
 def get(db, uuid: str, name: str) -> dict | None:
     row = next(db.query("SELECT * FROM attachments WHERE uuid = ? AND name = ? AND "
                         "(sealed IS NULL OR sealed = 'public')", [uuid, name]), None)
     return dict(row) if row else None
 
 
-def of_submission(db, uuid: str) -> list[dict]:
-    """A submission's files, without their bytes."""
+def of_submission(db, uuid: str, with_data: bool = False) -> list[dict]:
+    """A submission's files; their bytes only when asked for."""
+    columns = "uuid, name, question, content_type, size, sha256, sealed" + (", data" if with_data else "")
     return [dict(r) for r in db.query(
-        "SELECT uuid, name, question, content_type, size, sha256, sealed FROM attachments "
-        "WHERE uuid = ? AND (sealed IS NULL OR sealed = 'public') ORDER BY name", [uuid])]
-
-
-def of_form(db, form_id: str) -> Iterator[dict]:
-    """Every submitted file of a form, with its bytes, one at a time."""
-    for row in db.query("SELECT a.* FROM attachments a JOIN submissions s ON s.uuid = a.uuid "
-                        "WHERE s.form_id = ? AND (a.sealed IS NULL OR a.sealed = 'public') "
-                        "ORDER BY s.submitted_at, a.name", [form_id]):
-        yield dict(row)
+        f"SELECT {columns} FROM attachments WHERE uuid = ? AND (sealed IS NULL OR sealed = 'public') ORDER BY name",
+        [uuid])]
 
 
 def add_received(db, uuid: str, files: list[dict]) -> None:

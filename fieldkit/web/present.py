@@ -213,10 +213,9 @@ def script_data(draft, page, state) -> dict:
     form, lang = draft.form, draft.language
     index, instance = page
     repeat = form.screens[index].repeat
-    answers = dict(draft.answers)
-    if repeat:  # the instance's own answers, under their plain names
-        rows = draft.answers.get(repeat) or []
-        answers.update(rows[instance - 1] if 0 < instance <= len(rows) else {})
+    # the instance's own answers, under their plain names, beside the others
+    answers = dict(draft.answers, **engine.instance_answers(draft.answers, repeat, instance)) if repeat \
+        else draft.answers
     inputs = {q.name for q in engine.screen_inputs(form, index)}
     computed, others = _involved(form, index)
     questions, trees = [], []
