@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from . import config as configuration, store
-from .forms.xlsform import FormImportError
+from .forms.xlsform import MISSING_FILE, FormImportError, Problem
 from .services import export as export_service, forms as form_service
 
 data_option = click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
@@ -267,6 +267,29 @@ def forms_add(path, media, data_dir):
     else:
         click.echo(f"Added {form.form_id} version {form.version}: {len(form.questions)} questions, "
                    f"{len(form.screens)} screens, languages {', '.join(form.languages)}.")
+    if form.warnings:  # what will be shown differently, or left out: told, never refused
+        click.echo(f"{len(form.warnings)} things to know (the form works; these are shown differently):")
+        for warning in form.warnings:
+            click.echo(f"  - {Problem.from_dict(warning).render()}")
+
+
+@forms.command("attach")
+@click.argument("form_id")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@data_option
+def forms_attach(form_id, files, data_dir):
+    """Attach media or choices files that a form names but was added without, to its
+    current version (no new version is needed)."""
+    db = open_db(data_dir)
+    try:
+        form = form_service.attach(db, form_id, {f.name: f.read_bytes() for f in files}, via="command line")
+    except FormImportError as error:
+        for problem in error.problems:
+            click.echo(f"  - {problem.render()}", err=True)
+        sys.exit(1)
+    still = [w for w in form.warnings if w["text"] == MISSING_FILE]
+    click.echo(f"Attached to {form.form_id} version {form.version}."
+               + (f" Still missing: {', '.join(w['params']['name'] for w in still)}." if still else ""))
 
 
 @forms.command("list")

@@ -23,7 +23,12 @@ class Message:
 
     def render(self, gettext: Callable[[str], str] = str) -> str:
         translated = gettext(self.text)
-        return translated % self.params if self.params else translated
+        if not self.params:
+            return translated
+        # A value {"msgid": ...} is itself interface text (stays JSON when a message is stored).
+        params = {k: gettext(v["msgid"]) if isinstance(v, dict) and "msgid" in v else v
+                  for k, v in self.params.items()}
+        return translated % params
 
     def __str__(self) -> str:
         return self.render()

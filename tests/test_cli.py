@@ -42,12 +42,23 @@ def test_forms_add_and_list(tmp_path):
 
 def test_forms_add_refuses_a_bad_form_with_its_place(tmp_path):
     bad = tmp_path / "bad.md"
-    bad.write_text("| survey |\n| | type | name | label |\n| | geopoint | where | Where? |\n", encoding="utf-8")
+    bad.write_text("| survey |\n| | type | name | label |\n| | geopointy | where | Where? |\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["forms", "add", str(bad), "--data", str(tmp_path / "d")])
     assert result.exit_code == 1
-    assert "sheet survey, row 2, column type" in result.output and "geopoint" in result.output
+    assert "sheet survey, row 2, column type" in result.output and "geopointy" in result.output
     listing = CliRunner().invoke(main, ["forms", "list", "--data", str(tmp_path / "d")])
     assert "No forms yet" in listing.output
+
+
+def test_forms_add_prints_what_will_be_shown_differently(tmp_path):
+    form = tmp_path / "kobo.md"
+    form.write_text("| survey |\n| | type | name | label::English | appearance |\n"
+                    "| | select_one yn | q | Q | quick |\n| | geopoint | where | Where? | placement-map |\n"
+                    "| choices |\n| | list_name | name | label::English |\n| | yn | yes | Yes |\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["forms", "add", str(form), "--data", str(tmp_path / "d")])
+    assert result.exit_code == 0, result.output
+    assert "Added kobo" in result.output and "2 things to know" in result.output
+    assert "row 2, column appearance: The appearance quick is shown as" in result.output
 
 
 def test_users_add_list_remove(tmp_path):

@@ -110,7 +110,7 @@ def test_upload_an_xlsform_in_the_browser(signed_in, db):
 
 
 @pytest.mark.parametrize("name,data,expected", [
-    ("bad.md", b"| survey |\n| | type | name | label |\n| | geopoint | where | Where? |\n",
+    ("bad.md", b"| survey |\n| | type | name | label |\n| | geopointy | where | Where? |\n",
      "sheet survey, row 2, column type"),
     ("photo.xlsx", b"\x89PNG\r\n\x1a\n" + b"\0" * 100, "could not be read"),
     ("notes.txt", b"hello", "not an XLSForm"),

@@ -172,13 +172,35 @@ def one_problem(db, sheets: dict, kind="md") -> Problem:
 GOOD = ("text", "first", "First")
 
 
+def warned(db, sheets: dict, kind="md", media=None) -> list[Problem]:
+    """Imports (the form is stored) and gives the warnings the coordinator is shown."""
+    form = import_form(db, WRITERS[kind](sheets), f"form.{kind}", media=media).form
+    assert forms_table(db), "a form with warnings is stored"
+    return [Problem.from_dict(w) for w in form.warnings]
+
+
 @pytest.mark.parametrize("kind", ["md", "xlsx", "csv"])
-@pytest.mark.parametrize("qtype", ["geopoint", "geoshape", "barcode"])
-def test_unsupported_question_type_names_its_row(db, kind, qtype):
-    problem = one_problem(db, survey(GOOD, GOOD[:1] + ("second",) + GOOD[2:], (qtype, "thing", "Thing")), kind)
-    assert (problem.sheet, problem.row, problem.column) == ("survey", 4, "type")
-    assert qtype in problem.render()  # the type as the author wrote it
-    assert problem.render().startswith("sheet survey, row 4, column type: ")
+@pytest.mark.parametrize("qtype,stored", [("geopoint", "geopoint"), ("geoshape", "geoshape"),
+                                          ("geotrace", "geotrace"), ("barcode", "barcode"), ("gps", "geopoint"),
+                                          ("string", "text"), ("phone number", "text"), ("select1 yn", "select_one"),
+                                          ("username", "username"), ("email", "email"),
+                                          ("phonenumber", "phonenumber"), ("simserial", "simserial"),
+                                          ("subscriberid", "subscriberid"), ("imei", "deviceid"),
+                                          ("q picture", "image"), ("int", "integer")])
+def test_odk_types_and_pyxform_aliases_import_without_a_word(db, kind, qtype, stored):
+    form = import_form(db, WRITERS[kind](survey(GOOD, (qtype, "thing", "Thing"))), f"form.{kind}").form
+    assert form.questions["thing"].type == stored and form.warnings == []
+
+
+@pytest.mark.parametrize("qtype", ["audit", "osm", "start-geopoint", "background-audio"])
+def test_types_fieldkit_leaves_out_import_with_a_warning_at_their_row(db, qtype):
+    [warning] = warned(db, survey(GOOD, (qtype, "audit" if qtype == "audit" else "thing", "Thing")))
+    assert (warning.sheet, warning.row, warning.column) == ("survey", 3, "type") and qtype in warning.render()
+
+
+def test_an_unknown_type_is_refused_at_its_row(db):
+    [problem] = refused(db, as_md(survey(GOOD, ("geopointy", "thing", "Thing"))), "f.md")
+    assert (problem.sheet, problem.row) == ("survey", 3) and "geopointy" in problem.render()
 
 
 def test_a_repeat_inside_a_repeat_is_refused_at_its_row(db):
@@ -190,31 +212,33 @@ def test_a_repeat_inside_a_repeat_is_refused_at_its_row(db):
 
 
 def test_row_numbers_count_blank_rows_in_a_spreadsheet(db):
-    sheets = survey(GOOD, ("", "", ""), ("", "", ""), ("geopoint", "where", "Where"))
+    sheets = survey(GOOD, ("", "", ""), ("", "", ""), ("text", "where", "Where", "${first} = = 1"),
+                    header=("type", "name", "label", "relevant"))
     problem = one_problem(db, sheets, "xlsx")
-    assert (problem.row, problem.column) == (5, "type")
+    assert (problem.row, problem.column) == (5, "relevant")
 
 
-@pytest.mark.parametrize("column,value,row", [
-    ("video", "clip.mp4", 2),
-    ("guidance_hint", "Ask slowly", 2),
-    ("body::accept", "image/*", 3),
-])
-def test_unsupported_column_in_use_names_sheet_row_and_column(db, column, value, row):
-    rows = [("text", "first", "First", ""), ("select_one yn", "second", "Second", "")]
-    rows[row - 2] = rows[row - 2][:3] + (value,)
-    problem = one_problem(db, survey(*rows, header=("type", "name", "label", column)))
-    assert (problem.sheet, problem.row, problem.column) == ("survey", row, column)
-    assert column in problem.render()
+def test_guidance_hint_and_accept_are_kept(db):
+    form = import_form(db, as_md(survey(("image", "photo", "Photo", "Ask slowly", "image/jpeg"),
+                                        header=("type", "name", "label", "guidance_hint", "body::accept"))),
+                       "f.md").form
+    assert form.questions["photo"].guidance == {"en": "Ask slowly"}
+    assert form.questions["photo"].parameters == {"accept": "image/jpeg"} and form.warnings == []
 
 
-@pytest.mark.parametrize("column,row", [("image", 2), ("media::image", 3), ("audio", 2)])
-def test_a_media_file_not_uploaded_with_the_form_is_named_at_its_cell(db, column, row):
+def test_other_body_columns_are_left_aside_with_a_warning_at_their_first_row(db):
+    rows = [("text", "first", "First", ""), ("text", "second", "Second", "x"), ("text", "third", "Third", "y")]
+    [warning] = warned(db, survey(*rows, header=("type", "name", "label", "body::esri:style")))
+    assert (warning.sheet, warning.row, warning.column) == ("survey", 3, "body::esri:style")
+
+
+@pytest.mark.parametrize("column,row", [("image", 2), ("media::image", 3), ("audio", 2), ("video", 2)])
+def test_a_media_file_not_uploaded_imports_with_a_warning_at_its_cell(db, column, row):
     rows = [("text", "first", "First", ""), ("select_one yn", "second", "Second", "")]
     rows[row - 2] = rows[row - 2][:3] + ("picture.png",)
-    problem = one_problem(db, survey(*rows, header=("type", "name", "label", column)))
-    assert (problem.sheet, problem.row) == ("survey", row)
-    assert "picture.png is not attached" in problem.render()
+    [warning] = warned(db, survey(*rows, header=("type", "name", "label", column)))
+    assert (warning.sheet, warning.row) == ("survey", row)
+    assert "picture.png is not attached" in warning.render()
 
 
 def test_unsupported_column_left_empty_is_fine(db):
@@ -229,22 +253,33 @@ def test_a_broken_repeat_count_is_refused_at_its_cell(db):
     assert ("survey", 3, "repeat_count") in [(p.sheet, p.row, p.column) for p in problems]
 
 
-def test_a_choice_image_not_uploaded_is_named(db):
+def test_a_choice_image_not_uploaded_is_named_with_its_choices_row(db):
     sheets = survey(("select_one yn", "q", "Q"))
-    sheets["choices"] = [["list_name", "name", "label", "image"], ["yn", "yes", "Yes", "yes.png"],
-                         ["yn", "no", "No", ""]]
-    problem = one_problem(db, sheets)
-    assert (problem.sheet, problem.column) == ("choices", "image") and "yes.png is not attached" in problem.render()
+    sheets["choices"] = [["list_name", "name", "label", "image"], ["yn", "no", "No", ""],
+                         ["yn", "yes", "Yes", "yes.png"]]
+    [warning] = warned(db, sheets)
+    assert (warning.sheet, warning.row, warning.column) == ("choices", 3, "image")
+    assert "yes.png is not attached" in warning.render()
 
 
 @pytest.mark.parametrize("qtype,appearance", [("select_one yn", "quick"), ("select_one yn", "signature"),
-                                               ("select_one yn", "compact"), ("text", "minimal"),
-                                               ("select_multiple yn", "likert")])
-def test_unsupported_appearance_is_refused(db, qtype, appearance):
-    problem = one_problem(db, survey(GOOD, (qtype, "q", "Q", appearance),
-                                     header=("type", "name", "label", "appearance")))
-    assert (problem.sheet, problem.row, problem.column) == ("survey", 3, "appearance")
-    assert appearance in problem.render()
+                                               ("text", "minimal"), ("select_one yn", "autocomplete"),
+                                               ("geopoint", "placement-map"), ("date", "ethiopian"),
+                                               ("select_one yn", "something-new")])
+def test_appearances_shown_differently_or_unknown_import_with_a_warning(db, qtype, appearance):
+    [warning] = warned(db, survey(GOOD, (qtype, "q", "Q", appearance),
+                                  header=("type", "name", "label", "appearance")))
+    assert (warning.sheet, warning.row, warning.column) == ("survey", 3, "appearance")
+    assert appearance in warning.render()
+
+
+@pytest.mark.parametrize("written,kept", [("Minimal", "minimal"), ("LIKERT", "likert"),
+                                          ("minimal w2", "minimal"), ("columns-3", "columns-3"),
+                                          ("compact", "compact"), ("horizontal", "horizontal")])
+def test_appearances_are_matched_case_insensitively_and_widths_pass_silently(db, written, kept):
+    form = import_form(db, as_md(survey(("select_one yn", "q", "Q", written),
+                                        header=("type", "name", "label", "appearance"))), "f.md").form
+    assert form.questions["q"].appearance == kept and form.warnings == []
 
 
 @pytest.mark.parametrize("appearance", ["field-list", "multiline"])
@@ -329,17 +364,32 @@ def test_group_relevance_on_a_question_before_it_is_fine(db):
     assert form.groups["g"].relevant is not None
 
 
-@pytest.mark.parametrize("label", ["label::English", "label::English (english)", "label::(en)x"])
-def test_language_column_without_a_code(db, label):
-    problem = one_problem(db, survey(("text", "a", "A"), header=("type", "name", label)))
-    assert (problem.sheet, problem.row, problem.column) == ("survey", 2, "label")
-    assert "(en)" in problem.render()  # the message shows what is expected
+@pytest.mark.parametrize("label,code", [
+    ("label::English", "en"), ("label::english", "en"), ("label::EN", "en"), ("label::Español", "es"),
+    ("label::Spanish", "es"), ("label::Somali", "so"), ("label::Af-Soomaali", "so"), ("label::Soomaali", "so"),
+    ("label::Amharic", "am"), ("label::አማርኛ", "am"), ("label::French (fr)", "fr"), ("label::chinese", "zh"),
+    ("label::Tigrinya", "ti"), ("label", "en")])
+def test_languages_as_people_write_them(db, label, code):
+    form = import_form(db, as_md(survey(("text", "a", "A"), header=("type", "name", label), choices=False)),
+                       "f.md").form
+    assert form.languages == [code] and form.questions["a"].label == {code: "A"} and form.warnings == []
 
 
-def test_default_language_without_a_code(db):
-    sheets = survey(GOOD, extra_sheets={"settings": [["default_language"], ["Spanish"]]})
-    problem = one_problem(db, sheets)
-    assert (problem.sheet, problem.column) == ("settings", "default_language")
+def test_a_language_with_no_known_code_is_served_under_its_own_name(db):
+    [warning] = warned(db, survey(("text", "a", "A", "B"), header=("type", "name", "label::English",
+                                                                    "label::Kunama dialect 2")))
+    form = form_store.current_form(db, "form")
+    other = next(c for c in form.languages if c != "en")
+    assert other.startswith("x-") and form.language_names == {other: "Kunama dialect 2"}
+    assert form.default_language == "en" and "Kunama dialect 2" in warning.render()
+
+
+@pytest.mark.parametrize("default", ["Spanish", "spanish", "Español", "ES", "Spanish (es)"])
+def test_default_language_in_any_of_these_forms(db, default):
+    sheets = survey(("text", "a", "A", "Uno"), header=("type", "name", "label::English", "label::Spanish"),
+                    extra_sheets={"settings": [["default_language"], [default]]})
+    form = import_form(db, as_md(sheets), "f.md").form
+    assert form.default_language == "es" and sorted(form.languages) == ["en", "es"]
 
 
 @pytest.mark.parametrize("default", ["${other}", "today()", "concat('a', 'b')"])
@@ -350,10 +400,10 @@ def test_non_literal_default_is_refused(db, default):
 
 
 def test_every_problem_is_reported_at_once(db):
-    problems = refused(db, as_md(survey(("geopoint", "g", "G", ""), ("text", "t", "T", "${x} = = 2"),
+    problems = refused(db, as_md(survey(("text", "g", "G", "${x} ="), ("text", "t", "T", "${x} = = 2"),
                                         ("integer", "x", "X", ""),
                                         header=("type", "name", "label", "relevant"))), "f.md")
-    assert {(p.row, p.column) for p in problems} == {(2, "type"), (3, "relevant")}
+    assert {(p.row, p.column) for p in problems} == {(2, "relevant"), (3, "relevant")}
 
 
 @pytest.mark.parametrize("data,filename", [
@@ -395,11 +445,20 @@ def test_a_file_of_exactly_the_limit_is_read(db):
 
 
 def test_problem_render_names_sheet_row_and_column_and_can_be_translated(db):
-    problem = one_problem(db, survey(GOOD, ("geopoint", "where", "Where")))
+    problem = one_problem(db, survey(GOOD, ("text", "where", "Where", "${first} = = 1"),
+                                     header=("type", "name", "label", "relevant")))
     spanish = {"sheet %(sheet)s": "hoja %(sheet)s", "row %(row)s": "fila %(row)s",
                "column %(column)s": "columna %(column)s",
-               "The question type %(type)s is not supported by fieldkit yet.": "Tipo %(type)s no."}
-    assert problem.render(lambda s: spanish.get(s, s)) == "hoja survey, fila 3, columna type: Tipo geopoint no."
+               "The expression %(source)s cannot be used: %(error)s": "No: %(source)s"}
+    assert problem.render(lambda s: spanish.get(s, s)) == "hoja survey, fila 3, columna relevant: No: ${first} = = 1"
+
+
+def test_a_warning_translates_its_explanation_too(db):
+    [warning] = warned(db, survey(GOOD, ("select_one yn", "q", "Q", "quick"),
+                                  header=("type", "name", "label", "appearance")))
+    spanish = {"The appearance %(value)s is shown as %(how)s.": "La apariencia %(value)s: %(how)s.",
+               "the list; the screen does not move on by itself": "la lista"}
+    assert warning.render(lambda s: spanish.get(s, s)).endswith("La apariencia quick: la lista.")
 
 
 # ------------------------------------------------------------------ versions

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from conftest import FORMS, Page, Participant, submissions_of
 from fieldkit.cli import main
-from fieldkit.forms.xlsform import FormImportError, load_xlsform
+from fieldkit.forms.xlsform import FormImportError, Problem, load_xlsform
 from fieldkit.services import forms as form_service
 
 PROMPTS = FORMS / "prompts"
@@ -22,15 +22,21 @@ def problems_of(media: dict, survey: bytes = SURVEY):
     return caught.value.problems
 
 
-def test_every_file_the_form_names_must_be_attached():
+def warnings_of(media: dict, survey: bytes = SURVEY):
+    form = load_xlsform(survey, "prompts.md", media=media)
+    return form, [Problem.from_dict(w) for w in form.warnings]
+
+
+def test_a_file_the_form_names_that_is_missing_imports_with_a_warning():
     missing = dict(MEDIA)
     del missing["question_so.wav"]
-    [problem] = problems_of(missing)
-    assert (problem.sheet, problem.row, problem.column) == ("survey", 2, "audio")
-    assert "question_so.wav is not attached" in problem.render()
+    form, [warning] = warnings_of(missing)
+    assert (warning.sheet, warning.row, warning.column) == ("survey", 2, "audio")
+    assert "question_so.wav is not attached" in warning.render()
+    assert "question_so.wav" not in form.media_files  # the text is shown alone until it is
     without_csv = {k: v for k, v in MEDIA.items() if k != "districts.csv"}
-    [problem] = problems_of(without_csv)
-    assert (problem.row, problem.column) == (4, "type") and "districts.csv" in problem.render()
+    form, [warning] = warnings_of(without_csv)
+    assert (warning.row, warning.column) == (4, "type") and "districts.csv" in warning.render()
 
 
 @pytest.mark.parametrize("name,data,text", [
@@ -38,16 +44,16 @@ def test_every_file_the_form_names_must_be_attached():
     ("house.png", b"\x89PNG\r\n\x1a\n" + b"0" * (3 * 1024 * 1024), "too large"),
     ("question_en.wav", MEDIA["house.png"], "not the kind of file"),
 ])
-def test_bad_media_files_are_refused_with_their_place(name, data, text):
-    problems = problems_of(dict(MEDIA, **{name: data}))
-    assert any(text in p.render() for p in problems)
-    assert all(p.sheet == "survey" and p.row == 2 for p in problems)
+def test_bad_media_files_are_left_out_with_a_warning_at_their_place(name, data, text):
+    form, warnings = warnings_of(dict(MEDIA, **{name: data}))
+    assert any(text in w.render() for w in warnings)
+    assert all(w.sheet == "survey" and w.row == 2 for w in warnings) and name not in form.media_files
 
 
 def test_an_image_column_needs_an_image():
     survey = SURVEY.replace(b"| house.png |", b"| question_en.wav |")
-    [problem] = problems_of(MEDIA, survey)
-    assert problem.column == "image" and "not an image file" in problem.render()
+    _form, [warning] = warnings_of(MEDIA, survey)
+    assert warning.column == "image" and "not an image file" in warning.render()
 
 
 @pytest.mark.parametrize("csv_text,text", [
@@ -115,7 +121,7 @@ def test_forms_add_takes_media_files_on_the_command_line(tmp_path):
     result = runner.invoke(main, ["forms", "add", str(FORMS / "prompts.md"), *files, "--data", str(tmp_path)])
     assert result.exit_code == 0, result.output
     short = runner.invoke(main, ["forms", "add", str(FORMS / "prompts.md"), "--data", str(tmp_path / "b")])
-    assert short.exit_code == 1 and "is not attached" in short.output
+    assert short.exit_code == 0 and "is not attached" in short.output  # added, with the warnings
 
 
 def test_the_console_upload_takes_media_files(signed_in, db):
@@ -128,4 +134,6 @@ def test_the_console_upload_takes_media_files(signed_in, db):
     assert response.status_code == 303, response.get_data(as_text=True)
     data = {"csrf_token": csrf, "xlsform": (io.BytesIO(SURVEY.replace(b"| 1 |", b"| 2 |")), "prompts.md")}
     response = client.post("/console/forms", data=data, content_type="multipart/form-data")
-    assert response.status_code == 422 and "is not attached" in response.get_data(as_text=True)
+    assert response.status_code == 303  # added: its page says what is missing
+    page = client.get(response.location).get_data(as_text=True)
+    assert "is not attached" in page and "What participants will see differently" in page

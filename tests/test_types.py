@@ -8,7 +8,7 @@ import pytest
 
 from conftest import FORMS, Page, submissions_of
 from fieldkit.forms import engine
-from fieldkit.forms.xlsform import FormImportError, load_xlsform
+from fieldkit.forms.xlsform import FormImportError, Problem, load_xlsform
 from fieldkit.services.export import export_csv
 
 
@@ -46,17 +46,24 @@ def test_range_defaults_to_odks_parameters():
 
 @pytest.mark.parametrize("row,column,text", [
     ("| | text | t | T | start=1 | | |", "parameters", "parameters"),
-    ("| | integer | t | T | start=1 end=4 | | |", "parameters", "parameters"),
     ("| | range | r | R | start=5 end=1 step=1 | | |", "parameters", "start below end"),
     ("| | range | r | R | start=1 end=5 step=0 | | |", "parameters", "step"),
     ("| | range | r | R | start=1 end=5 step=-1 | | |", "parameters", "step"),
-    ("| | text | t | T | | likert | |", "appearance", "likert"),
-    ("| | select_multiple yn | t | T | | minimal | |", "appearance", "minimal"),
 ])
-def test_refused_parameters_and_appearances_name_row_and_column(row, column, text):
+def test_refused_parameters_name_row_and_column(row, column, text):
     problem = refusal(row)
     assert (problem.sheet, problem.row, problem.column) == ("survey", 2, column)
     assert text in problem.render()
+
+
+@pytest.mark.parametrize("row,column,text", [
+    ("| | integer | t | T | start=1 end=4 | | |", "parameters", "end"),
+    ("| | text | t | T | | likert | |", "appearance", "likert"),
+])
+def test_parameters_and_appearances_of_another_type_are_a_warning_at_their_cell(row, column, text):
+    warnings = [Problem.from_dict(w) for w in one_row(row).warnings]
+    assert {(w.sheet, w.row, w.column) for w in warnings} == {("survey", 2, column)}
+    assert any(text in w.render() for w in warnings)
 
 
 @pytest.mark.parametrize("value,parsed", [

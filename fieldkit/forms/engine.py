@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from ..messages import Message, N_
-from . import expr
+from . import expr, geo
 from .model import UPLOAD_TYPES, Choice, Form, Question, text_in
 
 MAX_TEXT = 2000
@@ -197,7 +197,7 @@ def is_shown(form: Form, index: int, state: State) -> bool:
 
 
 def repeat_of(form: Form, page: Page) -> str | None:
-    return form.screens[page[0]].repeat if page[0] < len(form.screens) else None
+    return form.screens[page[0]].repeat if 0 <= page[0] < len(form.screens) else None
 
 
 def _key(form: Form, page: Page) -> tuple[int, int]:
@@ -282,6 +282,8 @@ def parse_answer(q: Question, values: list[str], form: Form) -> str | Message:
     values = [unicodedata.normalize("NFC", CONTROL.sub("", v)).strip() for v in values]
     if q.type == "rank":
         return parse_rank(q, values, form)
+    if q.type == "geopoint":  # latitude, longitude, altitude, accuracy: four fields
+        return geo.point(values)
     if q.type == "select_multiple":
         allowed = form.choice_names(q)
         chosen = {v for v in values if v}
@@ -294,7 +296,9 @@ def parse_answer(q: Question, values: list[str], form: Form) -> str | Message:
     if q.type in UPLOAD_TYPES:  # the stored name of the attached file, set by services/collect.py
         return value if ATTACHMENT_NAME.fullmatch(value) else Message(
             N_("The answers sent do not match this form's questions."))
-    if q.type == "text":
+    if q.type in ("geotrace", "geoshape"):
+        return geo.points(value, q.type == "geoshape")
+    if q.type in ("text", "barcode"):
         if len(value) > MAX_TEXT:
             return Message(N_("Please keep this answer under %(max)s characters."), {"max": MAX_TEXT})
         return value.replace("\r\n", "\n")
@@ -307,6 +311,12 @@ def parse_answer(q: Question, values: list[str], form: Form) -> str | Message:
             return Message(N_("Please enter a number, like 2.5."))
         return expr.to_string(float(value.replace(",", ".")))
     if q.type == "date":
+        # month-year and year appearances: ODK stores the first day of the month or year
+        looks = (q.appearance or "").split()
+        if "month-year" in looks and re.fullmatch(r"\d{4}-\d{2}", value):
+            value += "-01"
+        elif "year" in looks and re.fullmatch(r"\d{4}", value):
+            value += "-01-01"
         try:
             day = dt.date.fromisoformat(value)
         except ValueError:
@@ -398,7 +408,7 @@ def apply_screen(form: Form, index: int, answers: dict, posted: dict[str, list[s
         target = rows[instance - 1]
     for q in inputs:
         values = posted.get(q.name, [])
-        if len(values) > 1 and q.type not in ("select_multiple", "rank"):
+        if len(values) > (4 if q.type == "geopoint" else 1) and q.type not in ("select_multiple", "rank"):
             raise InputError(Message(N_("The answers sent do not match this form's questions.")))
         parsed = parse_answer(q, values, form)
         if isinstance(parsed, Message):

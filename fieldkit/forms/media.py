@@ -21,7 +21,8 @@ MEDIA_TYPES = {
     ".gif": ("image/gif", "image"), ".webp": ("image/webp", "image"),
     ".mp3": ("audio/mpeg", "audio"), ".m4a": ("audio/mp4", "audio"), ".ogg": ("audio/ogg", "audio"),
     ".opus": ("audio/ogg", "audio"), ".wav": ("audio/wav", "audio"),
-    ".csv": ("text/csv", "data"),
+    ".mp4": ("video/mp4", "video"), ".webm": ("video/webm", "video"),
+    ".csv": ("text/csv", "data"), ".xml": ("application/xml", "data"), ".geojson": ("application/geo+json", "data"),
 }
 # What the start of each kind of file must look like, so a renamed file is caught.
 SIGNATURES = {
@@ -41,7 +42,7 @@ def check_file(filename: str, data: bytes) -> Message | None:
     found = kind_of(filename)
     if found is None:
         return Message(N_("%(name)s cannot be used: media files can be .png, .jpg, .gif, .webp, .mp3, .m4a, "
-                          ".ogg, .opus, .wav or .csv."), {"name": filename})
+                          ".ogg, .opus, .wav, .mp4, .webm or .csv."), {"name": filename})
     if len(data) > MAX_MEDIA_BYTES:
         return Message(N_("%(name)s is too large (more than %(mb)s MB): phones on the event's Wi-Fi would wait "
                           "for it. Make it smaller and try again."),
@@ -80,6 +81,77 @@ def choices_from_csv(data: bytes, filename: str) -> tuple[list[dict], list[Messa
     if not rows:
         return [], [Message(N_("%(name)s has no choices."), {"name": filename})]
     return rows, []
+
+
+def choices_from_file(data: bytes, filename: str) -> tuple[list[dict], list[Message]]:
+    """A select_*_from_file list from a .csv, .xml or .geojson file, as rows of columns."""
+    suffix = PurePath(filename).suffix.lower()
+    if suffix == ".xml":
+        return _choices_from_xml(data, filename)
+    if suffix == ".geojson":
+        return _choices_from_geojson(data, filename)
+    return choices_from_csv(data, filename)
+
+
+def _checked(rows: list[dict], filename: str) -> tuple[list[dict], list[Message]]:
+    seen = set()
+    for row in rows:
+        if row["name"] in seen:
+            return [], [Message(N_("%(name)s has the choice %(choice)s twice."), {"name": filename, "choice": row["name"]})]
+        seen.add(row["name"])
+    if not rows:
+        return [], [Message(N_("%(name)s has no choices."), {"name": filename})]
+    if len(rows) > MAX_CHOICES_FROM_FILE:
+        return [], [Message(N_("%(name)s has more than %(max)s choices."), {"name": filename, "max": MAX_CHOICES_FROM_FILE})]
+    return rows, []
+
+
+def _choices_from_xml(data: bytes, filename: str) -> tuple[list[dict], list[Message]]:
+    """ODK's XML list: <root><item><name>a</name><label>A</label>...</item>...</root>.
+    Parsed with the standard library's expat, which expands no external entities."""
+    import xml.etree.ElementTree as ET
+    if b"<!DOCTYPE" in data[:2048] or b"<!ENTITY" in data:
+        return [], [Message(N_("%(name)s cannot be read: a list may not declare entities."), {"name": filename})]
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError:
+        return [], [Message(N_("%(name)s is not a readable XML list."), {"name": filename})]
+    rows = []
+    for item in root.iter("item"):
+        row = {child.tag: (child.text or "").strip() for child in item}
+        if row.get("name"):
+            rows.append(row)
+    if rows and not any(k == "label" or k.startswith("label") for k in rows[0]):
+        return [], [Message(N_("%(name)s needs a name column and a label column."), {"name": filename})]
+    return _checked(rows, filename)
+
+
+def _choices_from_geojson(data: bytes, filename: str) -> tuple[list[dict], list[Message]]:
+    """ODK's GeoJSON list: each feature a choice, named by its id and labelled by its
+    title; its point kept as the column geometry ("lat lon 0 0"), its properties as columns."""
+    import json
+    try:
+        features = json.loads(data.decode("utf-8-sig")).get("features")
+        if not isinstance(features, list):
+            raise ValueError
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return [], [Message(N_("%(name)s is not a GeoJSON FeatureCollection."), {"name": filename})]
+    rows = []
+    for feature in features:
+        if not isinstance(feature, dict):
+            continue
+        props = {str(k): str(v) for k, v in (feature.get("properties") or {}).items()
+                 if isinstance(v, (str, int, float)) and not isinstance(v, bool)}
+        name = str(feature.get("id") if feature.get("id") is not None else props.get("id", "")).strip()
+        if not name:
+            continue
+        geometry = feature.get("geometry") or {}
+        point = geometry.get("coordinates") if geometry.get("type") == "Point" else None
+        row = dict(props, name=name, label=props.get("title", name))
+        if isinstance(point, list) and len(point) >= 2:
+            row["geometry"] = f"{point[1]} {point[0]} 0 0"
+        rows.append(row)
+    return _checked(rows, filename)
 
 
 # ---------------------------------------------------------------- files participants attach

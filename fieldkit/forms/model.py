@@ -15,10 +15,14 @@ Text = dict[str, str]  # language code -> text
 # Question types fieldkit renders as inputs, and those it only computes or shows.
 # A file the participant attaches: its answer is the attachment's stored name.
 UPLOAD_TYPES = ("image", "audio", "video", "file")
+# Locations as ODK stores them: "lat lon alt acc", and points joined by ";" for a trace or shape.
+GEO_TYPES = ("geopoint", "geotrace", "geoshape")
 INPUT_TYPES = ("text", "integer", "decimal", "select_one", "select_multiple", "date", "acknowledge",
-               "time", "dateTime", "range", "rank") + UPLOAD_TYPES
-# Never shown: hidden stores its default; metadata is filled in at submission.
-METADATA_TYPES = ("start", "end", "today", "deviceid")
+               "time", "dateTime", "range", "rank", "barcode") + GEO_TYPES + UPLOAD_TYPES
+# Never shown: hidden stores its default; metadata is filled in at submission (the
+# device's own properties, which a phone's browser does not tell, are stored empty).
+METADATA_TYPES = ("start", "end", "today", "deviceid", "username", "email", "phonenumber", "simserial",
+                  "subscriberid")
 SUPPORTED_TYPES = INPUT_TYPES + ("note", "calculate", "hidden") + METADATA_TYPES
 
 
@@ -53,6 +57,7 @@ class Question:
     media: dict[str, Text] = field(default_factory=dict)  # "image"/"audio" -> language -> file name
     read_only: bool = False  # shown with its value (a default or a calculation), never posted
     trigger: list[str] = field(default_factory=list)  # its calculation runs when one of these changes
+    guidance: Text = field(default_factory=dict)  # guidance_hint: behind a "More" on the page
 
     @property
     def is_input(self) -> bool:
@@ -110,6 +115,11 @@ class Form:
     public_key: str = ""  # XLSForm settings public_key: answers are sealed for its private key
     repeats: dict[str, Repeat] = field(default_factory=dict)
     media_files: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> {"sha256", "type"}
+    # A language CLDR does not know, under its private-use code (x-...): the name the form gives it.
+    language_names: dict[str, str] = field(default_factory=dict)
+    # What the coordinator was told at import: what fieldkit shows differently or leaves out.
+    # Each {"text", "params", "sheet", "row", "column"}, as xlsform.Problem.to_dict() makes it.
+    warnings: list[dict] = field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -133,7 +143,7 @@ class Form:
         data = asdict(self)
         # Keys only some forms use are left out when empty: other models stay as they were.
         for question in data["questions"].values():
-            for key in ("parameters", "repeat", "choice_filter", "media", "read_only", "trigger"):
+            for key in ("parameters", "repeat", "choice_filter", "media", "read_only", "trigger", "guidance"):
                 if not question[key]:
                     del question[key]
         for choices in data["choices"].values():
@@ -144,7 +154,7 @@ class Form:
         for screen in data["screens"]:
             if not screen["repeat"]:
                 del screen["repeat"]
-        for key in ("repeats", "media_files"):
+        for key in ("repeats", "media_files", "language_names", "warnings"):
             if not data[key]:
                 del data[key]
         return data
@@ -168,6 +178,8 @@ class Form:
             public_key=data.get("public_key", ""),
             repeats={k: Repeat(**v) for k, v in data.get("repeats", {}).items()},
             media_files=data.get("media_files", {}),
+            language_names=data.get("language_names", {}),
+            warnings=data.get("warnings", []),
         )
 
 

@@ -15,50 +15,31 @@ from pathlib import PurePath
 
 from .. import crypto
 from ..messages import Message, N_
+from . import appearances as looks
 from . import expr
+from . import languages as language_names
 from . import media as media_files
+from . import types as question_types
 from .model import Choice, Form, Group, Question, Repeat, Screen
 from .order import CycleError, dependency_order
 
 FILE_TYPES = (".xlsx", ".xls", ".csv", ".md")
-TYPE_MAP = {
-    "photo": "image",  # pyxform's name for XLSForm's image
-    "audio": "audio",
-    "video": "video",
-    "file": "file",
-    "text": "text",
-    "integer": "integer",
-    "decimal": "decimal",
-    "select one": "select_one",
-    "select all that apply": "select_multiple",
-    "note": "note",
-    "date": "date",
-    "acknowledge": "acknowledge",
-    "calculate": "calculate",
-    "time": "time",
-    "dateTime": "dateTime",
-    "range": "range",
-    "rank": "rank",
-    "hidden": "hidden",
-    # Metadata: never shown; filled in when the submission is stored (services/collect.submit).
-    "start": "start",
-    "end": "end",
-    "today": "today",
-    "deviceid": "deviceid",
-}
 RANGE_PARAMETERS = ("start", "end", "step")
 RANGE_DEFAULTS = {"start": "1", "end": "10", "step": "1"}  # ODK's
-# Columns that XLSForm defines and fieldkit does not act on yet: refused when
-# used, rather than silently ignored, so nobody runs a form that behaves
-# differently from what its author wrote.
-UNSUPPORTED_COLUMNS = (
-    "parameters", "video", "guidance_hint", "body",
-)
-MEDIA_KINDS = ("image", "big-image", "audio")  # media columns fieldkit shows
-SUPPORTED_APPEARANCES = {"", "field-list", "multiline", "minimal", "likert"}
-# Appearances that only apply to some types (the row's type must start with one of these).
-APPEARANCE_TYPES = {"minimal": ("select_one", "select one"), "likert": ("select_one", "select one")}
-LANGUAGE = re.compile(r"^(?P<name>.*?)\s*\((?P<code>[A-Za-z]{2,3}(?:-[A-Za-z0-9]+)?)\)\s*$")
+# Parameters of other question types: what fieldkit does with each is in compat.py.
+PARAMETERS = {
+    "max-pixels": N_("photos are kept as the phone sends them, at most 10 MB"),
+    "randomize": N_("the choices are shown in the order of the choices sheet"),
+    "seed": N_("the choices are shown in the order of the choices sheet"),
+    "quality": N_("recordings are kept as the phone makes them"),
+    "capture-accuracy": N_("the accuracy is what the participant enters"),
+    "warning-accuracy": N_("the accuracy is what the participant enters"),
+    "allow-mock-accuracy": N_("the accuracy is what the participant enters"),
+    "value": N_("the choice's name is stored"),
+    "label": N_("the choice's label is shown"),
+    "app": N_("other apps cannot be opened from a browser: the question is asked as a field"),
+}
+MEDIA_KINDS = ("image", "big-image", "audio", "video")  # media columns fieldkit shows
 PYXFORM_ROW = re.compile(r"\[row : (\d+)\]")
 PYXFORM_WHERE = re.compile(r"On the '([^']+)' sheet, the '([^']+)' value")
 
@@ -69,6 +50,15 @@ class Problem:
     sheet: str | None = None
     row: int | None = None
     column: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"text": self.message.text, "params": self.message.params, "sheet": self.sheet,
+                "row": self.row, "column": self.column}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Problem:
+        return cls(Message(data["text"], data.get("params") or {}), data.get("sheet"), data.get("row"),
+                   data.get("column"))
 
     def render(self, gettext=str) -> str:
         where = []
@@ -100,6 +90,9 @@ def file_type_of(filename: str) -> str:
     return suffix
 
 
+# A file the form names that was not uploaded with it: a warning, until it is attached.
+MISSING_FILE = N_("The file %(name)s is not attached: until it is, participants see the text alone. Attach it "
+                  "to this version from the console or with fieldkit forms attach.")
 OTHER = N_("Other")
 SPECIFY_OTHER = N_("Please specify")
 
@@ -130,9 +123,9 @@ def load_xlsform(data: bytes, filename: str, translate=None, media: dict[str, by
     try:
         rows = _row_numbers(workbook.survey or [])
         written = _written_types(workbook.survey or [])
-        problems = _check_columns(workbook.survey or []) + _check_columns(workbook.choices or [], "choices")
-        if problems:
-            raise FormImportError(problems)
+        noticed: list[Problem] = []  # shown differently or left out: told, never refused
+        _check_columns(workbook.survey or [], noticed)
+        _check_columns(workbook.choices or [], noticed, "choices")
         warnings: list[str] = []
         tree = workbook_to_json(workbook, fallback_form_name=PurePath(filename).stem, warnings=warnings)
         # to_xml builds the XForm, which checks references and structure;
@@ -141,12 +134,22 @@ def load_xlsform(data: bytes, filename: str, translate=None, media: dict[str, by
     except FormImportError:
         raise
     except PyXFormError as error:
-        raise FormImportError([_from_pyxform(str(error))]) from None
+        found = _from_pyxform(str(error))
+        unknown = re.search(r"Unknown question type '([^']+)'", str(error))
+        if unknown and found.row is None:  # pyxform names the type, not its row
+            found.sheet, found.column = "survey", "type"
+            found.row = next((rows[n] for n, t in written.items() if t == unknown.group(1)), None)
+        raise FormImportError([found]) from None
     except Exception as error:  # a corrupt file makes the readers raise anything
         raise FormImportError([problem(
             N_("This file could not be read as an XLSForm (%(error)s)."), error=str(error)[:200])]) from None
     version = str(tree.get("version") or hashlib.sha256(data).hexdigest()[:10])
-    form = _Builder(tree, rows, version, written, translate, media or {}).build()
+    external = _external_choices(getattr(workbook, "external_choices", None) or [])
+    builder_ = _Builder(tree, rows, version, written, translate, media or {}, external)
+    builder_.warnings[:0] = noticed
+    builder_.choice_rows = {(str(r.get("list_name") or r.get("list name") or "").strip(), str(r.get("name")).strip()): i + 2
+                            for i, r in enumerate(workbook.choices or []) if r.get("name") not in (None, "")}
+    form = builder_.build()
     _apply_extensions(form, extensions)
     form.public_key = _public_key(tree.get("public_key"))
     return form
@@ -189,7 +192,7 @@ def _apply_extensions(form: Form, extensions: dict[str, dict[str, str]]) -> None
         # column with one (public_title::Español (es)) gives that language its own.
         texts = {lang: entries[""] for lang in form.languages} if "" in entries else {}
         for key, text in entries.items():
-            code = language_code(key, sheet="settings", column=f"{name}::{key}") if key else None
+            code = language_code(key)[0] if key else None
             if code in form.languages:
                 texts[code] = text
         return texts
@@ -223,43 +226,92 @@ def _written_types(survey: list[dict]) -> dict[str, str]:
     return {r["name"]: str(r.get("type") or "").strip() for r in survey if r.get("name")}
 
 
-def _check_columns(survey: list[dict], sheet: str = "survey") -> list[Problem]:
-    problems = []
+def _external_choices(rows: list[dict]) -> dict[str, list[dict]]:
+    """The external_choices sheet (select_one_external's lists), as pyxform's choices."""
+    lists: dict[str, list[dict]] = {}
+    for row in rows:
+        list_name = str(row.get("list_name") or row.get("list name") or "").strip()
+        if list_name and row.get("name") not in (None, ""):
+            item = {k: v for k, v in row.items() if k not in ("list_name", "list name") and v not in (None, "")}
+            if any(k.startswith("label") for k in item):
+                labels = {k.partition("::")[2].strip() or "default": str(v) for k, v in item.items()
+                          if k.split("::")[0].strip() == "label"}
+                item = {k: v for k, v in item.items() if k.split("::")[0].strip() != "label"}
+                item["label"] = labels["default"] if list(labels) == ["default"] else labels
+            lists.setdefault(list_name, []).append(item)
+    return lists
+
+
+def _check_columns(survey: list[dict], noticed: list[Problem], sheet: str = "survey") -> None:
+    """Columns fieldkit leaves aside: told once each (with the first row), never refused."""
+    told: set[str] = set()
     for i, row in enumerate(survey):
-        row_type = str(row.get("type") or "").strip()
         for column, value in row.items():
             base = column.split("::")[0].strip().lower()
-            if value in (None, ""):
+            if value in (None, "") or base != "body" or column in told:
                 continue
-            if base == "parameters" and row_type == "range" and sheet == "survey":
-                continue  # start/end/step, checked by _Builder
-            appearance = str(value).strip()
-            if base in UNSUPPORTED_COLUMNS:
-                # Problem() itself: problem()'s own 'column' argument would clash with the placeholder.
-                problems.append(Problem(Message(N_("The column %(column)s is not supported by fieldkit yet."),
-                                                {"column": column}), sheet, i + 2, column))
-            elif base == "appearance" and (appearance not in SUPPORTED_APPEARANCES or (
-                    appearance in APPEARANCE_TYPES and not row_type.startswith(APPEARANCE_TYPES[appearance]))):
-                problems.append(problem(N_("The appearance %(value)s is not supported by fieldkit yet."),
-                                        sheet, i + 2, column, value=value))
-    return problems
+            if column.split("::")[-1].strip().lower() == "accept" and sheet == "survey":
+                continue  # the file types an upload takes: used
+            told.add(column)
+            # Problem() itself: problem()'s own 'column' argument would clash with the placeholder.
+            noticed.append(Problem(Message(N_("The column %(column)s is for other clients' XForms: fieldkit "
+                                              "leaves it aside."), {"column": column}), sheet, i + 2, column))
 
 
-def language_code(key: str, row=None, sheet="survey", column=None) -> str:
-    match = LANGUAGE.match(key)
-    if not match:
-        raise FormImportError([problem(
-            N_("The language %(name)s needs a code in brackets, like English (en)."),
-            sheet, row, column, name=key)])
-    return match.group("code").lower()
+def language_code(key: str) -> tuple[str, str]:
+    """(code, name) for a language as the form writes it: 'Español' -> ('es', 'Español')."""
+    code, _known = language_names.code_of(key)
+    match = language_names.WITH_CODE.match(key)
+    return code, (match.group("name") if match else key).strip()
+
+
+def _loop_groups(el: dict) -> list[dict]:
+    """begin loop over a list: a group per choice, as pyxform's XForm has it. Each
+    copy's questions are named <question>_<choice>, and ${question} inside the loop
+    means the same choice's copy; %(label)s in a label is the choice's label."""
+    inner = {child.get("name") for child in el.get("children", [])}
+
+    def renamed(value, suffix: str, labels):
+        if isinstance(value, dict):
+            return {k: renamed(v, suffix, labels.get(k, labels.get("default", "")) if isinstance(labels, dict)
+                               else labels) for k, v in value.items()}
+        if isinstance(value, list):
+            return [renamed(v, suffix, labels) for v in value]
+        if not isinstance(value, str):
+            return value
+        value = re.sub(r"\$\{([^}]+)\}", lambda m: f"${{{m.group(1)}_{suffix}}}" if m.group(1) in inner else m.group(0),
+                       value)
+        label = labels if isinstance(labels, str) else next(iter(labels.values()), "") if labels else ""
+        return value.replace("%(label)s", label)
+
+    groups = []
+    for choice in el.get("columns", []):
+        suffix, labels = str(choice["name"]), choice.get("label") or str(choice["name"])
+        children = []
+        for child in el.get("children", []):
+            copy = {k: (v if k in ("type", "name", "list_name", "itemset", "choices") else renamed(v, suffix, labels))
+                    for k, v in child.items()}
+            copy["name"] = f"{child.get('name')}_{suffix}"
+            children.append(copy)
+        groups.append({"type": "group", "name": f"{el.get('name')}_{suffix}", "children": children,
+                       "label": renamed(el.get("label"), suffix, labels) if el.get("label") else labels,
+                       **({"bind": el["bind"]} if el.get("bind") else {})})
+    return groups
 
 
 class _Builder:
     """Walks pyxform's nested dict once, collecting questions, groups and screens."""
 
     def __init__(self, tree: dict, rows: dict[str, int], version: str, written: dict[str, str] | None = None,
-                 translate=None, media: dict[str, bytes] | None = None):
+                 translate=None, media: dict[str, bytes] | None = None, external: dict | None = None):
         self.tree, self.rows, self.version = tree, rows, version
+        self.external = external or {}
+        self.warnings: list[Problem] = []
+        self.language_names: dict[str, str] = {}  # x-... -> the name the form gives it
+        self.told: set[tuple] = set()  # warnings given once per form
+        self.table_groups: set[str] = set()  # appearance table-list: its selects are the rows of a table
+        self.missing: dict[str, tuple] = {}  # media file named but not attached -> where first named
+        self.choice_rows: dict[tuple[str, str], int] = {}  # (list_name, name) -> choices sheet row
         self.media = media or {}
         self.media_used: dict[str, dict[str, str]] = {}  # file name -> {"sha256", "type"}
         self.translate = translate or (lambda lang, text: text)
@@ -268,7 +320,7 @@ class _Builder:
         self.languages: list[str] = []
         default = tree.get("default_language") or "default"
         self.default_key = default
-        self.default_code = "en" if default == "default" else language_code(default, sheet="settings", column="default_language")
+        self.default_code = "en" if default == "default" else self._code(default, "settings", None, "default_language")
         self.questions: dict[str, Question] = {}
         self.groups: dict[str, Group] = {}
         self.choices: dict[str, list[Choice]] = {}
@@ -279,7 +331,8 @@ class _Builder:
         self.generated: set[str] = set()
         # or_other: pyxform adds an "other" choice and a text question <name>_other
         # (in English, with a relative path fieldkit does not take): fieldkit writes them anew.
-        self.others = {f"{n}_other": n for n, t in self.written.items() if t.split()[-1:] == ["or_other"]}
+        self.others = {f"{n}_other": n for n, t in self.written.items()
+                       if t.split()[-1:] == ["or_other"] or t.lower().endswith(" or specify other")}
         asked = set(self.others.values())
         self.other_lists = set()
         stack = list(tree.get("children", []))
@@ -299,9 +352,13 @@ class _Builder:
     def build(self) -> Form:
         for choices in (self.tree.get("choices") or {}).items():
             self._choice_list(*choices)
+        for list_name, items in self.external.items():  # select_one_external's lists
+            if list_name not in self.choices:
+                self._choice_list(list_name, items, sheet="external_choices")
         for child in self.tree.get("children", []):
             self._element(child, groups=[], screen=None, repeat=None)
         self._other_texts()
+        self._missing_files()
         self.screens = [s for s in self.screens if s.questions]
         order = self._order()
         if self.problems:
@@ -320,6 +377,8 @@ class _Builder:
             default_language=self.default_code, questions=self.questions, groups=self.groups,
             choices=self.choices, screens=self.screens, order=order, repeats=self.repeats,
             media_files=self.media_used,
+            language_names={c: n for c, n in self.language_names.items() if c in self.languages},
+            warnings=[w.to_dict() for w in self.warnings],
         )
 
     def _text(self, value, row=None, column=None) -> dict[str, str]:
@@ -329,11 +388,30 @@ class _Builder:
             value = {self.default_key: value}
         out = {}
         for key, text in value.items():
-            code = self.default_code if key == "default" else language_code(key, row, column=column)
+            code = self.default_code if key == "default" else self._code(key, "survey", row, column)
             if code not in self.languages:
                 self.languages.append(code)
             out[code] = str(text)
         return out
+
+    def _code(self, key: str, sheet, row, column) -> str:
+        """A language's code; a name CLDR does not know is kept under a private-use code."""
+        code, name = language_code(key)
+        if code.startswith("x-") and code not in self.language_names:
+            self.language_names[code] = name
+            self.warn(N_("The language %(name)s has no known code: it is offered under its own name, with "
+                         "fieldkit's own words in the form's default language. Write it as %(name)s (xx) with "
+                         "its code to be sure."), sheet, row, column, name=name)
+        return code
+
+    def warn(self, text: str, sheet=None, row=None, column=None, once=None, **params) -> None:
+        """Something the coordinator should know (shown differently, left out); `once`
+        keys a warning given only for its first row."""
+        key = once or (text, repr(sorted(params.items())))
+        if key in self.told:
+            return
+        self.told.add(key)
+        self.warnings.append(Problem(Message(text, params), sheet, row, column))
 
     def _other_texts(self):
         """The words or_other adds, in each of the form's languages."""
@@ -347,70 +425,82 @@ class _Builder:
             if other in self.questions:
                 self.questions[other].label = words(SPECIFY_OTHER)
 
-    def _choice_list(self, list_name: str, items: list[dict]):
+    def _choice_list(self, list_name: str, items: list[dict], sheet: str = "choices"):
+        rows = self.choice_rows if sheet == "choices" else {}
         self.choices[list_name] = [
-            Choice(str(c["name"]), self._text(c.get("label"), column="label"),
+            Choice(str(c["name"]), self._text(c.get("label"), rows.get((list_name, str(c["name"]))), "label"),
                    {str(k): str(v) for k, v in c.items()
                     if k not in ("name", "label", "media") and isinstance(v, (str, int, float)) and v != ""},
-                   self._media(c.get("media"), None, "choices"))
+                   self._media(c.get("media"), rows.get((list_name, str(c["name"]))), sheet))
             for c in items]
 
     def _media(self, value, row, sheet="survey") -> dict[str, dict[str, str]]:
-        """{"image": {"en": "map.png"}, "audio": {"so": "q1.mp3"}}: each file checked
-        and attached; big-image is shown as an image (tap to see it whole)."""
+        """{"image": {"en": "map.png"}, "audio": {"so": "q1.mp3"}}: each file named that is
+        attached and fit to show; big-image is shown as an image (tap to see it whole). A
+        file that is missing or unfit is left out with a warning: the text is shown alone."""
         found: dict[str, dict[str, str]] = {}
         for kind, texts in (value or {}).items():
+            shown = "image" if kind in ("image", "big-image") else kind
             if kind not in MEDIA_KINDS:
-                self.problems.append(problem(N_("The media column %(kind)s is not supported by fieldkit yet."),
-                                             sheet, row, kind, kind=kind))
+                self.warn(N_("The media column %(kind)s is not used by fieldkit: the text is shown alone."),
+                          sheet, row, kind, kind=kind)
                 continue
             for lang, name in self._text(texts, row, kind).items():
-                if self._attach(name, "audio" if kind == "audio" else "image", sheet, row, kind):
-                    found.setdefault("audio" if kind == "audio" else "image", {})[lang] = name
+                if self._attach(name, shown, sheet, row, kind):
+                    found.setdefault(shown, {})[lang] = name
         return found
 
     def _attach(self, name: str, kind: str, sheet, row, column) -> bool:
         data = self.media.get(name)
         if data is None:
-            self.problems.append(problem(N_("The file %(name)s is not attached: add it with the form."),
-                                         sheet, row, column, name=name))
+            self.missing.setdefault(name, (sheet, row, column))
             return False
         trouble = media_files.check_file(name, data)
         found = media_files.kind_of(name)
         if trouble is None and found[1] != kind:
-            trouble = Message(N_("%(name)s is not an image file.") if kind == "image"
-                              else N_("%(name)s is not an audio file."), {"name": name})
+            trouble = Message({"image": N_("%(name)s is not an image file."), "audio": N_("%(name)s is not an audio "
+                               "file."), "video": N_("%(name)s is not a video file.")}[kind], {"name": name})
         if trouble is not None:
-            self.problems.append(Problem(trouble, sheet, row, column))
+            self.warnings.append(Problem(Message(N_("%(problem)s The text is shown without it."),
+                                                 {"problem": trouble.text % trouble.params}), sheet, row, column))
             return False
         self.media_used[name] = {"sha256": hashlib.sha256(data).hexdigest(), "type": found[0]}
         return True
 
-    def _file_choices(self, itemset: str, row) -> str | None:
-        """select_*_from_file: the attached CSV read into a choice list named after it."""
+    def _missing_files(self) -> None:
+        """One warning per file the form names that was not attached: it can be added later."""
+        for name, (sheet, row, column) in sorted(self.missing.items(), key=lambda item: item[1][1] or 0):
+            self.warnings.append(problem(MISSING_FILE, sheet, row, column, name=name))
+
+    def _file_choices(self, itemset: str, row) -> str:
+        """select_*_from_file: the attached .csv, .xml or .geojson read into a choice list
+        named after it. Missing, it imports with a warning and offers no choices until
+        it is attached."""
         if itemset in self.choices:
             return itemset
-        if not itemset.lower().endswith(".csv"):
-            self.problems.append(problem(N_("Choices from %(name)s: only .csv files are supported by fieldkit "
-                                            "yet."), "survey", row, "type", name=itemset))
-            return None
+        self.choices[itemset] = []
+        suffix = PurePath(itemset).suffix.lower()
+        if suffix not in (".csv", ".xml", ".geojson"):
+            self.problems.append(problem(N_("Choices from %(name)s: the list must be a .csv, .xml or .geojson "
+                                            "file."), "survey", row, "type", name=itemset))
+            return itemset
         data = self.media.get(itemset)
         if data is None:
-            self.problems.append(problem(N_("The file %(name)s is not attached: add it with the form."),
-                                         "survey", row, "type", name=itemset))
-            return None
-        rows, troubles = media_files.choices_from_csv(data, itemset)
+            self.missing.setdefault(itemset, ("survey", row, "type"))
+            return itemset
+        rows, troubles = media_files.choices_from_file(data, itemset)
         if troubles:
             self.problems += [Problem(t, itemset) for t in troubles]
-            return None
+            return itemset
         items = []
         for r in rows:
             labels = {k.partition("::")[2] or "default": v for k, v in r.items() if k.split("::")[0] == "label"}
             items.append(dict({k: v for k, v in r.items() if k.split("::")[0] != "label"},
                               label=labels.get("default") if list(labels) == ["default"] else labels))
-        self._choice_list(itemset, items)
+        self._choice_list(itemset, items, sheet=itemset)
         # kept with the form, so that a laptop pulling this version from a central gets it too
-        self.media_used[itemset] = {"sha256": hashlib.sha256(data).hexdigest(), "type": "text/csv"}
+        self.media_used[itemset] = {"sha256": hashlib.sha256(data).hexdigest(),
+                                    "type": media_files.kind_of(itemset)[0]}
         return itemset
 
     def _expression(self, source, name, column, columns: bool = False):
@@ -431,8 +521,13 @@ class _Builder:
         row = self.rows.get(name)
         bind = el.get("bind") or {}
         if kind == "group":
-            if el.get("control", {}).get("bodyless"):
-                return screen  # pyxform's meta/instanceID: fieldkit mints its own uuid
+            if el.get("control", {}).get("bodyless"):  # pyxform's meta: fieldkit mints its own uuid
+                for child in el.get("children", []):
+                    if child.get("type") in question_types.IGNORED:  # audit lands here
+                        self._element(child, groups, screen, repeat)
+                return screen
+            if "table-list" in (self._appearance((el.get("control") or {}).get("appearance"), "group", row) or ""):
+                self.table_groups.add(name)
             self.groups[name] = Group(name, self._text(el.get("label"), row, "label"),
                                       self._expression(bind.get("relevant"), name, "relevant"),
                                       {k: bind[k] for k in ("relevant",) if bind.get(k)})
@@ -445,20 +540,32 @@ class _Builder:
             return screen if screen is None else inner
         if kind == "repeat":
             return self._repeat(el, groups, screen, repeat, row, bind)
-        if kind in TYPE_MAP and "_from_file" in self.written.get(name, ""):
-            listed = self._file_choices(str(el.get("itemset") or ""), row)
-            if listed is None:
-                return screen
-            el = dict(el, list_name=listed)
-        elif kind not in TYPE_MAP:
-            label = (self.written.get(name) or kind).split(" ")[0]
-            self.problems.append(problem(N_("The question type %(type)s is not supported by fieldkit yet."),
-                                         "survey", row, "type", type=label))
+        if kind == "loop":
+            for group in _loop_groups(el):
+                for child in [group] + group["children"]:
+                    self.rows.setdefault(child["name"], row)
+                screen = self._element(group, groups, screen, repeat)
             return screen
+        if kind in question_types.DECLARATIONS:
+            return screen  # an attached file for pulldata() and instance(): no question
+        qtype, why = question_types.resolve(kind)
+        if kind in ("select one external", "select all that apply external"):
+            qtype, el = ("select_one" if "one" in kind else "select_multiple"), dict(el, list_name=el.get("itemset"))
+        if qtype is None:
+            written = self.written.get(name) or str(kind)
+            if why is None:
+                self.problems.append(problem(N_("The question type %(type)s is not known to fieldkit."),
+                                             "survey", row, "type", type=written))
+            else:
+                self.warn(N_("%(type)s: %(why)s."), "survey", row, "type", once=("type", written),
+                          type=written, why={"msgid": why})
+            return screen
+        if qtype in ("select_one", "select_multiple") and "_from_file" in self.written.get(name, ""):
+            el = dict(el, list_name=self._file_choices(str(el.get("itemset") or ""), row))
         if name in self.others:  # or_other's question, asked when "other" is chosen
             bind = dict(bind, relevant=f"selected(${{{self.others[name]}}}, 'other')")
             el = dict(el, label=None)
-        q = self._question(el, TYPE_MAP[kind], groups, row, bind)
+        q = self._question(el, qtype, groups, row, bind)
         q.repeat = repeat
         self.questions[name] = q
         if q.is_input or q.type == "note":
@@ -499,7 +606,9 @@ class _Builder:
             required = "true()"
         elif required.lower() in ("no", "false", "false()"):
             required = ""
-        appearance = (el.get("control") or {}).get("appearance")
+        appearance = self._appearance((el.get("control") or {}).get("appearance"), qtype, row)
+        if qtype in ("select_one", "select_multiple") and set(groups) & self.table_groups:
+            appearance = " ".join(filter(None, [appearance, "table-row"]))
         sources = {"required": required, "relevant": bind.get("relevant"),
                    "constraint": bind.get("constraint"), "calculation": bind.get("calculate"),
                    "choice_filter": el.get("choice_filter")}
@@ -525,9 +634,50 @@ class _Builder:
             trigger=self._trigger(el, bind, row),
             default=None if default is None else str(default),
             appearance=appearance,
-            parameters=self._range_parameters(el, row) if qtype == "range" else {},
+            parameters=self._range_parameters(el, row) if qtype == "range" else self._parameters(el, qtype, row),
             source={k: str(v) for k, v in sources.items() if v},
+            guidance=self._text(el.get("guidance_hint"), row, "guidance_hint"),
         )
+
+    def _appearance(self, value, qtype: str, row) -> str | None:
+        """The appearances fieldkit draws, lower-cased; a warning for each it shows
+        differently, does not know, or that does not apply to the question's type."""
+        kept = []
+        for token in looks.tokens(value):
+            status, how = looks.judge(token, qtype)
+            if status in ("shown", "different"):
+                kept.append(token)
+            if status == "different":
+                self.warn(N_("The appearance %(value)s is shown as %(how)s."), "survey", row, "appearance",
+                          once=("appearance", looks.stem(token), qtype), value=token, how={"msgid": how})
+            elif status in ("unknown", "other-type"):
+                self.warn(N_("The appearance %(value)s is not one fieldkit knows for a %(type)s question: it is "
+                             "shown without it."), "survey", row, "appearance",
+                          once=("appearance", looks.stem(token), qtype), value=token, type=qtype)
+            if token.startswith("search(") and looks.search_file(token):
+                self._search(token, row)
+        return " ".join(kept) or None
+
+    def _search(self, token: str, row) -> None:
+        """search('file'): ODK's older way to take choices from an attached CSV. The
+        question's own choices (a placeholder row, by ODK's convention) are kept."""
+        name = looks.search_file(token)
+        if name not in self.media:
+            self.missing.setdefault(name, ("survey", row, "appearance"))
+
+    def _parameters(self, el, qtype: str, row) -> dict[str, str]:
+        """Parameters of types other than range: accept (body::accept) of an upload is
+        used; the others are told to the coordinator with what fieldkit does instead."""
+        given = el.get("parameters") or {}
+        if isinstance(given, str):
+            given = dict(p.split("=", 1) for p in given.split() if "=" in p)
+        for key in sorted(given):
+            why = PARAMETERS.get(str(key).strip().lower())
+            self.warn(N_("The parameter %(value)s: %(why)s.") if why else
+                      N_("The parameter %(value)s is not used by fieldkit."), "survey", row, "parameters",
+                      once=("parameter", key, qtype), value=key, **({"why": {"msgid": why}} if why else {}))
+        accept = str((el.get("control") or {}).get("accept") or "").strip()
+        return {"accept": accept} if accept and qtype in ("image", "audio", "video", "file") else {}
 
     def _read_only(self, value, row) -> bool:
         text = str(value or "").strip().lower()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .. import store
 from ..forms.model import Form
-from ..forms.xlsform import FormImportError, load_xlsform, problem
+from ..forms.xlsform import MISSING_FILE, FormImportError, load_xlsform, problem
 from ..messages import N_
 from ..store import forms as form_store
 from . import fonts
@@ -54,6 +54,29 @@ def import_form(db, data: bytes, filename: str, fonts_now: bool = True,
     if fonts_now:
         fonts.prepare(db, form)  # also for 'unchanged': a form stored before fonts existed
     return Imported(form, outcome)
+
+
+def attach(db, form_id: str, media: dict[str, bytes], actor: str | None = None, via: str = "console") -> Form:
+    """Files a stored form names but was imported without (a picture, a choices CSV):
+    added to its current version, no new version needed. Raises FormImportError when
+    the form names none of them."""
+    form = form_store.current_form(db, form_id)
+    if form is None:
+        raise FormImportError([problem(N_("There is no form %(form_id)s."), form_id=form_id)])
+    media = {Path(name).name: content for name, content in media.items()}
+    missing = {w["params"].get("name") for w in form.warnings if w["text"] == MISSING_FILE}
+    wanted = {name: data for name, data in media.items() if name in missing}
+    if not wanted:
+        raise FormImportError([problem(N_("The form %(form_id)s is not waiting for any of these files: %(names)s."),
+                                       form_id=form_id, names=", ".join(sorted(media)) or "-")])
+    source_name, source = form_store.source_of(db, form_id, form.version)
+    updated = load_xlsform(source, source_name, translate=own_words,
+                           media=dict(form_store.media_of(db, form), **wanted))
+    form_store.replace_model(db, updated, wanted)
+    store.audit.record(db, actor, "form.files_attached", form_id=form_id, version=form.version,
+                       files=sorted(wanted), via=via)
+    fonts.prepare(db, updated)
+    return updated
 
 
 def import_path(db, path: str | Path, fonts_now: bool = True, media_paths=()) -> Imported:

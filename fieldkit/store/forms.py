@@ -44,6 +44,29 @@ def add_form(db, form: Form, source: bytes, source_name: str, media: dict[str, b
     return "added"
 
 
+def replace_model(db, form: Form, media: dict[str, bytes]) -> None:
+    """Files attached to a stored version after its import (its XLSForm unchanged): the
+    version's model now uses them. Its hash changes with it, so no cached copy is stale."""
+    model = json.dumps(form.to_dict(), ensure_ascii=False)
+    with write(db):
+        db.execute("UPDATE forms SET model = ?, model_sha256 = ? WHERE form_id = ? AND version = ?",
+                   [model, hashlib.sha256(model.encode()).hexdigest(), form.form_id, form.version])
+        for name, meta in form.media_files.items():
+            if name in media:
+                db.execute("INSERT OR IGNORE INTO form_media (sha256, content_type, data, created_at) "
+                           "VALUES (?, ?, ?, ?)", [meta["sha256"], meta["type"], media[name], utcnow()])
+
+
+def media_of(db, form: Form) -> dict[str, bytes]:
+    """The files a stored version uses, by name."""
+    found = {}
+    for name, meta in form.media_files.items():
+        row = media_file(db, meta["sha256"])
+        if row is not None:
+            found[name] = row[1]
+    return found
+
+
 def media_file(db, sha256: str) -> tuple[str, bytes] | None:
     """(content type, bytes) of a form's media file."""
     row = next(db.query("SELECT content_type, data FROM form_media WHERE sha256 = ?", [sha256]), None)

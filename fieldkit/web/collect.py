@@ -87,7 +87,7 @@ def start_page(form_id):
     g.lang = asked if asked in form.languages else browser_choice(form.languages, form.default_language)
     g.font_css = stylesheet_url(form, g.lang, chooser=True)
     g.help_url = url_for("collect.help_page", form_id=form_id, e=event["code"] if event else None)
-    languages = [{"code": code, "name": native_name(code), "preferred": code == g.lang}
+    languages = [{"code": code, "name": native_name(code, form), "preferred": code == g.lang}
                  for code in sorted(form.languages, key=lambda c: c != g.lang)]
     return render_template("collect/start.html", form=form, title=form.shown_title(g.lang),
                            languages=languages, resuming=draft is not None, event=event)

@@ -9,7 +9,7 @@ from flask_babel import format_decimal, gettext
 from .. import crypto
 from ..errors import FieldkitError
 from ..forms.model import Question, text_in
-from ..forms.xlsform import FormImportError
+from ..forms.xlsform import MISSING_FILE, FormImportError, Problem
 from ..services import export as export_service, forms as form_service
 from ..store import attachments as store_attachments, audit, connect, events as event_store, forms as form_store, \
     submissions
@@ -98,15 +98,34 @@ def upload():
 @bp.get("/forms/<form_id>")
 @access("facilitator")
 def form_page(form_id):
-    db = get_db()
-    form = form_or_404(form_id)
-    versions = form_store.all_versions(db, form_id)
-    return render_template("console/form.html", form=form, title=label(form, form.title),
-                           status=form_store.form_status(db, form_id), versions=versions,
-                           export_events=event_store.list_events(db), export_formats=export_formats(),
-                           encrypted=bool(form_store.public_key(db, form_id) or submissions.first_sealed(db, form_id)),
-                           count=submissions.count_submissions(db, form_id), added=request.args.get("added"),
-                           languages=[(c, native_name(c)) for c in form.languages])
+    return render_template("console/form.html", **_form_page_context(form_or_404(form_id)))
+
+
+def _form_page_context(form) -> dict:
+    db, form_id = get_db(), form.form_id
+    return dict(form=form, title=label(form, form.title),
+                status=form_store.form_status(db, form_id), versions=form_store.all_versions(db, form_id),
+                export_events=event_store.list_events(db), export_formats=export_formats(),
+                encrypted=bool(form_store.public_key(db, form_id) or submissions.first_sealed(db, form_id)),
+                count=submissions.count_submissions(db, form_id), added=request.args.get("added"),
+                languages=[(c, native_name(c, form)) for c in form.languages],
+                warnings=[Problem.from_dict(w).render(gettext) for w in form.warnings],
+                waiting=any(w["text"] == MISSING_FILE for w in form.warnings))
+
+
+@bp.post("/forms/<form_id>/files")
+@access("coordinator")
+def attach_files(form_id):
+    """Files the form names that it was added without: attached to its current version."""
+    form_or_404(form_id)
+    media = {f.filename: f.read() for f in request.files.getlist("media") if f.filename}
+    try:
+        form_service.attach(get_db(), form_id, media, actor=current_user()["username"])
+    except FormImportError as error:
+        form = form_or_404(form_id)
+        return render_template("console/form.html", **_form_page_context(form),
+                               problems=[p.render(gettext) for p in error.problems]), 422
+    return redirect(url_for("console.form_page", form_id=form_id), code=303)
 
 
 @bp.post("/forms/<form_id>/status")
@@ -129,7 +148,7 @@ def preview(form_id):
     lang = request.args.get("in") if request.args.get("in") in form.languages else form.default_language
     return render_template("console/preview.html", form=form, title=text_in(form.title, lang, form.default_language),
                            screens=preview_screens(form, lang), form_lang=lang,
-                           languages=[(c, native_name(c)) for c in form.languages])
+                           languages=[(c, native_name(c, form)) for c in form.languages])
 
 
 @bp.get("/forms/<form_id>/submissions")

@@ -21,8 +21,11 @@ def browser_choice(options: list[str], fallback: str) -> str:
     return request.accept_languages.best_match(options) or fallback
 
 
-def native_name(code: str) -> str:
-    """'es' -> 'Español', 'am' -> 'አማርኛ': each language named in itself."""
+def native_name(code: str, form=None) -> str:
+    """'es' -> 'Español', 'am' -> 'አማርኛ': each language named in itself; a language
+    with no known code (x-...) by the name its form gives it."""
+    if form is not None and code in form.language_names:
+        return form.language_names[code]
     try:
         name = Locale.parse(code).get_display_name(code) or code
     except (UnknownLocaleError, ValueError):

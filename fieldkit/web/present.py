@@ -6,12 +6,15 @@ import json
 from flask import render_template, url_for
 from flask_babel import format_decimal, gettext
 
-from ..forms import engine, expr
+from ..forms import engine, expr, geo
 from ..forms.media import ACCEPT
 from ..forms.model import UPLOAD_TYPES, Question, text_in
 from .i18n import show_value
 
 INPUT_MODES = {"integer": "numeric", "decimal": "decimal"}
+# Appearances that put a select's answers in one row (a scale, or a row of a table-list).
+IN_A_ROW = {"likert", "compact", "horizontal", "horizontal-compact", "columns", "columns-pack", "quickcompact",
+            "table-row", "list-nolabel"}
 
 
 def media_url(form, media: dict, kind: str, lang: str) -> str:
@@ -47,14 +50,22 @@ def question_view(form, q: Question, state, lang, entered, error, hidden, every_
                     form.choices.get(q.list_name or "", []) if every_choice else engine.choices_for(form, q, state))]
     if q.type == "acknowledge":
         choices = [{"value": "OK", "label": gettext("OK"), "checked": "OK" in current, "id": f"{q.name}-0"}]
+    looks = set((q.appearance or "").split())
     widget = {"select_one": "radio", "select_multiple": "checkbox", "acknowledge": "checkbox",
-              "note": "note", "date": "date", "time": "time", "dateTime": "datetime-local"}.get(q.type, "text")
-    if q.type == "text" and q.appearance == "multiline":
+              "note": "note", "date": "date", "time": "time", "dateTime": "datetime-local",
+              "geopoint": "geopoint", "geotrace": "points", "geoshape": "points"}.get(q.type, "text")
+    if q.type == "text" and "multiline" in looks:
         widget = "textarea"
+    if q.type == "text" and "masked" in looks:
+        widget = "password"
+    if q.type == "date" and looks & {"month-year", "year", "no-calendar"}:
+        widget = "text"  # typed: year-month-day, as the hint and the server's message say
+    if q.list_name and "label" in looks:  # a table-list's header: the answers' names only
+        widget = "header"
     if q.type == "rank":  # a place for each choice, each from a drop-down
         widget = "rank"
         _rank_places(choices, current)
-    if q.type == "select_one" and q.appearance == "minimal":
+    if q.type == "select_one" and "minimal" in looks:
         widget = "select"
     limits = {}
     if q.type == "range":
@@ -71,17 +82,31 @@ def question_view(form, q: Question, state, lang, entered, error, hidden, every_
     if q.read_only:  # shown, not asked: the value as a person reads it, whatever its type
         widget = "readonly"
     return {
-        "likert": q.appearance == "likert" or (q.type == "range" and widget == "radio"), "limits": limits,
+        "likert": bool(looks & IN_A_ROW) or (q.type == "range" and widget == "radio"), "limits": limits,
         "name": q.name, "widget": widget, "label": text(q.label), "hint": text(q.hint),
         "value": current[0] if current else "", "choices": choices,
-        "inputmode": INPUT_MODES.get(q.type), "error": error.render(gettext) if error else "",
+        "inputmode": "numeric" if "numbers" in looks else INPUT_MODES.get(q.type),
+        "error": error.render(gettext) if error else "",
+        "placeholder": "YYYY" if "year" in looks else "YYYY-MM" if "month-year" in looks else
+                       "YYYY-MM-DD" if q.type == "date" else "",
+        "guidance": text(q.guidance), "points": geo.lines_of(current[0]) if widget == "points" and current else "",
+        "geo": _geo_fields(q.name, current) if widget == "geopoint" else [],
         "hidden": hidden, "required": q.required is not None,
         "image": media_url(form, q.media, "image", lang) if q.media else "",
         "audio": media_url(form, q.media, "audio", lang) if q.media else "",
-        "accept": ACCEPT.get(q.type, ""), "attached": q.type in UPLOAD_TYPES and bool(current and current[0]),
+        "accept": q.parameters.get("accept") or ACCEPT.get(q.type, ""), "attached": q.type in UPLOAD_TYPES and bool(current and current[0]),
         "shown_value": (", ".join(c["label"] for c in choices if c["checked"]) if q.list_name
                         else show_value(q.type, current[0] if current else "")) if q.read_only else "",
     }
+
+
+def _geo_fields(name: str, current: list[str]) -> list[dict]:
+    """A geopoint's four fields: what was typed beside an error, else the stored point."""
+    values = current if len(current) > 1 else geo.parts_of(current[0] if current else "")
+    values = (list(values) + ["", "", "", ""])[:4]
+    labels = (gettext("Latitude"), gettext("Longitude"), gettext("Altitude (m)"), gettext("Accuracy (m)"))
+    return [{"id": f"{name}-{i}", "label": label, "value": value}
+            for i, (label, value) in enumerate(zip(labels, values))]
 
 
 def _steps(form, page, whole) -> dict:

@@ -57,7 +57,7 @@ def render_results(form_id: str, share: bool):
         questions=[] if encrypted else [question_view(form, tally, summary.total, shown) for tally in summary.questions],
         encrypted=encrypted,
         chosen=chosen, scope=scope(db, filters), events=event_store.list_events(db),
-        languages=[(code, native_name(code)) for code in form.languages],
+        languages=[(code, native_name(code, form)) for code in form.languages],
         threshold=format_decimal(shown.threshold), suppressed=shown.small_text(),
         other_view=url_for(other, form_id=form_id, **chosen))
 

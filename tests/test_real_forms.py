@@ -1,0 +1,128 @@
+"""A form as a coordinator brings it from KoboToolbox (tests/forms/kobo.md): language
+columns without codes (label::English, label::Spanish), a table-list block, a geopoint,
+a geotrace, a barcode, username metadata, appearances in other cases. It imports in
+one try with its warnings, and is answered end to end in each language with
+JavaScript off. Also: an empty form, a form waiting for files, geo answers."""
+import io
+
+import pytest
+
+from conftest import FORMS, Page, submissions_of
+from fieldkit.forms import engine, geo
+from fieldkit.forms.xlsform import Problem, load_xlsform
+from fieldkit.services import forms as form_service
+
+
+def test_a_kobo_form_imports_in_one_try_with_what_it_shows_differently(db):
+    form = form_service.import_path(db, FORMS / "kobo.md").form
+    assert form.languages == ["en", "es"] and form.default_language == "en"
+    assert form.questions["home"].type == "geopoint" and form.questions["card"].type == "barcode"
+    assert form.questions["username"].type == "username"
+    warnings = [Problem.from_dict(w).render() for w in form.warnings]
+    assert any("quick" in w and "row 4" in w for w in warnings), warnings
+    assert any("placement-map" in w for w in warnings), warnings
+    assert not any("w2" in w or "multiline" in w or "table-list" in w for w in warnings), warnings
+    assert "table-row" in form.questions["calm"].appearance  # a row of the table
+
+
+@pytest.mark.parametrize("lang,yes", [("en", "Do you agree"), ("es", "¿Acepta participar?")])
+def test_a_kobo_form_is_answered_end_to_end_in_each_language(participant, db, lang, yes):
+    form_service.import_path(db, FORMS / "kobo.md")
+    p = participant("kobo_checkin")
+    page = p.start(lang)
+    assert page.lang == lang and yes in page.text
+    page = p.answer({"consent": "yes"})
+    assert {"calm", "worried"} <= set(page.visible_names)  # the table-list block: one screen
+    assert ("Tranquila" if lang == "es" else "Calm") in page.text
+    page = p.answer({"calm": "often", "worried": "never"})
+    assert page.visible_names == ["home"] and ("Latitud" if lang == "es" else "Latitude") in page.text
+    bad = p.post({"home": ["91", "38.7", "", ""]})  # off the globe: asked again, with its message
+    assert bad.status_code == 422 and Page(bad.get_data(as_text=True)).errors
+    p.answer({"home": ["9.0301", "38.7408", "", "15"]})
+    p.answer({"walk": "9.03 38.74\n9.04 38.75\n9.05 38.76"})
+    p.answer({"card": "ABC-123"})
+    p.answer({"notes": "Thank you"})
+    assert p.submit().status_code == 303
+    [row] = submissions_of(db, "kobo_checkin")
+    answers = row["answers"]
+    assert answers["home"] == "9.0301 38.7408 0 15"
+    assert answers["walk"] == "9.03 38.74 0 0;9.04 38.75 0 0;9.05 38.76 0 0"
+    assert (answers["calm"], answers["card"], answers["username"]) == ("often", "ABC-123", "")
+    assert row["language"] == lang
+
+
+@pytest.mark.parametrize("parts,stored", [
+    (["9.03", "38.74"], "9.03 38.74 0 0"), (["-33,9", "18,4", "12", "5"], "-33.9 18.4 12 5"),
+    (["", "", "", ""], ""), (["91", "0"], None), (["0", "181"], None), (["x", "1"], None),
+    (["1", "1", "", "-3"], None)])
+def test_a_geopoint_is_stored_as_odk_stores_it(parts, stored):
+    found = geo.point(parts)
+    assert found == stored if stored is not None else not isinstance(found, str)
+
+
+def test_a_geoshape_is_closed_and_needs_three_points():
+    assert geo.points("1 1\n1 2\n2 2", shape=True) == "1 1 0 0;1 2 0 0;2 2 0 0;1 1 0 0"
+    assert not isinstance(geo.points("1 1\n1 2", shape=True), str)
+    assert geo.points("1 1 0 0;1 2 0 0", shape=False) == "1 1 0 0;1 2 0 0"
+
+
+def test_a_form_of_metadata_only_can_be_submitted(participant, db):
+    source = b"| survey |\n| | type | name |\n| | start | start |\n| | end | end |\n| | deviceid | d |\n"
+    form = form_service.import_form(db, source, "meta_only.md").form
+    assert form.screens == []
+    p = participant("meta_only")
+    p.choose_language("en")
+    response = p.consent("yes")
+    assert response.status_code == 303
+    assert p.submit().status_code == 303
+    [row] = submissions_of(db, "meta_only")
+    assert row["answers"]["start"] and row["answers"]["end"]
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_a_file_attached_later_is_used_by_the_same_version(db, signed_in, client):
+    source = (b"| survey |\n| | type | name | label | image |\n| | note | hello | Hello | house.png |\n"
+              b"| settings |\n| | form_id | version |\n| | pics | 1 |\n")
+    form = form_service.import_form(db, source, "pics.md").form
+    assert "house.png" not in form.media_files and form.warnings
+    with pytest.raises(form_service.FormImportError):
+        form_service.attach(db, "pics", {"other.png": PNG})
+    coordinator = signed_in("coordinator")
+    page = coordinator.get("/console/forms/pics").get_data(as_text=True)
+    assert "Attach the missing files" in page
+    import re
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = coordinator.post("/console/forms/pics/files", data={"csrf_token": csrf, "media": [
+        (io.BytesIO(PNG), "house.png")]}, content_type="multipart/form-data")
+    assert response.status_code == 303
+    updated = form_service.store.forms.current_form(db, "pics")
+    assert updated.version == "1" and "house.png" in updated.media_files and updated.warnings == []
+    assert len(form_service.store.forms.all_versions(db, "pics")) == 1
+    assert form_service.store.audit.recent(db)[0]["action"] == "form.files_attached"
+
+
+def test_choices_from_an_xml_and_a_geojson_file():
+    survey = (b"| survey |\n| | type | name | label |\n| | select_one_from_file places.xml | p | Place |\n"
+              b"| | select_one_from_file sites.geojson | s | Site |\n")
+    xml = b"<root><item><name>a</name><label>Hill</label></item><item><name>b</name><label>Lake</label></item></root>"
+    geojson = (b'{"type": "FeatureCollection", "features": [{"type": "Feature", "id": "w1", '
+               b'"geometry": {"type": "Point", "coordinates": [38.74, 9.03]}, "properties": {"title": "Well"}}]}')
+    form = load_xlsform(survey, "f.md", media={"places.xml": xml, "sites.geojson": geojson})
+    assert [c.name for c in form.choices["places.xml"]] == ["a", "b"]
+    [site] = form.choices["sites.geojson"]
+    assert site.name == "w1" and site.label == {"en": "Well"} and site.columns["geometry"] == "9.03 38.74 0 0"
+
+
+def test_an_xml_list_with_entities_is_refused():
+    survey = b"| survey |\n| | type | name | label |\n| | select_one_from_file places.xml | p | Place |\n"
+    bomb = b'<!DOCTYPE r [<!ENTITY a "aaaa">]><root><item><name>&a;</name><label>x</label></item></root>'
+    with pytest.raises(form_service.FormImportError):
+        load_xlsform(survey, "f.md", media={"places.xml": bomb})
+
+
+def test_month_year_is_stored_as_the_first_day():
+    form = load_xlsform(b"| survey |\n| | type | name | label | appearance |\n| | date | d | D | month-year |\n",
+                        "f.md")
+    assert engine.parse_answer(form.questions["d"], ["2024-05"], form) == "2024-05-01"
