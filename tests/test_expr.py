@@ -8,23 +8,35 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from fieldkit.forms.expr import (
-    Context, ExprError, evaluate, parse, references, to_boolean, to_number, to_string, typed,
+    Context, ExprError, Nodes, evaluate, parse, references, to_boolean, to_number, to_string, typed,
     uses_self,
 )
 
-DATA = json.loads((Path(__file__).parent / "data" / "expr_vectors.json").read_text(encoding="utf-8"))
+HERE = Path(__file__).parent / "data"
+# expr_vectors.json: shared with the browser port (tests/test_js.py); expr_vectors_odk.json:
+# the ODK functions and types only the server evaluates.
+DATA = json.loads((HERE / "expr_vectors.json").read_text(encoding="utf-8"))
+ODK = json.loads((HERE / "expr_vectors_odk.json").read_text(encoding="utf-8"))
 NOW = dt.datetime.fromisoformat(DATA["now"])
+ODK_NOW = dt.datetime.fromisoformat(ODK["now"])
 SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-TYPES = {"string": str, "number": float, "boolean": bool, "date": dt.date, "datetime": dt.datetime}
+TYPES = {"string": str, "number": float, "boolean": bool, "date": dt.date, "datetime": dt.datetime,
+         "nodeset": Nodes}
+VECTORS = [(case, NOW) for case in DATA["vectors"]] + [(case, ODK_NOW) for case in ODK["vectors"]]
 
 
 def _id(case):
+    if isinstance(case, dt.datetime):
+        return "odk" if case.tzinfo else "shared"
     return repr(case["expr"])[:60]
 
 
-def _context(case):
+def _context(case, now=NOW):
     types = case.get("types", {})
     answers = {name: typed(types.get(name, "text"), raw) for name, raw in case.get("answers", {}).items()}
+    every = {name: [typed(types.get(name, "text"), raw) for raw in raws]
+             for name, raws in case.get("nodes", {}).items()}
+    instances = case.get("instances")
 
     def values(name):
         if name not in answers:  # the vectors rely on this to prove laziness
@@ -34,7 +46,10 @@ def _context(case):
     choices = case.get("choices")
     label = (lambda q, value: choices.get(q, {}).get(value)) if choices is not None else None
     current = typed(case.get("current_type", "text"), case.get("current", ""))
-    return Context(values=values, current=current, now=NOW, choice_label=label)
+    return Context(values=values, current=current, now=now, choice_label=label,
+                   nodes=(lambda name: every[name] if name in every else [values(name)]) if every else None,
+                   instance=instances.get if instances is not None else None,
+                   language=case.get("language"), position=case.get("repeat_position", 0))
 
 
 def _check(result, case):
@@ -54,17 +69,17 @@ def _check(result, case):
         assert math.isclose(to_number(result), expected, rel_tol=1e-9, abs_tol=1e-9), result
 
 
-@pytest.mark.parametrize("case", DATA["vectors"], ids=_id)
-def test_vector(case):
+@pytest.mark.parametrize("case, now", VECTORS, ids=_id)
+def test_vector(case, now):
     tree = parse(case["expr"])
-    _check(evaluate(tree, _context(case)), case)
+    _check(evaluate(tree, _context(case, now)), case)
     # The browser port evaluates the JSON form of the tree: it must be the same tree.
     copy = json.loads(json.dumps(tree, allow_nan=False))
     assert copy == tree
-    _check(evaluate(copy, _context(case)), case)
+    _check(evaluate(copy, _context(case, now)), case)
 
 
-@pytest.mark.parametrize("case", DATA["errors"], ids=_id)
+@pytest.mark.parametrize("case", DATA["errors"] + ODK["errors"], ids=_id)
 def test_error(case):
     with pytest.raises(ExprError) as info:
         parse(case["expr"])
@@ -76,10 +91,14 @@ def test_error(case):
 
 
 def test_vector_file_is_sane():
-    assert len(DATA["vectors"]) >= 150
+    assert len(DATA["vectors"]) >= 150 and len(ODK["vectors"]) >= 300
+    keys = {"expr", "answers", "types", "current", "current_type", "choices",
+            "expected", "type", "note", "reason", "position", "message"}
     for case in DATA["vectors"] + DATA["errors"]:
-        assert set(case) <= {"expr", "answers", "types", "current", "current_type", "choices",
-                             "expected", "type", "note", "reason", "position", "message"}
+        assert set(case) <= keys
+    for case in ODK["vectors"] + ODK["errors"]:
+        assert set(case) <= keys | {"nodes", "instances", "language", "repeat_position"}
+    assert ODK_NOW.tzinfo is not None and NOW.tzinfo is None
 
 
 def test_references_and_uses_self():
@@ -97,8 +116,8 @@ def test_tree_shape():
 
 
 def test_unknown_function_message_names_it():
-    with pytest.raises(ExprError, match=r"pulldata\(\)"):
-        parse("1 + pulldata('a', 'b', 'c', 'd')")
+    with pytest.raises(ExprError, match=r"jr:itext\(\)"):
+        parse("1 + jr:itext('a')")
 
 
 def test_evaluation_does_not_raise_on_odd_data():
@@ -121,7 +140,13 @@ def test_conversions():
     assert to_number(dt.datetime(1970, 1, 1, 18)) == 0.75
     assert to_string(18.0) == "18" and to_string(2.5) == "2.5" and to_string(math.nan) == ""
     assert to_string(True) == "true" and to_string(dt.date(2024, 5, 1)) == "2024-05-01"
-    assert to_string(dt.datetime(2024, 5, 1, 9, 5, 7, 999)) == "2024-05-01T09:05:07"
+    east = dt.timezone(dt.timedelta(hours=3))
+    assert to_string(dt.datetime(2024, 5, 1, 9, 5, 7, 999, east)) == "2024-05-01T09:05:07.000+03:00"
+    assert to_string(dt.datetime(2024, 5, 1, 9, 5, 7, 123456, dt.timezone.utc)) == "2024-05-01T09:05:07.123+00:00"
+    assert to_string(dt.datetime(2024, 5, 1, 9, 5, 7)).startswith("2024-05-01T09:05:07.000")  # the machine's offset
+    assert to_number("2024-05-02") == 19845.0 and to_number("2024-05-01T18:00:00-05:00") == 19844.75
+    assert to_string(Nodes()) == "" and not to_boolean(Nodes()) and math.isnan(to_number(Nodes()))
+    assert to_string(Nodes(["a", "b"])) == "a" and to_boolean(Nodes([""])) and to_number(Nodes(["2"])) == 2
     assert not to_boolean("") and to_boolean("false") and not to_boolean(math.nan)
     assert to_boolean(dt.date(2024, 1, 1))
 
