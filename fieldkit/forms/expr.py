@@ -524,9 +524,9 @@ def _xstring(value) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return _number_text(value)
-    if isinstance(value, _dt.datetime):
+    if isinstance(value, _dt.datetime) and _wall(value).time() != _dt.time(0):
         return _datetime_text(value)
-    if isinstance(value, _dt.date):
+    if isinstance(value, _dt.date):  # a datetime at local midnight too, as every ODK engine writes it
         return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
     return value
 
@@ -569,7 +569,10 @@ def _scalar_equal(a, b) -> bool:
     if isinstance(a, (float, _dt.date)) or isinstance(b, (float, _dt.date)):
         # ${dob} = '2000-01-01': a date and a date string compare as days
         return to_number(a) == to_number(b)
-    return _xstring(a) == _xstring(b)
+    a, b = _xstring(a), _xstring(b)
+    if a != b and a[:1].isdigit() and b[:1].isdigit() and _parse_iso(a) and _parse_iso(b):
+        return to_number(a) == to_number(b)  # two date strings: as days (Enketo, Web Forms)
+    return a == b
 
 
 _RELATIONS = {"<": float.__lt__, "<=": float.__le__, ">": float.__gt__, ">=": float.__ge__}

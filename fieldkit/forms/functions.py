@@ -24,6 +24,11 @@ the spec is silent, two engines against one, and Collect when all three differ. 
   (the spec's "like checklist()", Enketo); JavaRosa takes -1 as a number there.
 - date('x'), format-date('x', ...) on text that is no date: '' (JavaRosa raises an
   error, Enketo and Web Forms give 'Invalid Date').
+- boolean-from-string('True') is false: the spec's "true" or "1" (Enketo, Web Forms);
+  JavaRosa ignores case.
+- Date strings compare as days under = too ('2018-06-25' = '2018-06-25T00:00:00.000-07:00',
+  Enketo and Web Forms; JavaRosa compares the text); a datetime at local midnight is
+  written as its date, as all three engines write it.
 - selected-at(list, 0) is the first item: the spec's "(including ... index 0)" contradicts
   its own 0-based index; JavaRosa and Web Forms give the first item.
 - distance() of two equal points is 0 (JavaRosa's acos of 1.0000000000000002 is NaN);
@@ -107,6 +112,13 @@ _S, _N, _B = _xstring, to_number, to_boolean
 
 # ---------------------------------------------------------------- parse-time checks
 
+_NODESET_ARGUMENT = ("count", "count-non-empty", "sum", "randomize")
+
+
+def _nodeset(tree) -> bool:
+    return tree[0] in ("ref", "instance", "empty", "self", "col") or tree[:2] == ["call", "randomize"]
+
+
 def check(name: str, args: list) -> str | None:
     """What parse() refuses in a call's arguments: a literal that can never work."""
     if name == "indexed-repeat":
@@ -129,6 +141,9 @@ def check(name: str, args: list) -> str | None:
                     "(MD5, SHA-1, SHA-256, SHA-384, SHA-512)")
         if len(args) == 3 and args[2][0] == "str" and args[2][1].lower() not in ("base64", "hex"):
             return f"digest() does not know the encoding {args[2][1]!r} (base64, hex)"
+    if name in _NODESET_ARGUMENT and not _nodeset(args[0]):
+        # JavaRosa, Enketo and Web Forms all refuse count(1): "not a nodeset"
+        return f"{name}() needs a question or a node-set, like {name}(${{name}})"
     if name == "weighted-checklist" and len(args) % 2:
         return "weighted-checklist() takes min, max, then pairs of a value and its weight"
     return None
@@ -157,8 +172,8 @@ _eager("true", 0, 0)(lambda c: True)
 _eager("false", 0, 0)(lambda c: False)
 _eager("not", 1, 1)(lambda c, a: not _B(a))
 _eager("boolean", 1, 1)(lambda c, a: _B(a))
-# XForms: "true" in any case, or "1" (the spec: anything else is false rather than an error)
-_eager("boolean-from-string", 1, 1)(lambda c, a: _S(a).lower() == "true" or _S(a) == "1")
+# The spec: "true" or "1", anything else false (Enketo, Web Forms; JavaRosa ignores case)
+_eager("boolean-from-string", 1, 1)(lambda c, a: _S(a) in ("true", "1"))
 
 
 @_lazy("checklist", 2, None)
@@ -943,8 +958,8 @@ _lazy("enclosed-area", 1, 1)(_area)  # JavaRosa's older name
 def _geofence(ctx, args):
     """Whether a geopoint lies inside a geoshape (the even-odd ray test JavaRosa runs)."""
     point, shape = _point(_S(evaluate(args[0], ctx))), _points(_values(args[1], ctx))
-    if point is None or shape is None:
-        return False
+    if point is None or shape is None or shape[0] != shape[-1]:
+        return False  # a geoshape ends where it starts (the spec's data type; Web Forms)
     y, x = point
     inside = False
     for (lat1, lon1), (lat2, lon2) in zip(shape, shape[1:]):
