@@ -10,6 +10,10 @@ the spec is silent, two engines against one, and Collect when all three differ. 
   Collect. Patterns are read in Java's dialect, with Android's Unicode classes (\\w, \\d
   and \\p{Alpha} match any script, as on the phones Collect runs on; Enketo and Web Forms
   use JavaScript's ASCII classes).
+- round(): XPath 1.0 rounds ties towards positive infinity, and so does JavaRosa
+  (round(-2.5) = -2, round(-1.25, 1) = -1.2); Enketo and Web Forms round ties away
+  from zero (-3). fieldkit follows the spec. JavaRosa's negative places truncate
+  negative numbers (round(-17, -1) = -10): not followed (-20).
 - Numbers: no decimal comma (JavaRosa reads '4,6' as 4.6; XPath, Enketo and Web Forms:
   NaN); = on numbers is exact IEEE equality (JavaRosa allows 1e-12 of difference).
 - Dates count as days on the local calendar (today() = 19844 on 2024-05-01), as in
@@ -46,7 +50,7 @@ import math
 import random as _random
 import secrets
 import uuid as _uuid
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal, localcontext
 
 import regex as _regex  # Java's regex syntax (\p{L}, possessive, nested classes): see _java_regex
 
@@ -536,13 +540,14 @@ _eager("atan2", 2, 2)(lambda c, a, b: math.atan2(_N(a), _N(b)))
 
 
 def _round(x: float, digits: float = 0.0) -> float:
-    """round(x, places): the decimal digits of x as written (repr), half away from zero."""
+    """round(x, places): the decimal digits of x as written (repr), ties towards positive
+    infinity as XPath 1.0 and JavaRosa round: round(2.5) = 3, round(-2.5) = -2."""
     if math.isnan(digits) or not math.isfinite(x):
         return math.nan if math.isnan(digits) else x
     places = _java_int(max(-400.0, min(400.0, digits)))
     with localcontext() as dctx:
         dctx.prec = 1000
-        exact = Decimal(repr(x)).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+        exact = Decimal(repr(x)).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP if x >= 0 else ROUND_HALF_DOWN)
         return float(exact)
 
 
