@@ -209,3 +209,89 @@ def test_references_finds_exactly_the_names(names, ops):
         source += ops[i % len(ops)] + (f"concat({part}, '${{x}}')" if i % 2 else part)
     assert references(parse(source)) == set(names)
     assert not uses_self(parse(source))
+
+
+# --- the ODK additions: paths, instance(), hooks ----------------------------------------------
+
+def test_paths_and_lookups_are_plain_trees():
+    assert parse("/data/group/q") == ["ref", "q"] == parse("../q") == parse("../../g/q") == parse("current()/../q")
+    assert parse("null") == ["empty", "null"] and parse("q/r") == ["empty", "q/r"] and parse("./q") == ["empty", "./q"]
+    assert parse("current()") == ["self"] and parse("position(..)") == ["call", "position"]
+    tree = parse("instance('regions')/root/item[name = ${r}]/label")
+    assert tree == ["instance", "regions", ["=", ["col", "name"], ["ref", "r"]], "label"]
+    assert parse("count(instance('l')/root/item)") == ["call", "count", ["instance", "l", None, None]]
+    assert json.loads(json.dumps(tree)) == tree
+    # In a choice_filter the filter is itself a predicate: a bare name is a column, ../x nothing.
+    assert parse("region = ${r}", columns=True) == ["=", ["col", "region"], ["ref", "r"]]
+    assert parse("../x", columns=True) == ["empty", "../x"] and parse("./name", columns=True) == ["col", "name"]
+
+
+def test_references_reach_inside_predicates():
+    tree = parse("instance('l')/root/item[name = ${q} and region = /data/g/r and c = current()/../s]/label")
+    assert references(tree) == {"q", "r", "s"}
+    assert references(parse("pulldata('l', 'label', 'name', ${k})")) == {"k"}
+
+
+def test_uses_self_sees_the_implicit_readers():
+    for source in ["once(random())", "string-length()", "normalize-space()", "number() + 1", "current() = 'a'",
+                   "instance('l')/root/item[name = current()]/label"]:
+        assert uses_self(parse(source)), source
+    assert not uses_self(parse("string-length(${a})")) and not uses_self(parse("once"))
+
+
+def test_indexed_repeat_over_nested_repeats_asks_the_context():
+    asked = []
+
+    def repeat_value(name, pairs):
+        asked.append((name, pairs))
+        return "deep"
+    ctx = Context(values=lambda name: "", repeat_value=repeat_value)
+    tree = parse("indexed-repeat(${q}, ${outer}, 2, ${inner}, 1 + 2)")
+    assert evaluate(tree, ctx) == "deep" and asked == [("q", [("outer", 2), ("inner", 3)])]
+    # Without the hook, one level: the innermost index into Context.nodes.
+    ctx = Context(values=lambda name: "", nodes=lambda name: ["a", "b", "c"])
+    assert evaluate(tree, ctx) == "c"
+
+
+def test_randomize_seeds_as_javarosa_does():
+    from fieldkit.forms import functions
+    assert functions._seed("Hello") == 1756278180214341157 and functions._seed("") == 0  # JavaRosa's own test
+    assert functions._seed(42.9) == 42 and functions._seed("-42") == -42
+    assert functions.shuffle(list("ABCDEF"), 42) == list("AFCBDE")  # Enketo's test
+
+
+def test_java_regex_dialect():
+    from fieldkit.forms.functions import _java_regex
+    for pattern, text, found in [(r"^[\w-\.]+$", "a-b.c", True), (r"^\p{javaLowerCase}+$", "abc", True),
+                                 (r"^\P{L}+$", "123", True), (r"^[^\h]+$", "a b", False),
+                                 (r"^a\R?b$", "a\r\nb", True), (r"a\z", "a\n", False), (r"a\Z", "a\n", True),
+                                 (r"^(?U)\w+$", "ሰላም", True), (r"^[+--]$", ",", True), (r"\0101", "A", True),
+                                 (r"^\cJ$", "\n", True), (r"^(?d:a.)$", "ab", True)]:
+        assert (_java_regex(pattern).search(text) is not None) is found, pattern
+    with pytest.raises(ExprError, match=r"regex\(\)"):
+        parse(r"regex(., '\p{Nope}')")
+
+
+def test_the_new_functions_do_not_raise_on_odd_data():
+    ctx = Context(values=lambda name: {"n": None, "i": 3}.get(name, ""), now=NOW,
+                  instance=lambda name: [{"a": None, "b": 1}] if name == "odd" else None)
+    for source in ["date(pow(10, 300))", "date-time(pow(10, 300))", "format-date(pow(10, 300), '%Y')", "date(-pow(10, 300))",
+                   "format-date-time('9999-12-31T23:59:59Z', '%Y %a %b')", "decimal-date-time('0001-01-01')",
+                   "pow(-pow(10, 308), pow(10, 308))", "exp10(pow(10, 308))", "uuid(pow(10, 300))", "substring('a', 1 div 0, -1 div 0)",
+                   "decimal-time('23:59:60')", "area('91 0;0 0;0 1')", "distance(${n})", "geofence(${i}, ${n})",
+                   "digest(${n}, 'md5')", "base64-decode('%%%')", "regex('a', ${n})", "format-date(now(), ${i})",
+                   "instance('odd')/root/item[a = 1]/b", "join(' ', instance('odd')/root/item)",
+                   "randomize(instance('odd')/root/item/a, 'x')", "selected-at('a', 1 div 0)",
+                   "round(1, pow(10, 300))", "sum(instance('odd')/root/item/b)", "lang(${n})",
+                   "date-time(decimal-date-time(now()) * 10000000000)", "substr('abc', -pow(10, 300), pow(10, 300))",
+                   "indexed-repeat(${n}, ${r}, 1 div 0)", "checklist(0 div 0, 1 div 0, 'a')"]:
+        evaluate(parse(source), ctx)
+
+
+def test_datetimes_keep_the_clock_of_the_form():
+    east = dt.timezone(dt.timedelta(hours=3))
+    ctx = Context(values=lambda name: "", now=dt.datetime(2024, 5, 1, 23, 30, 0, 123456, east))
+    assert to_string(evaluate(parse("now()"), ctx)) == "2024-05-01T23:30:00.123+03:00"
+    assert to_string(evaluate(parse("today()"), ctx)) == "2024-05-01"
+    assert to_string(evaluate(parse("format-date-time('2024-05-01T21:00:00Z', '%d %H')"), ctx)) == "02 00"
+    assert evaluate(parse("decimal-date-time(now()) - number(now())"), ctx) == pytest.approx(-3 / 24)

@@ -596,7 +596,7 @@ def _indexed_repeat(ctx, args):
     """indexed-repeat(${name}, ${repeat}, n[, ${inner}, m[, ${innermost}, k]]): name's value
     in the n-th instance of the repeat (and the m-th of the repeat inside it ...)."""
     indexes = [_N(evaluate(t, ctx)) for t in args[2::2]]
-    if any(math.isnan(i) or i < 1 for i in indexes):
+    if not all(1 <= i < 2 ** 31 for i in indexes):  # NaN and Infinity are no instance
         return ""
     pairs = [(t[1], int(i)) for t, i in zip(args[1::2], indexes)]
     if len(pairs) > 1 and ctx.repeat_value is not None:
@@ -692,7 +692,7 @@ _eager("count-selected", 1, 1)(lambda c, a: float(len(_S(a).split())))
 @_eager("selected-at", 2, 2)
 def _selected_at(ctx, answer, index):
     words, at = _S(answer).split(), _N(index)
-    return words[int(at)] if not math.isnan(at) and 0 <= int(at) < len(words) else ""
+    return words[int(at)] if 0 <= at < len(words) else ""  # NaN compares false
 
 
 @_eager("jr:choice-name", 2, 2)
