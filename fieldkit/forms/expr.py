@@ -569,10 +569,7 @@ def _scalar_equal(a, b) -> bool:
     if isinstance(a, (float, _dt.date)) or isinstance(b, (float, _dt.date)):
         # ${dob} = '2000-01-01': a date and a date string compare as days
         return to_number(a) == to_number(b)
-    a, b = _xstring(a), _xstring(b)
-    if a != b and a[:1].isdigit() and b[:1].isdigit() and _parse_iso(a) and _parse_iso(b):
-        return to_number(a) == to_number(b)  # two date strings: as days (Enketo, Web Forms)
-    return a == b
+    return _xstring(a) == _xstring(b)  # two date strings too (XPath, JavaRosa, Web Forms; Enketo: days)
 
 
 _RELATIONS = {"<": float.__lt__, "<=": float.__le__, ">": float.__gt__, ">=": float.__ge__}

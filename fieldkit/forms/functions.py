@@ -30,9 +30,14 @@ the spec is silent, two engines against one, and Collect when all three differ. 
   error, Enketo and Web Forms give 'Invalid Date').
 - boolean-from-string('True') is false: the spec's "true" or "1" (Enketo, Web Forms);
   JavaRosa ignores case.
-- Date strings compare as days under = too ('2018-06-25' = '2018-06-25T00:00:00.000-07:00',
-  Enketo and Web Forms; JavaRosa compares the text); a datetime at local midnight is
-  written as its date, as all three engines write it.
+- = between two date strings compares the text (XPath, JavaRosa, Web Forms, whose
+  maintainers decided so; Enketo compares days); < and > compare days. A datetime at
+  local midnight is written as its date, as all three engines write it.
+- date-time(n) is n days after 1970-01-01 on the local clock, the inverse of number()
+  (date-time(0) is local midnight); the three engines count from UTC midnight, which
+  puts date-time(decimal-date-time(today() - 60)) on the day before west of UTC.
+- area('a') and other text that is no shape: NaN (Enketo; Web Forms gives 0, JavaRosa
+  raises an error).
 - selected-at(list, 0) is the first item: the spec's "(including ... index 0)" contradicts
   its own 0-based index; JavaRosa and Web Forms give the first item.
 - distance() of two equal points is 0 (JavaRosa's acos of 1.0000000000000002 is NaN);
