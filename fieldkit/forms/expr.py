@@ -81,7 +81,7 @@ EMPTY = Nodes()
 # lookup. Evaluated by the server only (fieldkit.js leaves such a page as drawn).
 NODESET_FUNCTIONS = ("count", "sum", "max", "min", "position", "indexed-repeat", "join",
                      "count-non-empty", "randomize", "checklist", "weighted-checklist",
-                     "area", "distance", "geofence", "concat")
+                     "area", "distance", "geofence")
 _BINARY = {"or": 1, "and": 2, "=": 3, "!=": 3, "<": 4, "<=": 4, ">": 4, ">=": 4,
            "+": 5, "-": 5, "*": 6, "div": 6, "mod": 6}
 _KEYWORDS = ("or", "and", "div", "mod")
