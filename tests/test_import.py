@@ -295,7 +295,7 @@ def test_supported_appearances_import(db, appearance):
     ("relevant", "${a} = = 1", "= = 1"),
     ("relevant", "${a} = 1)", "matching"),
     ("constraint", ". >", "end of the expression"),
-    ("calculation", "/data/a + 1", "/data/x"),
+    ("calculation", "/data/zz + 1", "zz, which is not a question"),
     ("required", "${a} = 'yes", "never closed"),
 ])
 def test_expression_that_cannot_be_parsed_names_the_column(db, column, source, needle):

@@ -109,12 +109,21 @@ def context(form: Form, values: dict[str, str], now=None, lang=None, current=Non
         q = form.questions.get(qname)
         return form.choice_label(q, value, lang or form.default_language) if q else None
 
+    def instance(name: str):
+        """instance('id'): a choice list of the form (name, label in this language, its
+        other columns), or an attached CSV's rows."""
+        if name in form.choices:
+            language = lang or form.default_language
+            return [dict(c.columns, name=c.name, label=text_in(c.label, language, form.default_language))
+                    for c in form.choices[name]]
+        return form.instances.get(name)
+
     try:
         cur = "" if current is None else expr.typed(qtype, current)
     except ValueError:
         cur = ""
     return expr.Context(values=value_of, current=cur, now=now, choice_label=choice_label, nodes=nodes,
-                        position=scope[1] + 1 if scope else 0)
+                        position=scope[1] + 1 if scope else 0, instance=instance, language=lang)
 
 
 def _count(form: Form, repeat: str, answers: dict, ctx, live: set[str]) -> int:

@@ -53,6 +53,20 @@ def check_file(filename: str, data: bytes) -> Message | None:
     return None
 
 
+def rows_from_csv(data: bytes, filename: str) -> tuple[list[dict], list[Message]]:
+    """Every row of an attached CSV (pulldata(), instance()), as column -> text."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return [], [Message(N_("%(name)s is not UTF-8 text. Save it as CSV UTF-8 and try again."),
+                            {"name": filename})]
+    rows = [{(k or "").strip(): (v or "").strip() for k, v in row.items() if k}
+            for row in csv.DictReader(io.StringIO(text))]
+    if len(rows) > MAX_CHOICES_FROM_FILE:
+        return [], [Message(N_("%(name)s has more than %(max)s rows."), {"name": filename, "max": MAX_CHOICES_FROM_FILE})]
+    return rows, []
+
+
 def choices_from_csv(data: bytes, filename: str) -> tuple[list[dict], list[Message]]:
     """Rows of a select_*_from_file CSV: a name column, a label column (or
     label::Language (code) columns), and any others (for choice_filter)."""

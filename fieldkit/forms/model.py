@@ -117,6 +117,8 @@ class Form:
     media_files: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> {"sha256", "type"}
     # A language CLDR does not know, under its private-use code (x-...): the name the form gives it.
     language_names: dict[str, str] = field(default_factory=dict)
+    # Attached CSV files that instance('id') and pulldata('id', ...) read: id -> rows of columns.
+    instances: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     # What the coordinator was told at import: what fieldkit shows differently or leaves out.
     # Each {"text", "params", "sheet", "row", "column"}, as xlsform.Problem.to_dict() makes it.
     warnings: list[dict] = field(default_factory=list)
@@ -154,7 +156,7 @@ class Form:
         for screen in data["screens"]:
             if not screen["repeat"]:
                 del screen["repeat"]
-        for key in ("repeats", "media_files", "language_names", "warnings"):
+        for key in ("repeats", "media_files", "language_names", "warnings", "instances"):
             if not data[key]:
                 del data[key]
         return data
@@ -180,6 +182,7 @@ class Form:
             media_files=data.get("media_files", {}),
             language_names=data.get("language_names", {}),
             warnings=data.get("warnings", []),
+            instances=data.get("instances", {}),
         )
 
 

@@ -147,6 +147,7 @@ def load_xlsform(data: bytes, filename: str, translate=None, media: dict[str, by
     external = _external_choices(getattr(workbook, "external_choices", None) or [])
     builder_ = _Builder(tree, rows, version, written, translate, media or {}, external)
     builder_.warnings[:0] = noticed
+    builder_.every_row = _every_row(workbook.survey or [])
     builder_.choice_rows = {(str(r.get("list_name") or r.get("list name") or "").strip(), str(r.get("name")).strip()): i + 2
                             for i, r in enumerate(workbook.choices or []) if r.get("name") not in (None, "")}
     form = builder_.build()
@@ -219,7 +220,20 @@ def _from_pyxform(text: str) -> Problem:
 
 def _row_numbers(survey: list[dict]) -> dict[str, int]:
     # pyxform keeps blank rows in place, so list index + 2 is the sheet row.
-    return {r["name"]: i + 2 for i, r in enumerate(survey) if r.get("name")}
+    rows: dict[str, int] = {}
+    for i, r in enumerate(survey):
+        if r.get("name"):
+            rows.setdefault(str(r["name"]).strip(), i + 2)
+    return rows
+
+
+def _every_row(survey: list[dict]) -> dict[str, list[int]]:
+    """Each name's rows in sheet order: a name ODK allows in two groups has two."""
+    rows: dict[str, list[int]] = {}
+    for i, r in enumerate(survey):
+        if r.get("name"):
+            rows.setdefault(str(r["name"]).strip(), []).append(i + 2)
+    return rows
 
 
 def _written_types(survey: list[dict]) -> dict[str, str]:
@@ -309,6 +323,8 @@ class _Builder:
         self.warnings: list[Problem] = []
         self.language_names: dict[str, str] = {}  # x-... -> the name the form gives it
         self.told: set[tuple] = set()  # warnings given once per form
+        self.every_row: dict[str, list[int]] = {}  # name -> its rows, for a name used in two groups
+        self.rows_taken: dict[str, int] = {}
         self.table_groups: set[str] = set()  # appearance table-list: its selects are the rows of a table
         self.missing: dict[str, tuple] = {}  # media file named but not attached -> where first named
         self.choice_rows: dict[tuple[str, str], int] = {}  # (list_name, name) -> choices sheet row
@@ -358,8 +374,10 @@ class _Builder:
         for child in self.tree.get("children", []):
             self._element(child, groups=[], screen=None, repeat=None)
         self._other_texts()
+        instances = self._instances()
         self._missing_files()
         self.screens = [s for s in self.screens if s.questions]
+        self._unknown_references()
         order = self._order()
         if self.problems:
             raise FormImportError(self.problems)
@@ -379,6 +397,7 @@ class _Builder:
             media_files=self.media_used,
             language_names={c: n for c, n in self.language_names.items() if c in self.languages},
             warnings=[w.to_dict() for w in self.warnings],
+            instances=instances,
         )
 
     def _text(self, value, row=None, column=None) -> dict[str, str]:
@@ -403,6 +422,25 @@ class _Builder:
                          "fieldkit's own words in the form's default language. Write it as %(name)s (xx) with "
                          "its code to be sure."), sheet, row, column, name=name)
         return code
+
+    def _row(self, name) -> int | None:
+        """The sheet row of the element being walked: for a name used twice, its next row."""
+        rows = self.every_row.get(name) or []
+        taken = self.rows_taken[name] = self.rows_taken.get(name, -1) + 1
+        return rows[taken] if taken < len(rows) else self.rows.get(name)
+
+    def _rename(self, name: str, groups: list[str], row) -> str:
+        """fieldkit stores answers by question name: a second question of the same name
+        (in another group) is stored as <group>_<name>, and the coordinator is told."""
+        base = f"{groups[-1]}_{name}" if groups else f"{name}_2"
+        new, n = base, 2
+        while new in self.questions or new in self.every_row:
+            n += 1
+            new = f"{base}_{n}"
+        self.rows[new] = row
+        self.warn(N_("The name %(name)s is used by two questions: this one is stored and exported as %(new)s."),
+                  "survey", row, "name", name=name, new=new)
+        return new
 
     def warn(self, text: str, sheet=None, row=None, column=None, once=None, **params) -> None:
         """Something the coordinator should know (shown differently, left out); `once`
@@ -467,6 +505,32 @@ class _Builder:
         self.media_used[name] = {"sha256": hashlib.sha256(data).hexdigest(), "type": found[0]}
         return True
 
+    def _instances(self) -> dict[str, list[dict[str, str]]]:
+        """The attached CSV files that instance('id') and pulldata('id', ...) read (a
+        choice list of the same name is read from the form itself)."""
+        wanted: dict[str, int | None] = {}
+        for name, q in self.questions.items():
+            for tree in (q.relevant, q.constraint, q.calculation, q.required, q.choice_filter):
+                for node, _ in expr._walk(tree) if tree is not None else ():
+                    found = node[1] if node[0] == "instance" else node[2][1] if (
+                        node[:2] == ["call", "pulldata"] and len(node) > 2 and node[2][0] == "str") else None
+                    if found and found not in self.choices:
+                        wanted.setdefault(found, self.rows.get(name))
+        instances = {}
+        for found, row in wanted.items():
+            file = found if found.lower().endswith(".csv") else f"{found}.csv"
+            data = self.media.get(file)
+            if data is None:
+                self.missing.setdefault(file, ("survey", row, None))
+                continue
+            rows, troubles = media_files.rows_from_csv(data, file)
+            if troubles:
+                self.problems += [Problem(t, file) for t in troubles]
+                continue
+            instances[found] = rows
+            self.media_used[file] = {"sha256": hashlib.sha256(data).hexdigest(), "type": "text/csv"}
+        return instances
+
     def _missing_files(self) -> None:
         """One warning per file the form names that was not attached: it can be added later."""
         for name, (sheet, row, column) in sorted(self.missing.items(), key=lambda item: item[1][1] or 0):
@@ -518,7 +582,7 @@ class _Builder:
     def _element(self, el: dict, groups: list[str], screen: Screen | None, repeat: str | None) -> Screen | None:
         """Adds el (and what it holds) to the form; returns the screen its next sibling goes on."""
         kind, name = el.get("type"), el.get("name")
-        row = self.rows.get(name)
+        row = self._row(name)
         bind = el.get("bind") or {}
         if kind == "group":
             if el.get("control", {}).get("bodyless"):  # pyxform's meta: fieldkit mints its own uuid
@@ -562,6 +626,9 @@ class _Builder:
             return screen
         if qtype in ("select_one", "select_multiple") and "_from_file" in self.written.get(name, ""):
             el = dict(el, list_name=self._file_choices(str(el.get("itemset") or ""), row))
+        if name in self.questions:  # the same name in another group: ODK's paths tell them apart
+            name = self._rename(name, groups, row)
+            el = dict(el, name=name)
         if name in self.others:  # or_other's question, asked when "other" is chosen
             bind = dict(bind, relevant=f"selected(${{{self.others[name]}}}, 'other')")
             el = dict(el, label=None)
@@ -716,6 +783,19 @@ class _Builder:
                                          "survey", row, "parameters"))
             return {}
         return {k: expr.to_string(n) for k, n in numbers.items()}
+
+    def _unknown_references(self) -> None:
+        """A path (/data/g/x, ../x) names its question by its last step; pyxform checks
+        ${x} but not paths, so a path to no question is refused here, at its cell."""
+        known = set(self.questions) | set(self.groups) | set(self.repeats)
+        for name, q in list(self.questions.items()):
+            for column in ("relevant", "constraint", "calculation", "required"):
+                tree = getattr(q, column)
+                missing = sorted(expr.references(tree) - known) if tree is not None else []
+                if missing:
+                    self.problems.append(problem(N_("The expression %(source)s names %(name)s, which is not a "
+                                                    "question of this form."), "survey", self.rows.get(name),
+                                                 column, source=q.source.get(column, ""), name=missing[0]))
 
     def _order(self) -> list[str]:
         deps = {}
