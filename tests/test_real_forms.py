@@ -126,3 +126,46 @@ def test_month_year_is_stored_as_the_first_day():
     form = load_xlsform(b"| survey |\n| | type | name | label | appearance |\n| | date | d | D | month-year |\n",
                         "f.md")
     assert engine.parse_answer(form.questions["d"], ["2024-05"], form) == "2024-05-01"
+
+
+def test_pulldata_and_instance_read_an_attached_csv_and_the_choice_lists(participant, db):
+    survey = (b"| survey |\n| | type | name | label | calculation |\n"
+              b"| | select_one fruit | f | Fruit | |\n"
+              b"| | calculate | colour | | pulldata('fruits', 'colour', 'name', ${f}) |\n"
+              b"| | calculate | label | | instance('fruit')/root/item[name = ${f}]/label |\n"
+              b"| | note | shown | ${label} is ${colour} | |\n"
+              b"| choices |\n| | list_name | name | label |\n| | fruit | mango | Mango |\n| | fruit | kiwi | Kiwi |\n"
+              b"| settings |\n| | form_id |\n| | fruity |\n")
+    fruits = b"name,colour\nmango,orange\nkiwi,green\n"
+    form = form_service.import_form(db, survey, "fruity.md", media={"fruits.csv": fruits}).form
+    assert form.instances["fruits"][1] == {"name": "kiwi", "colour": "green"} and form.warnings == []
+    p = participant("fruity")
+    p.start("en")
+    page = p.answer({"f": "kiwi"})
+    assert "Kiwi is green" in page.text
+    p.answer({})
+    p.submit()
+    [row] = submissions_of(db, "fruity")
+    assert (row["answers"]["colour"], row["answers"]["label"]) == ("green", "Kiwi")
+
+
+def test_pulldata_without_its_csv_imports_with_a_warning(db):
+    survey = (b"| survey |\n| | type | name | label | calculation |\n| | text | f | Fruit | |\n"
+              b"| | calculate | colour | | pulldata('fruits', 'colour', 'name', ${f}) |\n")
+    form = load_xlsform(survey, "f.md")
+    [warning] = [Problem.from_dict(w) for w in form.warnings]
+    assert "fruits.csv is not attached" in warning.render() and warning.row == 3
+
+
+def test_the_same_name_in_two_groups_is_two_questions_each_at_its_row(db):
+    survey = (b"| survey |\n| | type | name | label | relevant |\n| | begin_group | g1 | G1 | |\n"
+              b"| | text | x | X1 | |\n| | end_group | | | |\n| | begin_group | g2 | G2 | |\n"
+              b"| | integer | x | X2 | . = = 1 |\n| | end_group | | | |\n")
+    with pytest.raises(form_service.FormImportError) as caught:
+        load_xlsform(survey, "f.md")
+    [problem] = caught.value.problems
+    assert (problem.row, problem.column) == (6, "relevant")  # the second x's row, not the first's
+    form = load_xlsform(survey.replace(b". = = 1", b""), "f.md")
+    assert form.questions["x"].type == "text" and form.questions["g2_x"].type == "integer"
+    [warning] = [Problem.from_dict(w) for w in form.warnings]
+    assert (warning.row, warning.column) == (6, "name") and "g2_x" in warning.render()
