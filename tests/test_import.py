@@ -3,6 +3,7 @@ and column and stores nothing; versions; languages; settings."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 
@@ -10,6 +11,7 @@ import openpyxl
 import pytest
 
 from fieldkit import store
+from fieldkit.forms import engine
 from fieldkit.forms.model import Form
 from fieldkit.forms.xlsform import FormImportError, Problem, load_xlsform
 from fieldkit.services import forms as form_service
@@ -392,11 +394,20 @@ def test_default_language_in_any_of_these_forms(db, default):
     assert form.default_language == "es" and sorted(form.languages) == ["en", "es"]
 
 
-@pytest.mark.parametrize("default", ["${other}", "today()", "concat('a', 'b')"])
-def test_non_literal_default_is_refused(db, default):
-    problem = one_problem(db, survey(("text", "other", "Other", ""), ("text", "q", "Q", default),
-                                     header=("type", "name", "label", "default")))
-    assert (problem.sheet, problem.row, problem.column) == ("survey", 3, "default")
+@pytest.mark.parametrize("default,qtype,expected", [
+    ("today()", "date", dt.date.today().isoformat()), ("concat('a', 'b')", "text", "ab"),
+    ("${other}", "text", ""),  # worked out when the answers begin: nothing is answered yet, as in ODK
+    ("string-length('abc')", "integer", "3"), ("concat('x', 'y')", "integer", "")])  # not a number: empty
+def test_a_dynamic_default_is_worked_out_when_the_answers_begin(db, default, qtype, expected):
+    form = import_form(db, as_md(survey(("text", "other", "Other", ""), (qtype, "q", "Q", default),
+                                        header=("type", "name", "label", "default"))), "f.md").form
+    assert form.questions["q"].default is None and form.questions["q"].source["default"] == default
+    assert engine.defaults(form)["q"] == expected
+
+
+def test_a_broken_dynamic_default_is_refused_at_its_cell(db):
+    problem = one_problem(db, survey(("text", "q", "Q", "today( +"), header=("type", "name", "label", "default")))
+    assert (problem.sheet, problem.row, problem.column) == ("survey", 2, "default")
 
 
 def test_every_problem_is_reported_at_once(db):

@@ -189,10 +189,24 @@ def evaluate(form: Form, answers: dict, now=None, lang=None) -> State:
     return State(values, relevant, instances, live)
 
 
-def defaults(form: Form, repeat: str | None = None) -> dict[str, str]:
-    """The default answers of the questions outside repeats, or of one repeat instance."""
-    return {n: q.default for n, q in form.questions.items()
-            if q.default is not None and q.is_input and q.repeat == repeat}
+def defaults(form: Form, repeat: str | None = None, answers: dict | None = None, now=None,
+             lang=None) -> dict[str, str]:
+    """The default answers of the questions outside repeats, or of a new repeat instance.
+    A dynamic default (today(), ${q}) is worked out now, on the answers so far: as ODK
+    does when a form is first opened, or an instance added."""
+    found = {n: q.default for n, q in form.questions.items()
+             if q.default is not None and q.is_input and q.repeat == repeat}
+    dynamic = [q for q in form.questions.values()
+               if q.default_expr is not None and q.is_input and q.repeat == repeat]
+    if dynamic:
+        state = evaluate(form, dict(answers or {}, **found), now, lang)
+        ctx = context(form, state.values, now, lang, instances=state.instances)
+        for q in dynamic:
+            value = re.sub(r"(?:Z|[+-]\d\d:?\d\d)$", "", expr.to_string(expr.evaluate(q.default_expr, ctx))) \
+                if q.type in ("time", "dateTime") else expr.to_string(expr.evaluate(q.default_expr, ctx))
+            parsed = parse_answer(q, [value], form)
+            found[q.name] = parsed if isinstance(parsed, str) else ""
+    return found
 
 
 def screen_inputs(form: Form, index: int) -> list[Question]:
@@ -412,7 +426,7 @@ def apply_screen(form: Form, index: int, answers: dict, posted: dict[str, list[s
     if repeat is not None:
         rows = [dict(r) if isinstance(r, dict) else {} for r in (answers.get(repeat) or [])]
         while len(rows) < instance:  # a repeat_count's instances are made as they are answered
-            rows.append(defaults(form, repeat))
+            rows.append(defaults(form, repeat, answers, now, lang))
         result.answers[repeat] = rows
         target = rows[instance - 1]
     for q in inputs:

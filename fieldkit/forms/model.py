@@ -58,6 +58,7 @@ class Question:
     read_only: bool = False  # shown with its value (a default or a calculation), never posted
     trigger: list[str] = field(default_factory=list)  # its calculation runs when one of these changes
     guidance: Text = field(default_factory=dict)  # guidance_hint: behind a "More" on the page
+    default_expr: Any = None  # a dynamic default (today(), ${q}): evaluated when the answers begin
 
     @property
     def is_input(self) -> bool:
@@ -145,7 +146,7 @@ class Form:
         data = asdict(self)
         # Keys only some forms use are left out when empty: other models stay as they were.
         for question in data["questions"].values():
-            for key in ("parameters", "repeat", "choice_filter", "media", "read_only", "trigger", "guidance"):
+            for key in ("parameters", "repeat", "choice_filter", "media", "read_only", "trigger", "guidance", "default_expr"):
                 if not question[key]:
                     del question[key]
         for choices in data["choices"].values():

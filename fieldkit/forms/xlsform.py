@@ -679,11 +679,11 @@ class _Builder:
         sources = {"required": required, "relevant": bind.get("relevant"),
                    "constraint": bind.get("constraint"), "calculation": bind.get("calculate"),
                    "choice_filter": el.get("choice_filter")}
-        default = el.get("default")
+        default, dynamic = el.get("default"), None
         if default is not None and ("${" in str(default) or "(" in str(default)):
-            self.problems.append(problem(N_("Only plain values can be used as a default."),
-                                         "survey", row, "default"))
-            default = None
+            # a dynamic default (today(), ${other}): worked out when the answers begin, as ODK
+            dynamic, default = self._expression(str(default), name, "default"), None
+            sources["default"] = str(el.get("default"))
         return Question(
             name=name, type=qtype, groups=groups,
             label=self._text(el.get("label"), row, "label"),
@@ -700,6 +700,7 @@ class _Builder:
             read_only=self._read_only(bind.get("readonly"), row),
             trigger=self._trigger(el, bind, row),
             default=None if default is None else str(default),
+            default_expr=dynamic,
             appearance=appearance,
             parameters=self._range_parameters(el, row) if qtype == "range" else self._parameters(el, qtype, row),
             source={k: str(v) for k, v in sources.items() if v},

@@ -82,7 +82,7 @@ def event_for(db, form_id: str, code: str | None) -> dict | None:
 
 
 def start(db, form: Form, language: str, event_id: int | None = None) -> Draft:
-    answers = engine.defaults(form)
+    answers = engine.defaults(form, lang=language)
     state = engine.evaluate(form, answers, lang=language)
     position, instance = engine.first_page(form, state) or (len(form.screens), 0)
     token, row = drafts.new_draft(db, form.form_id, form.version, language, answers, position, event_id,
@@ -204,7 +204,7 @@ def _list_page(db, draft: Draft, page: engine.Page, posted, action: str) -> engi
         if len(rows) >= engine.MAX_INSTANCES:
             result.errors[repeat] = Message(N_("You can add up to %(max)s."), {"max": engine.MAX_INSTANCES})
             return result
-        rows.append(engine.defaults(form, repeat))
+        rows.append(engine.defaults(form, repeat, draft.answers, lang=draft.language))
         following = (page[0], len(rows))
     elif verb == "remove":
         del rows[int(number) - 1]

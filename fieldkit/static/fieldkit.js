@@ -123,7 +123,7 @@
     return (j < 0 ? "1" : d.slice(0, j) + (+d.charAt(j) + 1)) + zeros(d.length - j - 1);
   }
 
-  function round(x, digits) {  // half away from zero, on the decimal digits as written
+  function round(x, digits) {  // ties towards +Infinity (XPath 1.0, JavaRosa), on the digits as written
     var s, point, keep, kept, n;
     if (digits !== digits || !isFinite(x)) { return digits !== digits ? NaN : x; }
     s = plain(Math.abs(x));
@@ -132,7 +132,7 @@
     keep = point + javaInt(Math.max(-400, Math.min(400, digits)));  // digits kept
     if (keep >= s.length) { return x; }
     kept = keep > 0 ? s.slice(0, keep) : "";
-    if (keep >= 0 && s.charAt(keep) >= "5") {
+    if (keep >= 0 && (x > 0 ? s.charAt(keep) >= "5" : s.slice(keep) > "5")) {
       n = kept.length;
       kept = raise(kept);
       point += kept.length - n;
@@ -161,8 +161,8 @@
   function substr(text, start, end) {
     var c = chars(text), n = c.length, b = javaInt(toNumber(start)), e = end === undefined ? n : javaInt(toNumber(end));
     b = b < 0 ? b + n : b;
-    e = e < 0 ? e + n : e;
-    return n === 0 || e < 0 || e > n ? "" : c.slice(Math.min(Math.max(0, b), e), e).join("");
+    e = Math.min(Math.max(e < 0 ? e + n : e, 0), n);  // clamped, as JavaRosa
+    return c.slice(Math.min(Math.max(0, b), e), e).join("");
   }
 
   function clock(ctx) {
