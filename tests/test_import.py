@@ -264,8 +264,8 @@ def test_a_choice_image_not_uploaded_is_named_with_its_choices_row(db):
     assert "yes.png is not attached" in warning.render()
 
 
-@pytest.mark.parametrize("qtype,appearance", [("select_one yn", "quick"), ("select_one yn", "signature"),
-                                               ("text", "minimal"), ("select_one yn", "autocomplete"),
+@pytest.mark.parametrize("qtype,appearance", [("select_one yn", "quick"), ("image", "signature"),
+                                               ("select_one yn", "autocomplete"),
                                                ("geopoint", "placement-map"), ("date", "ethiopian"),
                                                ("select_one yn", "something-new")])
 def test_appearances_shown_differently_or_unknown_import_with_a_warning(db, qtype, appearance):
@@ -273,6 +273,13 @@ def test_appearances_shown_differently_or_unknown_import_with_a_warning(db, qtyp
                                   header=("type", "name", "label", "appearance")))
     assert (warning.sheet, warning.row, warning.column) == ("survey", 3, "appearance")
     assert appearance in warning.render()
+
+
+def test_an_appearance_for_another_type_is_ignored_without_a_word_as_collect_does(db):
+    form = import_form(db, as_md(survey(("text", "q", "Q", "minimal", ""), ("calculate", "c", "", "quick", "1"),
+                                        header=("type", "name", "label", "appearance", "calculation"))),
+                       "f.md").form
+    assert form.warnings == [] and form.questions["q"].appearance is None
 
 
 @pytest.mark.parametrize("written,kept", [("Minimal", "minimal"), ("LIKERT", "likert"),

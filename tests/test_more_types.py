@@ -23,7 +23,6 @@ def test_read_only_and_trigger_import():
 
 @pytest.mark.parametrize("row,column,text", [
     ("| | integer | x | X | | | |\n| | text | t | T | ${x} = 1 | | |", "read_only", "yes or no"),
-    ("| | integer | a | A | | | |\n| | text | t | T | | ${a} | |", "trigger", "calculation"),
 ])
 def test_what_fieldkit_cannot_do_with_them_is_refused_at_its_cell(row, column, text):
     with pytest.raises(FormImportError) as caught:

@@ -169,3 +169,49 @@ def test_the_same_name_in_two_groups_is_two_questions_each_at_its_row(db):
     assert form.questions["x"].type == "text" and form.questions["g2_x"].type == "integer"
     [warning] = [Problem.from_dict(w) for w in form.warnings]
     assert (warning.row, warning.column) == (6, "name") and "g2_x" in warning.render()
+
+
+def test_once_random_is_drawn_once_per_participant(participant, db):
+    survey = (b"| survey |\n| | type | name | label | calculation |\n"
+              b"| | calculate | draw | | once(random()) |\n| | text | a | A | |\n| | note | n | Drawn: ${draw} | |\n"
+              b"| | text | b | B | |\n| settings |\n| | form_id |\n| | lottery |\n")
+    form_service.import_form(db, survey, "lottery.md")
+    p = participant("lottery")
+    p.start("en")
+    first = p.answer({"a": "x"})
+    drawn = first.text.split("Drawn:")[1].split()[0]
+    p.answer({})
+    p.answer({"b": "y"})
+    p.submit()
+    [row] = submissions_of(db, "lottery")
+    assert row["answers"]["draw"] == drawn and 0 <= float(drawn) < 1
+
+
+def test_a_trigger_without_a_calculation_clears_the_answer_when_its_question_changes():
+    form = load_xlsform(b"| survey |\n| | type | name | label | trigger |\n| | begin_group | g | G | |\n"
+                        b"| | text | a | A | |\n| | text | b | B | ${a} |\n| | end_group | | | |\n", "f.md")
+    kept = engine.apply_screen(form, 0, {}, {"a": ["1"], "b": ["x"]}).answers
+    assert kept == {"a": "1", "b": "x"}  # b answered on the same page: kept
+    result = engine.apply_screen(form, 0, kept, {"a": ["2"], "b": ["x"]})
+    assert result.answers["b"] == "x"  # posted again with the page
+    form.screens[0].questions = ["a"]  # b on a page of its own: a's change clears it
+    assert "b" not in engine.apply_screen(form, 0, kept, {"a": ["3"]}).answers
+
+
+def test_last_saved_is_never_carried_from_one_participant_to_the_next():
+    form = load_xlsform(b"| survey |\n| | type | name | label | default |\n| | text | w | W | ${last-saved#w} |\n",
+                        "f.md")
+    [warning] = [Problem.from_dict(w) for w in form.warnings]
+    assert "last-saved" in warning.render() and engine.defaults(form)["w"] == ""
+
+
+def test_a_csv_saved_by_excel_in_windows_1252_is_read():
+    form = load_xlsform(b"| survey |\n| | type | name | label |\n| | select_one_from_file people.csv | p | P |\n",
+                        "f.md", media={"people.csv": "name,label\nan,Ant\xf3nio\n".encode("cp1252")})
+    assert form.choices["people.csv"][0].label == {"en": "António"}
+
+
+def test_appearances_with_brackets_and_spaces_are_one_appearance():
+    from fieldkit.forms import appearances
+    assert appearances.tokens("search('a b') custom-x(h='A,B(C D)')  Minimal") == [
+        "search('a b')", "custom-x(h='A,B(C D)')", "minimal"]

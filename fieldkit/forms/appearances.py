@@ -26,7 +26,7 @@ KNOWN: dict[str, tuple[tuple[str, ...] | None, str, str]] = {
     "table-list": (GROUP, "shown", N_("the group's questions, each a row of its answers side by side")),
     "multiline": (("text",), "shown", N_("a text box of several lines")),
     "numbers": (("text",), "shown", N_("a text field with the phone's number keypad")),
-    "url": (("text",), "different", N_("shown as a plain text field")),
+    "url": (("text",), "different", N_("a plain text field")),
     "masked": (("text",), "shown", N_("a field whose letters are hidden as they are typed")),
     "minimal": (SELECTS, "shown", N_("a drop-down list (several answers: the list of boxes)")),
     "likert": (CHOICE_LISTS, "shown", N_("the answers in one row, as a scale")),
@@ -37,7 +37,7 @@ KNOWN: dict[str, tuple[tuple[str, ...] | None, str, str]] = {
     "horizontal-compact": (CHOICE_LISTS, "shown", N_("the answers side by side")),
     "columns": (CHOICE_LISTS, "shown", N_("the answers side by side")),
     "columns-pack": (CHOICE_LISTS, "shown", N_("the answers side by side")),
-    "no-buttons": (CHOICE_LISTS, "different", N_("shown with its buttons")),
+    "no-buttons": (CHOICE_LISTS, "different", N_("the list with its buttons")),
     "label": (CHOICE_LISTS, "shown", N_("the header row of a table of questions")),
     "list-nolabel": (CHOICE_LISTS, "shown", N_("a row of a table of questions")),
     "list": (CHOICE_LISTS, "shown", N_("the list of answers")),
@@ -61,8 +61,8 @@ KNOWN: dict[str, tuple[tuple[str, ...] | None, str, str]] = {
     "thousands-sep": (("integer", "decimal"), "different", N_("a number without separators")),
     "bearing": (("decimal",), "different", N_("a number field")),
     "counter": (("integer",), "different", N_("a number field")),
-    "hidden-answer": (None, "different", N_("shown with its answer")),
-    "printer": (("text",), "different", N_("shown as text, with no printing")),
+    "hidden-answer": (None, "different", N_("the question with its answer")),
+    "printer": (("text",), "different", N_("text, with no printing")),
     "vertical": (("range",), "shown", N_("the range's values")),
     "picker": (("range",), "shown", N_("the range's values")),
     "rating": (("range",), "different", N_("the range's values, not stars")),
@@ -74,20 +74,24 @@ KNOWN: dict[str, tuple[tuple[str, ...] | None, str, str]] = {
     "bikram-sambat": (DATES, "different", N_("a Gregorian date")),
     "myanmar": (DATES, "different", N_("a Gregorian date")),
     "persian": (DATES, "different", N_("a Gregorian date")),
+    "buddhist": (DATES, "different", N_("a Gregorian date")),
 }
 # Enketo's grid theme widths (w1 .. w10) and ODK's numbered columns/compact: layout
 # hints a phone's one column has no use for, accepted without a word.
 SILENT = re.compile(r"w\d+|compact-\d+|ex:.+|rtl|ltr", re.IGNORECASE)
-TOKEN = re.compile(r"[^\s(]+(?:\([^)]*\))?")
-
-
 def tokens(value) -> list[str]:
     """'Minimal  quick', 'search("districts")' -> ['minimal', 'quick'], ['search("districts")'];
-    names lower-cased, a search()'s argument kept as written."""
-    found = []
-    for token in TOKEN.findall(str(value or "").strip()):
-        name, paren, rest = token.partition("(")
-        found.append(name.lower() + paren + rest)
+    names lower-cased, what is in brackets kept as written (spaces and brackets included)."""
+    found, current, depth = [], "", 0
+    for ch in str(value or "").strip() + " ":
+        if ch.isspace() and depth == 0:
+            if current:
+                name, paren, rest = current.partition("(")
+                found.append(name.lower() + paren + rest)
+            current = ""
+            continue
+        depth += (ch == "(") - (ch == ")" and depth > 0)
+        current += ch
     return found
 
 

@@ -7,6 +7,7 @@ requests in and pages out.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import unicodedata
@@ -143,6 +144,8 @@ def _count(form: Form, repeat: str, answers: dict, ctx, live: set[str]) -> int:
 
 def _fill(q, raw: str, ctx, values: dict, relevant: set) -> None:
     if q.calculation is not None and not q.trigger:  # a triggered value is kept as it was worked out
+        if isinstance(raw, str) and raw and expr.uses_self(q.calculation):
+            ctx = dataclasses.replace(ctx, current=raw)  # once(random()): the value it was given first
         values[q.name] = expr.to_string(expr.evaluate(q.calculation, ctx))
     elif q.type == "hidden":
         values[q.name] = q.default or ""
@@ -187,6 +190,17 @@ def evaluate(form: Form, answers: dict, now=None, lang=None) -> State:
     for repeat in form.repeats:
         rows_of(repeat)  # a repeat with no question that needed evaluating still has its count
     return State(values, relevant, instances, live)
+
+
+def keep_once(form: Form, answers: dict, state: State) -> dict:
+    """once(random()) and the like: the first value a calculation outside repeats is
+    given is kept with the answers, so a random assignment is drawn once per participant."""
+    kept = dict(answers)
+    for name, q in form.questions.items():
+        if (q.calculation is not None and q.repeat is None and not kept.get(name)
+                and expr.uses_self(q.calculation) and state.values.get(name)):
+            kept[name] = state.values[name]
+    return kept
 
 
 def defaults(form: Form, repeat: str | None = None, answers: dict | None = None, now=None,
@@ -479,7 +493,8 @@ def choices_for(form: Form, q: Question, state: State, now=None, lang=None) -> l
 
 def _run_triggers(form, index, old: dict, new: dict, target: dict, repeat, instance, now, lang) -> None:
     """`trigger`: a calculation that runs only when a question on this page changes
-    (now() when an answer is given, say); its value is then kept as an answer."""
+    (now() when an answer is given, say); its value is then kept as an answer. With no
+    calculation, the question's answer is cleared when its trigger changes."""
     posted = {q.name for q in screen_inputs(form, index)}
     mine = instance_answers(old, repeat, instance)
     changed = {n for n in posted if mine.get(n, "") != target.get(n, "")}
@@ -489,7 +504,10 @@ def _run_triggers(form, index, old: dict, new: dict, target: dict, repeat, insta
     state = evaluate(form, new, now, lang).within(repeat, instance - 1)
     ctx = context(form, state.values, now, lang, instances=state.instances, scope=state.scope)
     for q in waiting:
-        target[q.name] = expr.to_string(expr.evaluate(q.calculation, ctx))
+        if q.calculation is not None:
+            target[q.name] = expr.to_string(expr.evaluate(q.calculation, ctx))
+        elif q.name not in posted:  # a trigger with no calculation clears the answer, as ODK's empty setvalue
+            target.pop(q.name, None)
 
 
 def check_answer(form: Form, q: Question, state: State, now=None, lang=None) -> Message | None:

@@ -53,13 +53,17 @@ def check_file(filename: str, data: bytes) -> Message | None:
     return None
 
 
+def _decoded(data: bytes) -> str:
+    """UTF-8, else Windows-1252: what Excel's plain "CSV" saves on many laptops."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
 def rows_from_csv(data: bytes, filename: str) -> tuple[list[dict], list[Message]]:
     """Every row of an attached CSV (pulldata(), instance()), as column -> text."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return [], [Message(N_("%(name)s is not UTF-8 text. Save it as CSV UTF-8 and try again."),
-                            {"name": filename})]
+    text = _decoded(data)
     rows = [{(k or "").strip(): (v or "").strip() for k, v in row.items() if k}
             for row in csv.DictReader(io.StringIO(text))]
     if len(rows) > MAX_CHOICES_FROM_FILE:
@@ -70,12 +74,7 @@ def rows_from_csv(data: bytes, filename: str) -> tuple[list[dict], list[Message]
 def choices_from_csv(data: bytes, filename: str) -> tuple[list[dict], list[Message]]:
     """Rows of a select_*_from_file CSV: a name column, a label column (or
     label::Language (code) columns), and any others (for choice_filter)."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return [], [Message(N_("%(name)s is not UTF-8 text. Save it as CSV UTF-8 and try again."),
-                            {"name": filename})]
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(_decoded(data)))
     fields = [f.strip() for f in reader.fieldnames or []]
     if "name" not in fields or not any(f == "label" or f.startswith("label::") for f in fields):
         return [], [Message(N_("%(name)s needs a name column and a label column."), {"name": filename})]

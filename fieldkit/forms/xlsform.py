@@ -20,7 +20,7 @@ from . import expr
 from . import languages as language_names
 from . import media as media_files
 from . import types as question_types
-from .model import Choice, Form, Group, Question, Repeat, Screen
+from .model import METADATA_TYPES, Choice, Form, Group, Question, Repeat, Screen
 from .order import CycleError, dependency_order
 
 FILE_TYPES = (".xlsx", ".xls", ".csv", ".md")
@@ -40,6 +40,7 @@ PARAMETERS = {
     "app": N_("other apps cannot be opened from a browser: the question is asked as a field"),
 }
 MEDIA_KINDS = ("image", "big-image", "audio", "video")  # media columns fieldkit shows
+LAST_SAVED = re.compile(r"\$\{last-saved#[^}]*\}")
 PYXFORM_ROW = re.compile(r"\[row : (\d+)\]")
 PYXFORM_WHERE = re.compile(r"On the '([^']+)' sheet, the '([^']+)' value")
 
@@ -572,6 +573,12 @@ class _Builder:
             return None
         if name in self.generated:
             column = "repeat_count"
+        if "${last-saved#" in str(source):
+            # Collect's "the last form saved on this device": on a laptop shared by a gathering that
+            # is the previous participant's answer, which must never reach the next one.
+            source = LAST_SAVED.sub("''", str(source))
+            self.warn(N_("${last-saved#...} is left empty: fieldkit never carries one participant's answers "
+                         "to the next."), "survey", self.rows.get(name), column, once=("last-saved",))
         try:
             return expr.parse(str(source), columns=columns)
         except expr.ExprError as error:
@@ -715,10 +722,12 @@ class _Builder:
             status, how = looks.judge(token, qtype)
             if status in ("shown", "different"):
                 kept.append(token)
+            if qtype in ("calculate", "hidden") + METADATA_TYPES:
+                continue  # never shown: nothing to look different
             if status == "different":
                 self.warn(N_("The appearance %(value)s is shown as %(how)s."), "survey", row, "appearance",
                           once=("appearance", looks.stem(token), qtype), value=token, how={"msgid": how})
-            elif status in ("unknown", "other-type"):
+            elif status == "unknown":  # one for another type is ignored by Collect as by fieldkit: no word
                 self.warn(N_("The appearance %(value)s is not one fieldkit knows for a %(type)s question: it is "
                              "shown without it."), "survey", row, "appearance",
                           once=("appearance", looks.stem(token), qtype), value=token, type=qtype)
@@ -757,10 +766,8 @@ class _Builder:
         return False
 
     def _trigger(self, el, bind, row) -> list[str]:
-        names = [str(n).strip().removeprefix("${").removesuffix("}") for n in el.get("trigger") or []]
-        if names and not bind.get("calculate"):
-            self.problems.append(problem(N_("A trigger needs a calculation to run."), "survey", row, "trigger"))
-        return names
+        # Without a calculation, ODK clears the answer when the trigger changes (an empty setvalue).
+        return [str(n).strip().removeprefix("${").removesuffix("}") for n in el.get("trigger") or []]
 
     def _range_parameters(self, el, row) -> dict[str, str]:
         """start, end and step as canonical numbers: step above 0, start below end."""

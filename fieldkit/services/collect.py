@@ -84,6 +84,7 @@ def event_for(db, form_id: str, code: str | None) -> dict | None:
 def start(db, form: Form, language: str, event_id: int | None = None) -> Draft:
     answers = engine.defaults(form, lang=language)
     state = engine.evaluate(form, answers, lang=language)
+    answers = engine.keep_once(form, answers, state)
     position, instance = engine.first_page(form, state) or (len(form.screens), 0)
     token, row = drafts.new_draft(db, form.form_id, form.version, language, answers, position, event_id,
                                   instance)
@@ -156,7 +157,7 @@ def answer_screen(db, draft: Draft, page: engine.Page, posted: dict[str, list[st
         following = page
     else:
         following = engine.next_page(form, page, state) or (len(form.screens), 0)
-    _move(db, draft, result.answers, following)
+    _move(db, draft, engine.keep_once(form, result.answers, state), following)
     return result
 
 
