@@ -215,3 +215,51 @@ def test_appearances_with_brackets_and_spaces_are_one_appearance():
     from fieldkit.forms import appearances
     assert appearances.tokens("search('a b') custom-x(h='A,B(C D)')  Minimal") == [
         "search('a b')", "custom-x(h='A,B(C D)')", "minimal"]
+
+
+# ---------------------------------------------------------------- the defects issue 12 names
+
+def test_a_choice_filter_with_the_reference_first_parses():
+    form = load_xlsform(b"| survey |\n| | type | name | label | choice_filter |\n| | text | a | A | |\n"
+                        b"| | select_one l | q | Q | ${a} = region and name != 'x' |\n"
+                        b"| choices |\n| | list_name | name | label | region |\n| | l | n1 | N1 | north |\n"
+                        b"| | l | s1 | S1 | south |\n", "f.md")
+    state = engine.evaluate(form, {"a": "south"})
+    assert [c.name for c in engine.choices_for(form, form.questions["q"], state)] == ["s1"]
+
+
+def test_a_java_style_regex_that_odk_accepts_is_taken():
+    form = load_xlsform(b"| survey |\n| | type | name | label | constraint |\n"
+                        b"| | text | e | Email | regex(., '^[\\w-\\.]+@[\\w-\\.]+$') |\n", "f.md")
+    q = form.questions["e"]
+    assert engine.check_answer(form, q, engine.evaluate(form, {"e": "a.b-c@x.org"})) is None
+    assert engine.check_answer(form, q, engine.evaluate(form, {"e": "not an email"})) is not None
+
+
+@pytest.mark.parametrize("source", ["${a} != null", "${a} != FALSE"])
+def test_a_bare_name_reads_as_an_empty_path_with_a_warning_of_what_that_means(source):
+    form = load_xlsform(("| survey |\n| | type | name | label | relevant |\n| | text | a | A | |\n"
+                         f"| | text | b | B | {source} |\n").encode(), "f.md")
+    [warning] = [Problem.from_dict(w) for w in form.warnings]
+    assert (warning.row, warning.column) == (3, "relevant") and "= ''" in warning.render()
+    # an empty node-set compared with anything is false (XPath 1.0, Enketo): b is never asked
+    assert "b" not in engine.evaluate(form, {"a": "x"}).relevant
+
+
+def test_begin_loop_is_a_group_per_choice():
+    form = load_xlsform(b"| survey |\n| | type | name | label |\n| | begin loop over toilet | t | Toilets |\n"
+                        b"| | integer | n | How many %(label)s? |\n| | end loop | | |\n"
+                        b"| choices |\n| | list_name | name | label |\n| | toilet | pit | Pit latrines |\n"
+                        b"| | toilet | flush | Flush toilets |\n", "f.md")
+    assert [s.questions for s in form.screens] == [["n_pit"], ["n_flush"]]
+    assert form.questions["n_flush"].label == {"en": "How many Flush toilets?"}
+
+
+def test_jr_itext_gives_a_chosen_answer_label_in_the_form_language():
+    form = load_xlsform("| survey |\n| | type | name | label::English (en) | label::Español (es) | calculation |\n"
+                        "| | select_one inc | i | Income | Ingreso | |\n"
+                        "| | calculate | cls | | | jr:itext(instance('inc')/root/item[name = ${i}]/itextId) |\n"
+                        "| choices |\n| | list_name | name | label::English (en) | label::Español (es) |\n"
+                        "| | inc | low | Low | Bajo |\n| | inc | high | High | Alto |\n".encode(), "f.md")
+    assert engine.evaluate(form, {"i": "high"}, lang="es").values["cls"] == "Alto"
+    assert engine.evaluate(form, {"i": "low"}, lang="en").values["cls"] == "Low"

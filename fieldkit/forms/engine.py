@@ -115,8 +115,9 @@ def context(form: Form, values: dict[str, str], now=None, lang=None, current=Non
         other columns), or an attached CSV's rows."""
         if name in form.choices:
             language = lang or form.default_language
-            return [dict(c.columns, name=c.name, label=text_in(c.label, language, form.default_language))
-                    for c in form.choices[name]]
+            return [dict(c.columns, name=c.name, label=text_in(c.label, language, form.default_language),
+                         itextId=f"static_instance-{name}-{i}")  # pyxform's id of its label, for jr:itext()
+                    for i, c in enumerate(form.choices[name])]
         return form.instances.get(name)
 
     try:

@@ -710,6 +710,17 @@ def _choice_name(ctx, value, question):
     return "" if label is None else str(label)
 
 
+@_eager("jr:itext", 1, 1)
+def _itext(ctx, text_id):
+    """A translated label by pyxform's id for it: 'static_instance-<list>-<n>' is the n-th
+    choice of a list (jr:itext(instance('l')/root/item[name = ${q}]/itextId), the label of
+    an answer in the form's language); any other id gives ''."""
+    found = _regex.fullmatch(r"static_instance-(.+)-(\d+)", _S(text_id))
+    rows = ctx.instance(found.group(1)) if found and ctx.instance is not None else None
+    index = int(found.group(2)) if found else -1
+    return str(rows[index].get("label", "")) if rows and 0 <= index < len(rows) else ""
+
+
 # ---------------------------------------------------------------- dates and times
 
 def _zone(ctx: Context):

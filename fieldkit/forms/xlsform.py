@@ -580,11 +580,18 @@ class _Builder:
             self.warn(N_("${last-saved#...} is left empty: fieldkit never carries one participant's answers "
                          "to the next."), "survey", self.rows.get(name), column, once=("last-saved",))
         try:
-            return expr.parse(str(source), columns=columns)
+            tree = expr.parse(str(source), columns=columns)
         except expr.ExprError as error:
             self.problems.append(problem(N_("The expression %(source)s cannot be used: %(error)s"),
                                          "survey", self.rows.get(name), column, source=source, error=str(error)))
             return None
+        empty = next((node[1] for node, _ in expr._walk(tree) if node[0] == "empty"), None)
+        if empty is not None:  # engines differ here: say what it means
+            self.warn(N_("In %(source)s, %(name)s is a path to nothing, not a value: compared with anything it is "
+                         "false, as in Enketo and the XPath rules (ODK Collect reads it as empty text). To test "
+                         "for an empty answer, write = ''."), "survey", self.rows.get(name), column,
+                      source=str(source), name=empty)
+        return tree
 
     def _element(self, el: dict, groups: list[str], screen: Screen | None, repeat: str | None) -> Screen | None:
         """Adds el (and what it holds) to the form; returns the screen its next sibling goes on."""
