@@ -263,3 +263,21 @@ def test_jr_itext_gives_a_chosen_answer_label_in_the_form_language():
                         "| | inc | low | Low | Bajo |\n| | inc | high | High | Alto |\n".encode(), "f.md")
     assert engine.evaluate(form, {"i": "high"}, lang="es").values["cls"] == "Alto"
     assert engine.evaluate(form, {"i": "low"}, lang="en").values["cls"] == "Low"
+
+
+def test_randomized_choices_keep_their_order_for_a_participant_and_differ_between_them(db, client, participant):
+    letters = "abcdefgh"
+    survey = ("| survey |\n| | type | name | label | parameters |\n| | select_one l | q | Q | randomize=true |\n"
+              "| | text | t | T | |\n| choices |\n| | list_name | name | label |\n"
+              + "".join(f"| | l | {c} | {c.upper()} |\n" for c in letters) + "| settings |\n| | form_id |\n| | shuffle |\n")
+    form = form_service.import_form(db, survey.encode(), "shuffle.md").form
+    assert form.questions["q"].parameters == {"randomize": "true"} and form.warnings == []
+    orders = set()
+    for n in range(6):
+        p = participant("shuffle", client_=client.application.test_client())  # a phone of its own
+        page = p.start("en")
+        order = [i["value"] for i in page.inputs if i.get("name") == "q"]
+        assert sorted(order) == list(letters)
+        assert [i["value"] for i in p.current().inputs if i.get("name") == "q"] == order  # same on reload
+        orders.add(tuple(order))
+    assert len(orders) > 1

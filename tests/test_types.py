@@ -58,9 +58,9 @@ def test_refused_parameters_name_row_and_column(row, column, text):
 
 @pytest.mark.parametrize("row,column,text", [
     ("| | integer | t | T | start=1 end=4 | | |", "parameters", "end"),
-    ("| | text | t | T | | likert | |", "appearance", "likert"),
+    ("| | text | t | T | | sparkly | |", "appearance", "sparkly"),
 ])
-def test_parameters_and_appearances_of_another_type_are_a_warning_at_their_cell(row, column, text):
+def test_parameters_of_another_type_and_unknown_appearances_are_a_warning_at_their_cell(row, column, text):
     warnings = [Problem.from_dict(w) for w in one_row(row).warnings]
     assert {(w.sheet, w.row, w.column) for w in warnings} == {("survey", 2, column)}
     assert any(text in w.render() for w in warnings)

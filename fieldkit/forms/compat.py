@@ -123,7 +123,11 @@ def appearance_rows() -> list[tuple[str, str, str]]:
 
 def parameter_rows() -> list[tuple[str, str, str]]:
     from .xlsform import PARAMETERS
-    rows = [("`start`, `end`, `step` (range)", "supported", "checked at import")]
+    rows = [("`start`, `end`, `step` (range)", "supported", "checked at import"),
+            ("`randomize`, `seed` (selects, rank)", "supported",
+             "the choices shuffled once per participant (by the seed, else their answers' uuid), the same "
+             "order on every page"),
+            ("`accept` (`body::accept`, uploads)", "supported", "the file types offered")]
     rows += [(f"`{name}`", "shown differently", why) for name, why in sorted(PARAMETERS.items())]
     return rows
 

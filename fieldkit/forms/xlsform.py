@@ -29,8 +29,6 @@ RANGE_DEFAULTS = {"start": "1", "end": "10", "step": "1"}  # ODK's
 # Parameters of other question types: what fieldkit does with each is in compat.py.
 PARAMETERS = {
     "max-pixels": N_("photos are kept as the phone sends them, at most 10 MB"),
-    "randomize": N_("the choices are shown in the order of the choices sheet"),
-    "seed": N_("the choices are shown in the order of the choices sheet"),
     "quality": N_("recordings are kept as the phone makes them"),
     "capture-accuracy": N_("the accuracy is what the participant enters"),
     "warning-accuracy": N_("the accuracy is what the participant enters"),
@@ -755,13 +753,23 @@ class _Builder:
         given = el.get("parameters") or {}
         if isinstance(given, str):
             given = dict(p.split("=", 1) for p in given.split() if "=" in p)
-        for key in sorted(given):
+        given = {str(k).strip().lower(): str(v).strip() for k, v in given.items()}
+        kept = {}
+        if qtype in ("select_one", "select_multiple", "rank") and given.get("randomize", "").lower() in ("true", "yes"):
+            # shuffled once per participant (the seed, else their answers' uuid), the same on every page
+            kept["randomize"] = "true"
+            seed = given.get("seed", "").removeprefix("${").removesuffix("}")
+            if seed:
+                kept["seed"] = seed
+        for key in sorted(set(given) - ({"randomize", "seed"} if kept else set())):
             why = PARAMETERS.get(str(key).strip().lower())
             self.warn(N_("The parameter %(value)s: %(why)s.") if why else
                       N_("The parameter %(value)s is not used by fieldkit."), "survey", row, "parameters",
                       once=("parameter", key, qtype), value=key, **({"why": {"msgid": why}} if why else {}))
         accept = str((el.get("control") or {}).get("accept") or "").strip()
-        return {"accept": accept} if accept and qtype in ("image", "audio", "video", "file") else {}
+        if accept and qtype in ("image", "audio", "video", "file"):
+            kept["accept"] = accept
+        return kept
 
     def _read_only(self, value, row) -> bool:
         text = str(value or "").strip().lower()

@@ -2,6 +2,7 @@
 for the template beyond loops and ifs on ready-made fields."""
 import datetime as dt
 import json
+import random
 
 from flask import render_template, url_for
 from flask_babel import format_decimal, gettext
@@ -37,7 +38,16 @@ def _rank_places(choices: list[dict], current: list[str]) -> None:
                             for n in range(1, len(choices) + 1)]
 
 
-def question_view(form, q: Question, state, lang, entered, error, hidden, every_choice=False) -> dict:
+def _shuffled(choices: list, q: Question, state, draw: str) -> list:
+    """randomize=true: the choices in an order of their own for each participant (seeded by
+    the form's seed, else the answers' uuid), the same order on every page they see."""
+    seed = state.values.get(q.parameters.get("seed", ""), q.parameters.get("seed", "")) or draw
+    shuffled = list(choices)
+    random.Random(f"{seed}:{q.name}").shuffle(shuffled)
+    return shuffled
+
+
+def question_view(form, q: Question, state, lang, entered, error, hidden, every_choice=False, draw="") -> dict:
     def text(value: dict) -> str:
         return engine.interpolate(text_in(value, lang, form.default_language), form, state, lang,
                                   lambda q, v: show_value(q.type, v))
@@ -48,6 +58,8 @@ def question_view(form, q: Question, state, lang, entered, error, hidden, every_
                 "image": media_url(form, c.media, "image", lang) if c.media else "",
                 "id": f"{q.name}-{i}"} for i, c in enumerate(
                     form.choices.get(q.list_name or "", []) if every_choice else engine.choices_for(form, q, state))]
+    if q.parameters.get("randomize") and not every_choice:
+        choices = _shuffled(choices, q, state, draw)
     if q.type == "acknowledge":
         choices = [{"value": "OK", "label": gettext("OK"), "checked": "OK" in current, "id": f"{q.name}-0"}]
     looks = set((q.appearance or "").split())
@@ -133,7 +145,7 @@ def screen_page(draft, result=None, page=None):
     for name in form.screens[index].questions:
         q = form.questions[name]
         questions.append(question_view(form, q, state, lang, entered.get(name), errors.get(name),
-                                       hidden=name not in state.relevant))
+                                       hidden=name not in state.relevant, draw=draft.row["uuid"]))
     if repeat:
         heading = instance_label(form, repeat, instance, lang)
     else:
