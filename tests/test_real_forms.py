@@ -281,3 +281,22 @@ def test_randomized_choices_keep_their_order_for_a_participant_and_differ_betwee
         assert [i["value"] for i in p.current().inputs if i.get("name") == "q"] == order  # same on reload
         orders.add(tuple(order))
     assert len(orders) > 1
+
+
+def test_search_takes_its_choices_from_the_attached_csv_filtered_as_it_says(participant, db):
+    survey = (b"| survey |\n| | type | name | label | appearance |\n| | select_one regions | region | Region | |\n"
+              b"| | select_one districts | district | District | search('districts', 'matches', 'region', ${region}) |\n"
+              b"| choices |\n| | list_name | name | label |\n| | regions | north | North |\n| | regions | south | South |\n"
+              b"| | districts | code | title |\n| settings |\n| | form_id |\n| | searching |\n")
+    csv = b"code,title,region\nn1,Hill,north\nn2,Lake,north\ns1,Coast,south\n"
+    form = load_xlsform(survey, "searching.md")
+    assert any("districts.csv is not attached" in Problem.from_dict(w).render() for w in form.warnings)
+    form = form_service.import_form(db, survey, "searching.md", media={"districts.csv": csv}).form
+    assert form.warnings == []
+    p = participant("searching")
+    p.start("en")
+    page = p.answer({"region": "south"})
+    assert [i["value"] for i in page.inputs if i.get("name") == "district"] == ["s1"] and "Coast" in page.text
+    p.answer({"district": "s1"})
+    p.submit()
+    assert submissions_of(db, "searching")[0]["answers"]["district"] == "s1"

@@ -42,8 +42,7 @@ KNOWN: dict[str, tuple[tuple[str, ...] | None, str, str]] = {
     "list-nolabel": (CHOICE_LISTS, "shown", N_("a row of a table of questions")),
     "list": (CHOICE_LISTS, "shown", N_("the list of answers")),
     "autocomplete": (CHOICE_LISTS, "different", N_("the whole list (no search box)")),
-    "search": (CHOICE_LISTS, "different", N_("the question's own choices: choices looked up in the CSV file are "
-                                             "not offered yet")),
+    "search": (CHOICE_LISTS, "shown", N_("the choices of the attached CSV file, filtered as search() says")),
     "map": (CHOICE_LISTS, "different", N_("a list: there are no map tiles offline")),
     "image-map": (CHOICE_LISTS, "different", N_("a list of the answers")),
     "no-calendar": (DATES, "shown", N_("a date typed as year-month-day")),
@@ -113,6 +112,28 @@ def judge(token: str, qtype: str) -> tuple[str, str | None]:
     if types is not None and qtype not in types:
         return "other-type", None
     return status, how
+
+
+def search_arguments(token: str) -> list[str] | None:
+    """search('f', 'matches', 'col', ${q}) -> ["'f'", "'matches'", "'col'", "${q}"] without
+    the file's quotes kept on the others: the arguments as written, split on commas outside
+    quotes; None when they cannot be read."""
+    inside = token[token.index("(") + 1:token.rindex(")")] if token.endswith(")") else None
+    if inside is None:
+        return None
+    parts, current, quote = [], "", ""
+    for ch in inside:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == ",":
+            parts.append(current.strip())
+            current = ""
+            continue
+        current += ch
+    parts.append(current.strip())
+    return [p.strip("'\"") if i in (1,) else p for i, p in enumerate(parts)]
 
 
 def search_file(token: str) -> str | None:

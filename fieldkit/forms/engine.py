@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from ..messages import Message, N_
-from . import expr, geo
+from . import appearances, expr, geo
 from .model import UPLOAD_TYPES, Choice, Form, Question, text_in
 
 MAX_TEXT = 2000
@@ -350,7 +350,7 @@ def parse_answer(q: Question, values: list[str], form: Form) -> str | Message:
         return expr.to_string(float(value.replace(",", ".")))
     if q.type == "date":
         # month-year and year appearances: ODK stores the first day of the month or year
-        looks = (q.appearance or "").split()
+        looks = appearances.tokens(q.appearance)
         if "month-year" in looks and re.fullmatch(r"\d{4}-\d{2}", value):
             value += "-01"
         elif "year" in looks and re.fullmatch(r"\d{4}", value):

@@ -696,7 +696,7 @@ class _Builder:
             # a dynamic default (today(), ${other}): worked out when the answers begin, as ODK
             dynamic, default = self._expression(str(default), name, "default"), None
             sources["default"] = str(el.get("default"))
-        return Question(
+        q = Question(
             name=name, type=qtype, groups=groups,
             label=self._text(el.get("label"), row, "label"),
             hint=self._text(el.get("hint"), row, "hint"),
@@ -718,6 +718,10 @@ class _Builder:
             source={k: str(v) for k, v in sources.items() if v},
             guidance=self._text(el.get("guidance_hint"), row, "guidance_hint"),
         )
+        searched = next((t for t in looks.tokens(appearance) if t.startswith("search(")), None)
+        if searched and qtype in ("select_one", "select_multiple"):
+            self._search(q, searched, row)
+        return q
 
     def _appearance(self, value, qtype: str, row) -> str | None:
         """The appearances fieldkit draws, lower-cased; a warning for each it shows
@@ -736,16 +740,56 @@ class _Builder:
                 self.warn(N_("The appearance %(value)s is not one fieldkit knows for a %(type)s question: it is "
                              "shown without it."), "survey", row, "appearance",
                           once=("appearance", looks.stem(token), qtype), value=token, type=qtype)
-            if token.startswith("search(") and looks.search_file(token):
-                self._search(token, row)
         return " ".join(kept) or None
 
-    def _search(self, token: str, row) -> None:
-        """search('file'): ODK's older way to take choices from an attached CSV. The
-        question's own choices (a placeholder row, by ODK's convention) are kept."""
-        name = looks.search_file(token)
-        if name not in self.media:
-            self.missing.setdefault(name, ("survey", row, "appearance"))
+    def _search(self, q: Question, token: str, row) -> None:
+        """search('file'[, 'matches'|'contains'|'startswith'|'endswith', 'column', value ...]):
+        ODK's older way to take choices from an attached CSV. By ODK's convention the
+        question's list has one row naming the CSV's columns: its name is the column of
+        the values, its label (per language) the column of the labels. Until the file is
+        attached the question offers that list as it is."""
+        file = looks.search_file(token)
+        args = looks.search_arguments(token)
+        placeholder = (self.choices.get(q.list_name or "") or [None])[0]
+        if file is None or args is None or placeholder is None:
+            self.problems.append(problem(N_("The appearance %(value)s cannot be used: write it as "
+                                            "search('file', 'matches', 'column', ${question})."),
+                                         "survey", row, "appearance", value=token))
+            return
+        data = self.media.get(file)
+        if data is None:
+            self.missing.setdefault(file, ("survey", row, "appearance"))
+            return
+        rows, troubles = media_files.rows_from_csv(data, file)
+        if troubles:
+            self.problems += [Problem(t, file) for t in troubles]
+            return
+        value_column, label_columns = placeholder.name, placeholder.label
+        listed = f"{file}:{q.list_name}"
+        seen, items = set(), []
+        for r in rows:
+            value = r.get(value_column, "")
+            if value and value not in seen:
+                seen.add(value)
+                labels = {lang: r.get(column, value) for lang, column in label_columns.items()} or {
+                    self.default_code: value}
+                items.append(Choice(value, labels, {k: v for k, v in r.items() if v}))
+        self.choices[listed] = items
+        self.media_used[file] = {"sha256": hashlib.sha256(data).hexdigest(), "type": "text/csv"}
+        q.list_name = listed
+        if args[1:]:
+            kind, pairs = args[1].lower(), args[2:]
+            test = {"matches": "{c} = {v}", "contains": "contains({c}, {v})",
+                    "startswith": "starts-with({c}, {v})", "endswith": "ends-with({c}, {v})"}.get(kind)
+            if test is None or not pairs or len(pairs) % 2:
+                self.problems.append(problem(N_("The appearance %(value)s cannot be used: write it as "
+                                                "search('file', 'matches', 'column', ${question})."),
+                                             "survey", row, "appearance", value=token))
+                return
+            source = " and ".join(test.format(c=pairs[i].strip("'\""), v=pairs[i + 1])
+                                  for i in range(0, len(pairs), 2))
+            found = self._expression(source, q.name, "appearance", columns=True)
+            q.choice_filter = found if q.choice_filter is None else ["and", q.choice_filter, found]
 
     def _parameters(self, el, qtype: str, row) -> dict[str, str]:
         """Parameters of types other than range: accept (body::accept) of an upload is

@@ -7,7 +7,7 @@ import random
 from flask import render_template, url_for
 from flask_babel import format_decimal, gettext
 
-from ..forms import engine, expr, geo
+from ..forms import appearances, engine, expr, geo
 from ..forms.media import ACCEPT
 from ..forms.model import UPLOAD_TYPES, Question, text_in
 from .i18n import show_value
@@ -62,7 +62,7 @@ def question_view(form, q: Question, state, lang, entered, error, hidden, every_
         choices = _shuffled(choices, q, state, draw)
     if q.type == "acknowledge":
         choices = [{"value": "OK", "label": gettext("OK"), "checked": "OK" in current, "id": f"{q.name}-0"}]
-    looks = set((q.appearance or "").split())
+    looks = set(appearances.tokens(q.appearance))
     widget = {"select_one": "radio", "select_multiple": "checkbox", "acknowledge": "checkbox",
               "note": "note", "date": "date", "time": "time", "dateTime": "datetime-local",
               "geopoint": "geopoint", "geotrace": "points", "geoshape": "points"}.get(q.type, "text")
