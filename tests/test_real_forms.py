@@ -8,7 +8,7 @@ import io
 import pytest
 
 from conftest import FORMS, Page, submissions_of
-from fieldkit.forms import engine, geo
+from fieldkit.forms import engine, expr, geo
 from fieldkit.forms.xlsform import Problem, load_xlsform
 from fieldkit.services import forms as form_service
 
@@ -169,6 +169,9 @@ def test_the_same_name_in_two_groups_is_two_questions_each_at_its_row(db):
     assert form.questions["x"].type == "text" and form.questions["g2_x"].type == "integer"
     [warning] = [Problem.from_dict(w) for w in form.warnings]
     assert (warning.row, warning.column) == (6, "name") and "g2_x" in warning.render()
+    paths = load_xlsform(survey.replace(b". = = 1", b"")
+                         + b"| | text | after | After | /data/g2/x = 1 and /data/g1/x = 'a' |\n", "f.md")
+    assert expr.references(paths.questions["after"].relevant) == {"g2_x", "x"}
 
 
 def test_once_random_is_drawn_once_per_participant(participant, db):

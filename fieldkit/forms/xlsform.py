@@ -324,6 +324,7 @@ class _Builder:
         self.told: set[tuple] = set()  # warnings given once per form
         self.every_row: dict[str, list[int]] = {}  # name -> its rows, for a name used in two groups
         self.rows_taken: dict[str, int] = {}
+        self.renamed: dict[str, str] = {}  # "g2/x" -> "g2/g2_x": paths to a question renamed by _rename
         self.table_groups: set[str] = set()  # appearance table-list: its selects are the rows of a table
         self.missing: dict[str, tuple] = {}  # media file named but not attached -> where first named
         self.choice_rows: dict[tuple[str, str], int] = {}  # (list_name, name) -> choices sheet row
@@ -437,6 +438,8 @@ class _Builder:
             n += 1
             new = f"{base}_{n}"
         self.rows[new] = row
+        if groups:  # a path to it (/data/g2/x) names the renamed question
+            self.renamed[f"{groups[-1]}/{name}"] = f"{groups[-1]}/{new}"
         self.warn(N_("The name %(name)s is used by two questions: this one is stored and exported as %(new)s."),
                   "survey", row, "name", name=name, new=new)
         return new
@@ -571,6 +574,8 @@ class _Builder:
             return None
         if name in self.generated:
             column = "repeat_count"
+        for old, new in self.renamed.items():
+            source = re.sub(rf"(?<=/){re.escape(old)}(?![\w.-])", new, str(source))
         if "${last-saved#" in str(source):
             # Collect's "the last form saved on this device": on a laptop shared by a gathering that
             # is the previous participant's answer, which must never reach the next one.
