@@ -519,6 +519,19 @@
       });
   }
 
+  // geopoint: the phone's position where the browser gives it (a secure context: the kiosk, localhost)
+  function locate(b) {
+    b.hidden = false;
+    b.onclick = function () {
+      navigator.geolocation.getCurrentPosition(function (p) {
+        var c = p.coords, v = [c.latitude, c.longitude, c.altitude || 0, c.accuracy], j;
+        for (j = 0; j < 4; j++) { document.getElementById(b.getAttribute("data-fk-geo") + "-" + j).value = +v[j].toFixed(7); }
+      });
+    };
+  }
+  var geo = navigator.geolocation && window.isSecureContext ? form.querySelectorAll("[data-fk-geo]") : [];
+  for (i = 0; i < geo.length; i++) { locate(geo[i]); }
+
   form.addEventListener("submit", function (event) {
     var pressed = event.submitter || clicked;
     if (!(pressed && pressed.value === "back") && data && !valid()) { event.preventDefault(); return; }
