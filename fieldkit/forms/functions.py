@@ -51,6 +51,7 @@ import dataclasses
 import datetime as _dt
 import functools
 import hashlib
+import logging
 import math
 import random as _random
 import secrets
@@ -479,11 +480,33 @@ def _java_regex(pattern: str):
     return _regex.compile(_translate_java(pattern), _regex.V1)
 
 
+REGEX_SECONDS = 0.5  # the most one regex() may take; the regex package lets other threads run meanwhile
+_TIMED_OUT: dict[tuple[str, str], None] = {}  # (pattern, digest of the text): not tried again
+_TOLD: set[str] = set()
+
+
 @_eager("regex", 2, 2)
 def _regex_(ctx, text, pattern):
+    """A search, bounded in time: a pattern that backtracks without end on some answer
+    (a form author's '(a|a)*$') counts as not matching, so the constraint fails with the
+    form's message, and it is logged once for the coordinator, without the answer."""
+    pattern, text = _S(pattern), _S(text)
+    key = (pattern, hashlib.sha256(text.encode()).hexdigest())
+    if key in _TIMED_OUT:
+        return False
     try:
-        return _java_regex(_S(pattern)).search(_S(text), timeout=0.5) is not None
-    except (_regex.error, ValueError, TimeoutError, OverflowError):
+        return _java_regex(pattern).search(text, timeout=REGEX_SECONDS) is not None
+    except TimeoutError:
+        if len(_TIMED_OUT) > 1024:
+            _TIMED_OUT.clear()
+        _TIMED_OUT[key] = None
+        if pattern not in _TOLD:
+            _TOLD.add(pattern)
+            logging.getLogger("fieldkit.forms").warning(
+                "regex(..., %r) took more than %s s on an answer and was counted as not matching: "
+                "the pattern backtracks too much; simplify it in the form", pattern, REGEX_SECONDS)
+        return False
+    except (_regex.error, ValueError, OverflowError):
         return False  # only a computed pattern can be invalid here; parse() checks literals
 
 

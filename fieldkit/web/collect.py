@@ -19,12 +19,6 @@ from .present import list_page, screen_page
 bp = Blueprint("collect", __name__, url_prefix="/f")
 
 
-@bp.before_request
-def room_for_files():
-    """A page with a photo, recording or file question posts multipart/form-data:
-    it may be larger than a page of answers (security.check_body's limit)."""
-    if request.method == "POST" and request.mimetype == "multipart/form-data" and request.path.endswith("/q"):
-        request.max_content_length = MAX_UPLOAD_BYTES + 256 * 1024
 CONTROL_FIELDS = {"csrf_token", "_action", "_screen", "_instance", "_uuid", "_seen"}
 
 

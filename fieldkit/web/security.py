@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFProtect, csrf_meta_tag, generate_csrf
 from itsdangerous import URLSafeTimedSerializer
 
 from ..errors import FieldkitError
+from ..forms.media import MAX_UPLOAD_BYTES
 
 csrf = CSRFProtect()
 
@@ -34,12 +35,15 @@ def add_headers(response):
 
 
 def check_body():
-    """Before anything reads a POST: apply the participant limit and refuse
-    bytes that are not UTF-8 (werkzeug would quietly turn them into U+FFFD)."""
+    """Before anything reads a POST (CSRF protection reads the form): apply the
+    participant limit, a page of answers, or room for one file on a screen that posts
+    one (multipart); and refuse bytes that are not UTF-8 (werkzeug would quietly turn
+    them into U+FFFD)."""
     if request.method != "POST":
         return
     if request.path.startswith("/f/"):
-        request.max_content_length = current_app.config["COLLECT_MAX_BODY"]
+        files = request.mimetype == "multipart/form-data" and request.path.endswith("/q")
+        request.max_content_length = MAX_UPLOAD_BYTES + 256 * 1024 if files else current_app.config["COLLECT_MAX_BODY"]
     if request.mimetype == "application/x-www-form-urlencoded":
         raw = request.get_data(cache=True)  # form parsing reuses the cached bytes
         try:

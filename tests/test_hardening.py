@@ -1,0 +1,177 @@
+"""Issue 13: tried as an attacker and as an unlucky participant would, against a real
+`fieldkit serve` on loopback where the defect lived in the server's stack.
+
+- A form author's regex cannot freeze the laptop: regex() is bounded in time and lets
+  other participants' requests run meanwhile.
+- Real-sized photos upload (the limit applied before CSRF reads the body was 64 KB)."""
+import io
+import logging
+import os
+import re
+import subprocess
+import sys
+import threading
+import zipfile
+from pathlib import Path
+
+import pytest
+import requests
+
+from fieldkit.forms import engine, expr, functions
+from fieldkit.forms.media import MAX_UPLOAD_BYTES
+from fieldkit.forms.xlsform import load_xlsform
+from syncworld import FIELDKIT, Central, Laptop, run_cli
+from test_serve import free_port, stop, wait_for
+
+FORMS = Path(__file__).parent / "forms"
+
+
+def evil_xlsx() -> bytes:
+    """A constraint whose pattern backtracks without end on 'aaa...a!' (an .xlsx: the
+    pattern's | would split a markdown table)."""
+    import openpyxl
+    book = openpyxl.Workbook()
+    survey = book.active
+    survey.title = "survey"
+    for row in (["type", "name", "label", "constraint", "constraint_message"],
+                ["text", "code", "Your code", "regex(., '^(a|a)*$')", "Only the letter a"],
+                ["text", "more", "More", None, None]):
+        survey.append(row)
+    book.create_sheet("settings").append(["form_id"])
+    book["settings"].append(["evil"])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+# ------------------------------------------------------------------ 1. ReDoS
+
+def test_a_backtracking_regex_fails_its_constraint_with_the_forms_message_and_is_logged_once(caplog):
+    form = load_xlsform(evil_xlsx(), "evil.xlsx")
+    q = form.questions["code"]
+    attack = "a" * 40 + "!"
+    with caplog.at_level(logging.WARNING, logger="fieldkit.forms"):
+        message = engine.check_answer(form, q, engine.evaluate(form, {"code": attack}))
+        again = engine.check_answer(form, q, engine.evaluate(form, {"code": attack + "a!"}))
+    assert message is not None and message.text == "Only the letter a" and again is not None
+    told = [r for r in caplog.records if "backtracks" in r.getMessage()]
+    assert len(told) == 1 and attack not in told[0].getMessage()  # once, and never the answer
+    assert engine.check_answer(form, q, engine.evaluate(form, {"code": "aaaa"})) is None  # a fair answer still passes
+
+
+def test_a_timed_out_regex_is_not_run_again_on_the_same_answer(monkeypatch):
+    tree = expr.parse("regex(., '^(a|a)*$')")  # parse() compiles the literal pattern once itself
+    calls = []
+    real = functions._java_regex
+
+    def counting(pattern):
+        calls.append(pattern)
+        return real(pattern)
+    monkeypatch.setattr(functions, "_java_regex", counting)
+    ctx = expr.Context(values=lambda n: "", current="a" * 45 + "!")
+    assert expr.evaluate(tree, ctx) is False and expr.evaluate(tree, ctx) is False
+    assert len(calls) == 1
+
+
+@pytest.fixture
+def laptop_server(tmp_path):
+    data = tmp_path / "laptop"
+    (tmp_path / "evil.xlsx").write_bytes(evil_xlsx())
+    for path in (tmp_path / "evil.xlsx", FORMS / "t_files.md"):
+        done = subprocess.run(FIELDKIT + ["forms", "add", str(path), "--data", str(data)], capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+    port = free_port()
+    process = subprocess.Popen(FIELDKIT + ["serve", "--host", "127.0.0.1", "--port", str(port), "--data", str(data),
+                                           "--no-qr"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    wait_for(base + "/f/evil", process)
+    yield base, data
+    stop(process)
+
+
+def hidden(html: str) -> dict:
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
+
+
+def begin(base: str, form: str, lang: str = "en") -> requests.Session:
+    http = requests.Session()
+    page = http.get(f"{base}/f/{form}")
+    http.post(f"{base}/f/{form}/start", data={"lang": lang, "csrf_token": hidden(page.text)["csrf_token"]})
+    consent = http.get(f"{base}/f/{form}/consent")
+    assert http.post(f"{base}/f/{form}/consent", data={"consent": "yes", **hidden(consent.text)}).ok
+    return http
+
+
+def test_other_participants_pages_answer_while_one_answer_backtracks(laptop_server):
+    base, _ = laptop_server
+    attacker, other = begin(base, "evil"), begin(base, "evil")
+    screen = hidden(attacker.get(f"{base}/f/evil/q").text)
+    done = {}
+
+    def attack():
+        done["status"] = attacker.post(f"{base}/f/evil/q", data=dict(screen, _action="next", code="a" * 60 + "!"),
+                                       allow_redirects=False, timeout=60).status_code
+    thread = threading.Thread(target=attack)
+    thread.start()
+    answered_meanwhile = 0
+    while thread.is_alive() and answered_meanwhile < 50:
+        if other.get(f"{base}/f/evil/q", timeout=30).status_code == 200:
+            answered_meanwhile += 1
+    thread.join(timeout=60)
+    assert done["status"] == 422  # the constraint failed, with its message
+    assert answered_meanwhile >= 1  # while it was worked out, the other phone's pages came back
+
+
+# ------------------------------------------------------------------ 2. real-sized uploads
+
+def photo(size: int) -> bytes:
+    return b"\xff\xd8\xff\xe0" + os.urandom(size - 4)  # a JPEG by its first bytes
+
+
+def post_files(http, base, files=None, **fields):
+    screen = hidden(http.get(f"{base}/f/t_files/q").text)
+    return http.post(f"{base}/f/t_files/q", data=dict(screen, _action="next", **fields), files=files,
+                     allow_redirects=False, timeout=120)
+
+
+def test_real_sized_photos_upload_submit_export_and_sync(laptop_server, tmp_path):
+    base, data = laptop_server
+    http = begin(base, "t_files", "es")
+    one_mb, big = photo(1024 * 1024), photo(MAX_UPLOAD_BYTES - 100 * 1024)  # 1 MB and 9.9 MB
+    assert post_files(http, base, {"photo": ("one.jpg", one_mb, "image/jpeg")}).status_code == 303
+    http.post(f"{base}/f/t_files/q", data=dict(hidden(http.get(f"{base}/f/t_files/q").text), _action="back"))
+    too_big = post_files(http, base, {"photo": ("huge.jpg", photo(MAX_UPLOAD_BYTES + 1), "image/jpeg")})
+    assert too_big.status_code == 422 and "10 MB" in too_big.text and 'lang="es"' in too_big.text
+    assert post_files(http, base, {"photo": ("big.jpg", big, "image/jpeg")}).status_code == 303
+    for _ in range(3):
+        assert post_files(http, base).status_code == 303
+    page = http.get(f"{base}/f/t_files/q").text
+    while "_uuid" not in hidden(page):  # the room repeat's list page: go on
+        response = http.post(f"{base}/f/t_files/q", data=dict(hidden(page), _action="next"), allow_redirects=False)
+        assert response.status_code in (303, 422)
+        page = http.get(f"{base}/f/t_files/q").text
+    assert http.post(f"{base}/f/t_files/submit", data=hidden(page), allow_redirects=False).status_code == 303
+    out = tmp_path / "files.zip"
+    result = run_cli("export", "t_files", "--format", "zip", "--out", str(out), "--data", str(data))
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(out) as archive:
+        kept = [archive.read(n) for n in archive.namelist() if n.startswith("media/")]
+    assert kept == [big]
+    # and a central receives it whole, over real HTTP
+    central = Central(tmp_path / "central")
+    central.start()
+    try:
+        run_cli("forms", "add", str(FORMS / "t_files.md"), "--data", str(central.data))
+        laptop = Laptop(data)
+        laptop.link(central.url, central.add_device("hall"))
+        synced = laptop.cli("sync")
+        assert synced.exit_code == 0, synced.output
+        db = central.db()
+        try:
+            [row] = list(db.query("SELECT data FROM attachments"))
+        finally:
+            db.conn.close()
+        assert bytes(row["data"]) == big
+    finally:
+        central.stop()
