@@ -77,13 +77,17 @@ def test_a_timed_out_regex_is_not_run_again_on_the_same_answer(monkeypatch):
 def laptop_server(tmp_path):
     data = tmp_path / "laptop"
     (tmp_path / "evil.xlsx").write_bytes(evil_xlsx())
-    for path in (tmp_path / "evil.xlsx", FORMS / "t_files.md"):
+    demo = Path(__file__).resolve().parent.parent / "fieldkit" / "demo" / "wellbeing.md"
+    for path in (tmp_path / "evil.xlsx", FORMS / "t_files.md", demo):
         done = subprocess.run(FIELDKIT + ["forms", "add", str(path), "--data", str(data)], capture_output=True,
                               text=True, timeout=120)
         assert done.returncode == 0, done.stdout + done.stderr
     port = free_port()
+    # the phones of these tests all come from 127.0.0.1: per-address limits are for a crowd of one
+    env = dict(os.environ, FIELDKIT_SUBMIT_RATE_LIMIT="1000 per minute", FIELDKIT_COLLECT_RATE_LIMIT="10000 per minute")
     process = subprocess.Popen(FIELDKIT + ["serve", "--host", "127.0.0.1", "--port", str(port), "--data", str(data),
-                                           "--no-qr"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                           "--no-qr"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env=env)
     base = f"http://127.0.0.1:{port}"
     wait_for(base + "/f/evil", process)
     yield base, data
@@ -175,3 +179,58 @@ def test_real_sized_photos_upload_submit_export_and_sync(laptop_server, tmp_path
         assert bytes(row["data"]) == big
     finally:
         central.stop()
+
+
+# ------------------------------------------------------------------ 3. Submit, tapped several times at once
+
+def at_review(base: str) -> tuple[requests.Session, dict]:
+    """A phone that answered the demo and stands on its review page."""
+    http = begin(base, "wellbeing")
+    for _ in range(40):
+        page = http.get(f"{base}/f/wellbeing/q").text
+        fields = hidden(page)
+        if "_uuid" in fields:
+            return http, fields
+        choice = re.search(r'type="radio" id="[^"]+" name="([^"]+)" value="([^"]+)"', page)
+        data = dict(fields, _action="next", **({choice.group(1): choice.group(2)} if choice else {}))
+        http.post(f"{base}/f/wellbeing/q", data=data, allow_redirects=False)
+    raise AssertionError("never reached the review page")
+
+
+def test_submit_sent_four_times_at_once_from_six_phones_thanks_every_time(laptop_server):
+    base, data = laptop_server
+    phones = [at_review(base) for _ in range(6)]
+    outcomes = []
+
+    def tap(http, fields):
+        clone = requests.Session()  # the same cookie on four connections, as a browser resends
+        clone.cookies.update(http.cookies)
+        response = clone.post(f"{base}/f/wellbeing/submit", data=fields, allow_redirects=False, timeout=60)
+        outcomes.append((response.status_code, response.headers.get("Location", "")))
+    threads = [threading.Thread(target=tap, args=phone) for phone in phones for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=90)
+    assert len(outcomes) == 24
+    assert [o for o in outcomes if o[0] != 303 or not o[1].endswith("/f/wellbeing/done")] == []
+    from fieldkit import store
+    db = store.connect(data / "fieldkit.db")
+    try:
+        assert db.execute("SELECT COUNT(*), COUNT(DISTINCT uuid) FROM submissions").fetchone() == (6, 6)
+        assert {p[1]["_uuid"] for p in phones} == {r[0] for r in db.execute("SELECT uuid FROM submissions")}
+    finally:
+        db.conn.close()
+
+
+def test_a_resend_after_the_laptop_restarted_is_thanked(laptop_server):
+    base, _ = laptop_server
+    http, fields = at_review(base)
+    cookies = dict(http.cookies)
+    assert http.post(f"{base}/f/wellbeing/submit", data=fields, allow_redirects=False).status_code == 303
+    again = requests.post(f"{base}/f/wellbeing/submit", data=fields, cookies=cookies, allow_redirects=False)
+    assert again.status_code == 303 and again.headers["Location"].endswith("/done")  # the old cookie, sent again
+    stranger = begin(base, "wellbeing")  # someone else's phone posting that uuid learns nothing: start again
+    forged = stranger.post(f"{base}/f/wellbeing/submit", data=dict(fields, csrf_token=hidden(
+        stranger.get(f"{base}/f/wellbeing/q").text).get("csrf_token", "")), allow_redirects=False)
+    assert forged.status_code in (400, 410)

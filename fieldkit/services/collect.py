@@ -260,3 +260,9 @@ def submit(db, draft: Draft, device_id: str, now: dt.datetime | None = None) -> 
 
 def submitted(db, uuid: str) -> bool:
     return submissions.has_submission(db, uuid)
+
+
+def already_submitted(db, token: str | None, uuid: str) -> bool:
+    """Whether this participant's answers with this uuid are kept: the draft their token
+    names became that submission (a second tap of Submit, a resend after a restart)."""
+    return bool(uuid) and submissions.submitted_with(db, token) == uuid

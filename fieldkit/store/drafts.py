@@ -63,6 +63,7 @@ def purge_expired(db) -> int:
     with write(db):
         count = db.execute("DELETE FROM drafts WHERE updated_at <= ?", [_cutoff()]).rowcount
         db.execute("DELETE FROM attachments WHERE sealed = 'draft' AND uuid NOT IN (SELECT uuid FROM drafts)")
+        db.execute("DELETE FROM receipts WHERE created_at <= ?", [_cutoff()])
     return count
 
 

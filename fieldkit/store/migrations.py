@@ -133,3 +133,12 @@ def m010_model_digest(db):
     for row in list(db.query("SELECT id, model FROM forms")):
         db.execute("UPDATE forms SET model_sha256 = ? WHERE id = ?",
                    [hashlib.sha256(row["model"].encode()).hexdigest(), row["id"]])
+
+
+@migrations()
+def m011_receipts(db):
+    # Which submission a participant's token became: a Submit tapped twice at once, or
+    # sent again after the laptop restarted, finds its answers kept and says thank you
+    # (the draft is gone by then). Only the token's hash; dropped with expired drafts.
+    db["receipts"].create({"token_hash": str, "uuid": str, "created_at": str}, pk="token_hash",
+                          not_null={"uuid", "created_at"})

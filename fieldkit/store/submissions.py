@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from .db import write
 from .drafts import _hash
+from .util import utcnow
 
 
 def content_hash(form_id: str, form_version: str, answers: dict) -> str:
@@ -34,7 +35,17 @@ def add_submission(db, record: dict, draft_token: str | None = None) -> str:
             outcome = "created"
         if draft_token:
             db.execute("DELETE FROM drafts WHERE token_hash = ?", [_hash(draft_token)])
+            db.execute("INSERT OR REPLACE INTO receipts (token_hash, uuid, created_at) VALUES (?, ?, ?)",
+                       [_hash(draft_token), record["uuid"], utcnow()])
     return outcome
+
+
+def submitted_with(db, draft_token: str | None) -> str | None:
+    """The uuid of the submission a draft's token became, if it did."""
+    if not draft_token:
+        return None
+    row = db.execute("SELECT uuid FROM receipts WHERE token_hash = ?", [_hash(draft_token)]).fetchone()
+    return row[0] if row else None
 
 
 def _insert(db, record: dict) -> None:

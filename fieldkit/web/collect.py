@@ -198,8 +198,13 @@ def submit(form_id):
     uuid = request.form.get("_uuid", "")
     draft = collect.resume(db, form.form_id, _token(form.form_id))
     if draft is None:
-        # A double tap or a resend after the answers were already committed.
-        if uuid and uuid == session.get("submitted") and collect.submitted(db, uuid):
+        # A double tap, Submit sent four times by a flaky wifi, or a resend after the laptop
+        # restarted: the answers are kept, so the participant is thanked, never told to start again.
+        token = _token(form.form_id)
+        if (uuid and uuid == session.get("submitted") and collect.submitted(db, uuid)) or \
+                collect.already_submitted(db, token, uuid):
+            _remember(form.form_id, None)
+            session["submitted"] = uuid
             return _to("collect.done", form_id)
         raise FieldkitError("draft_missing")
     if uuid != draft.row["uuid"]:
