@@ -234,3 +234,59 @@ def test_a_resend_after_the_laptop_restarted_is_thanked(laptop_server):
     forged = stranger.post(f"{base}/f/wellbeing/submit", data=dict(fields, csrf_token=hidden(
         stranger.get(f"{base}/f/wellbeing/q").text).get("csrf_token", "")), allow_redirects=False)
     assert forged.status_code in (400, 410)
+
+
+# ------------------------------------------------------------------ 4, 10. console sessions and sign-in
+
+from conftest import PASSWORD, sign_in  # noqa: E402
+from fieldkit import store as fk_store  # noqa: E402
+
+
+def copied(app, client):
+    """Another browser holding a copy of this one's session cookie."""
+    thief = app.test_client()
+    cookie = client.get_cookie("session")
+    thief.set_cookie("session", cookie.value)
+    return thief
+
+
+def test_signing_out_ends_every_copy_of_the_session(app, db, signed_in):
+    client = signed_in("coordinator")
+    thief = copied(app, client)
+    assert thief.get("/console/").status_code == 200
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/console/").get_data(as_text=True)).group(1)
+    assert client.post("/console/logout", data={"csrf_token": csrf}).status_code == 303
+    assert thief.get("/console/").status_code == 303  # to the sign-in page
+    assert thief.get("/console/forms/wellbeing/submissions").status_code == 303
+
+
+@pytest.mark.parametrize("change", ["password", "removed", "removed and added again"])
+def test_a_password_change_or_removal_ends_the_accounts_sessions(app, db, signed_in, change):
+    client = signed_in("coordinator", "amina")
+    assert client.get("/console/").status_code == 200
+    if change == "password":
+        fk_store.users.set_password(db, "amina", "another-long-password")
+    else:
+        fk_store.users.delete_user(db, "amina")
+        if change == "removed and added again":
+            fk_store.users.add_user(db, "amina", PASSWORD, "facilitator")
+    assert client.get("/console/").status_code == 303
+
+
+def test_the_session_cookie_is_secure_over_https(app):
+    response = app.test_client().get("/console/login", base_url="https://central.example")
+    cookie = next((h for h in response.headers.getlist("Set-Cookie") if h.startswith("session=")), "")
+    assert "Secure" in cookie
+    plain = app.test_client().get("/console/login")
+    assert all("Secure" not in h for h in plain.headers.getlist("Set-Cookie"))
+
+
+def test_an_unknown_name_locks_out_just_as_a_real_account_does(app, db):
+    fk_store.users.add_user(db, "amina", PASSWORD, "coordinator")
+    app.config["RATELIMIT_ENABLED"] = False
+
+    def attempts(name):
+        client = app.test_client()
+        return [sign_in(client, name, "wrong-password").status_code for _ in range(7)]
+    assert attempts("amina") == attempts("nobody-here")
+    assert attempts("nobody-here")[-1] == 429

@@ -142,3 +142,17 @@ def m011_receipts(db):
     # (the draft is gone by then). Only the token's hash; dropped with expired drafts.
     db["receipts"].create({"token_hash": str, "uuid": str, "created_at": str}, pk="token_hash",
                           not_null={"uuid", "created_at"})
+
+
+@migrations()
+def m012_console_sessions(db):
+    # A console session is good only while it carries its account's current session_key:
+    # signing out, a new password or a new account of the same name makes a new key, so a
+    # cookie copied before then opens nothing. signin_failures counts failed sign-ins for
+    # names that have no account, so that they lock out just as real ones do (nothing
+    # tells which names exist); only a hash of the name is kept.
+    import secrets
+    db["users"].add_column("session_key", str)
+    for row in list(db.query("SELECT username FROM users")):
+        db.execute("UPDATE users SET session_key = ? WHERE username = ?", [secrets.token_urlsafe(24), row["username"]])
+    db["signin_failures"].create({"name_hash": str, "failures": int, "locked_until": str}, pk="name_hash")

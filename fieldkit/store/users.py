@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
+import secrets
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -25,17 +27,26 @@ def add_user(db, username: str, password: str, role: str) -> None:
         if next(db.query("SELECT 1 FROM users WHERE username = ?", [username]), None):
             raise UserExists(username)
         db["users"].insert({"username": username, "password_hash": generate_password_hash(password),
-                            "role": role, "created_at": utcnow(), "failed_logins": 0})
+                            "role": role, "created_at": utcnow(), "failed_logins": 0,
+                            "session_key": secrets.token_urlsafe(24)})
 
 
 def set_password(db, username: str, password: str) -> bool:
+    """A new password ends every session of the account."""
     with write(db):
-        return db.execute("UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL "
-                          "WHERE username = ?", [generate_password_hash(password), username]).rowcount == 1
+        return db.execute("UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL, "
+                          "session_key = ? WHERE username = ?",
+                          [generate_password_hash(password), secrets.token_urlsafe(24), username]).rowcount == 1
+
+
+def end_sessions(db, username: str) -> None:
+    """Sign-out: every session of the account ends (its cookies carry the old key)."""
+    with write(db):
+        db.execute("UPDATE users SET session_key = ? WHERE username = ?", [secrets.token_urlsafe(24), username])
 
 
 def get_user(db, username: str) -> dict | None:
-    row = next(db.query("SELECT username, role, created_at, last_login, locked_until FROM users "
+    row = next(db.query("SELECT username, role, created_at, last_login, locked_until, session_key FROM users "
                         "WHERE username = ?", [username]), None)
     return dict(row) if row else None
 
@@ -65,7 +76,7 @@ def authenticate(db, username: str, password: str, now: dt.datetime | None = Non
             return "locked", None
         valid = check_password_hash(row["password_hash"] if row else _dummy_hash(), password)
         if not row:
-            return "bad", None
+            return _unknown_name_failed(db, username, now), None
         if not valid:
             failures = (row["failed_logins"] or 0) + 1
             locked = _iso(now + LOCK_FOR) if failures >= LOCK_AFTER else None
@@ -74,7 +85,20 @@ def authenticate(db, username: str, password: str, now: dt.datetime | None = Non
             return ("locked" if locked else "bad"), None
         db.execute("UPDATE users SET failed_logins = 0, locked_until = NULL, last_login = ? WHERE username = ?",
                    [utcnow(), username])
-    return "ok", {"username": row["username"], "role": row["role"]}
+    return "ok", {"username": row["username"], "role": row["role"], "session_key": row["session_key"]}
+
+
+def _unknown_name_failed(db, username: str, now: dt.datetime) -> str:
+    """A name with no account fails, counts and locks exactly as an account does."""
+    key = hashlib.sha256(username.encode()).hexdigest()
+    row = db.execute("SELECT failures, locked_until FROM signin_failures WHERE name_hash = ?", [key]).fetchone()
+    if row and row[1] and row[1] > _iso(now):
+        return "locked"
+    failures = (row[0] if row and not row[1] else 0) + 1
+    locked = _iso(now + LOCK_FOR) if failures >= LOCK_AFTER else None
+    db.execute("INSERT OR REPLACE INTO signin_failures (name_hash, failures, locked_until) VALUES (?, ?, ?)",
+               [key, 0 if locked else failures, locked])
+    return "locked" if locked else "bad"
 
 
 def _iso(moment: dt.datetime) -> str:

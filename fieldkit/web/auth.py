@@ -65,11 +65,12 @@ def current_user() -> dict | None:
     now = time.time()
     if name and now - session.get("auth_at", 0) < MAX_SECONDS and now - session.get("seen_at", 0) < IDLE_SECONDS:
         row = users.get_user(get_db(), name)
-        if row:
+        # the account's current key: signing out, a new password, a new account of the same name change it
+        if row and row["session_key"] and secrets.compare_digest(row["session_key"], str(session.get("key", ""))):
             g.user = {"username": row["username"], "role": row["role"]}
             session["seen_at"] = now
     if g.user is None and name:
-        for key in ("user", "auth_at", "seen_at"):
+        for key in ("user", "auth_at", "seen_at", "key"):
             session.pop(key, None)
     return g.user
 
@@ -107,7 +108,8 @@ def _safe_next(target: str | None) -> str:
 def _sign_in(user: dict) -> None:
     session.clear()  # a new session on sign-in: no fixation
     now = time.time()
-    session.update(user=user["username"], auth_at=now, seen_at=now)
+    key = user.get("session_key") or users.get_user(get_db(), user["username"])["session_key"]
+    session.update(user=user["username"], auth_at=now, seen_at=now, key=key)
 
 
 @bp.route("/setup/<token>", methods=["GET", "POST"])
@@ -162,6 +164,10 @@ def login():
 @bp.post("/logout")
 @access("public")
 def logout():
+    user = current_user()
+    if user is not None:  # every copy of this session's cookie ends with it
+        users.end_sessions(get_db(), user["username"])
+        audit.record(get_db(), user["username"], "user.signed_out")
     session.clear()
     return redirect(url_for("auth.login"), code=303)
 

@@ -78,6 +78,11 @@ class SessionInterface(SecureCookieSessionInterface):
     made once per secret key instead of on every request (Flask builds a new
     one, serialising a test value to see whether it makes text, each time)."""
 
+    def get_cookie_secure(self, app):
+        """Secure when the request came over HTTPS (a central behind its proxy), as well
+        as when the configuration says so."""
+        return super().get_cookie_secure(app) or request.is_secure
+
     def get_signing_serializer(self, app):
         keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
         made = self.__dict__.get("made")
