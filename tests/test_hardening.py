@@ -4,7 +4,10 @@
 - A form author's regex cannot freeze the laptop: regex() is bounded in time and lets
   other participants' requests run meanwhile.
 - Real-sized photos upload (the limit applied before CSRF reads the body was 64 KB)."""
+import functools
+import gzip
 import io
+import json
 import logging
 import os
 import re
@@ -290,3 +293,18 @@ def test_an_unknown_name_locks_out_just_as_a_real_account_does(app, db):
         return [sign_in(client, name, "wrong-password").status_code for _ in range(7)]
     assert attempts("amina") == attempts("nobody-here")
     assert attempts("nobody-here")[-1] == 429
+
+
+# ------------------------------------------------------------------ 8. malformed sync bodies
+
+@pytest.mark.parametrize("body", [
+    b"[" * 200_000 + b"]" * 200_000,  # past Python's stack: a RecursionError, once a 500
+    json.dumps({"submissions": [{"answers": functools.reduce(lambda inner, _: {"a": inner}, range(40), {})}]}).encode(),
+    b'{"submissions": [' + b'{"a": ' * 500 + b"1" + b"}" * 500 + b"]}",
+])
+def test_a_deeply_nested_sync_body_is_a_400_with_its_code(client, db, body):
+    from fieldkit.store import devices
+    token = devices.add_device(db, "hall")
+    response = client.post("/api/v1/submissions", data=gzip.compress(body), headers={
+        "Authorization": f"Bearer {token}", "Content-Type": "application/json", "Content-Encoding": "gzip"})
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "bad_batch"

@@ -67,9 +67,31 @@ def json_body():
     if len(raw) > cap:
         raise FieldkitError("too_large")
     try:
-        return json.loads(raw.decode("utf-8"))
-    except ValueError:  # includes a body that is not UTF-8
+        body = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested past Python's stack
         raise sync_service.bad(N_("Not a valid batch: the body is not JSON.")) from None
+    if not nested_at_most(body, MAX_DEPTH):
+        raise sync_service.bad(N_("Not a valid batch: it is nested too deeply."))
+    return body
+
+
+# A batch is {submissions: [{answers: {repeat: [{...}]}, attachments: [...]}]}: a handful of
+# levels. Anything deeper is not a batch, and would make later steps recurse.
+MAX_DEPTH = 32
+
+
+def nested_at_most(value, depth: int) -> bool:
+    """Whether a parsed JSON value nests no deeper than depth, found without recursion."""
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if level > depth:
+            return False
+        if isinstance(item, dict):
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, level + 1) for v in item)
+    return True
 
 
 @bp.get("/device")
