@@ -308,3 +308,49 @@ def test_a_deeply_nested_sync_body_is_a_400_with_its_code(client, db, body):
     response = client.post("/api/v1/submissions", data=gzip.compress(body), headers={
         "Authorization": f"Bearer {token}", "Content-Type": "application/json", "Content-Encoding": "gzip"})
     assert response.status_code == 400 and response.get_json()["error"]["code"] == "bad_batch"
+
+
+# ------------------------------------------------------------------ 9. zip bombs
+
+def zip_bomb(sheet_bytes: int) -> bytes:
+    """A real XLSForm whose sheet is padded with a huge run of the same XML: tiny packed."""
+    import openpyxl
+    book = openpyxl.Workbook()
+    book.active.title = "survey"
+    book.active.append(["type", "name", "label"])
+    book.active.append(["text", "a", "A"])
+    plain = io.BytesIO()
+    book.save(plain)
+    out = io.BytesIO()
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            content = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                content = content.replace(b"</sheetData>", b"<row>" + b"<c/>" * (sheet_bytes // 4) + b"</row></sheetData>")
+            dst.writestr(item, content, compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+    return out.getvalue()
+
+
+def test_a_zip_bomb_xlsx_is_refused_before_it_is_read(db, monkeypatch):
+    from fieldkit.forms import xlsform
+    from fieldkit.services import forms as form_service
+    bomb = zip_bomb(200 * 1024 * 1024)
+    assert len(bomb) < 1024 * 1024  # a small upload
+
+    def never(*args, **kwargs):
+        raise AssertionError("a zip bomb must not reach the spreadsheet reader")
+    monkeypatch.setattr("pyxform.xls2json_backends.get_xlsform", never)
+    before = db["forms"].count
+    with pytest.raises(xlsform.FormImportError) as caught:
+        form_service.import_form(db, bomb, "bomb.xlsx")
+    assert "unpacks to far more" in caught.value.problems[0].render()
+    assert db["forms"].count == before
+
+
+def test_the_console_refuses_a_zip_bomb_in_the_coordinators_language(signed_in):
+    client = signed_in("coordinator")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/console/").get_data(as_text=True)).group(1)
+    response = client.post("/console/forms", data={"csrf_token": csrf, "xlsform": (io.BytesIO(zip_bomb(60 * 1024 * 1024)),
+                                                                                 "bomb.xlsx")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 422 and "bomb.xlsx" in response.get_data(as_text=True)

@@ -112,6 +112,8 @@ def load_xlsform(data: bytes, filename: str, translate=None, media: dict[str, by
     from pyxform.xls2json_backends import get_xlsform
 
     file_type = file_type_of(filename)
+    if file_type == ".xlsx":
+        _check_archive(data, PurePath(filename).name)
     try:
         workbook = get_xlsform(data, file_type=file_type)
     except Exception:  # pyxform's own wording here names its internals, not the file
@@ -153,6 +155,29 @@ def load_xlsform(data: bytes, filename: str, translate=None, media: dict[str, by
     _apply_extensions(form, extensions)
     form.public_key = _public_key(tree.get("public_key"))
     return form
+
+
+# An .xlsx is a zip archive. A real form unpacks to a few MB; a zip bomb of 136 KB unpacked
+# to enough XML for openpyxl to spend 74 s of CPU and 90 MB. The sizes the archive itself
+# declares are checked first (zipfile never inflates a member past its declared size).
+MAX_UNPACKED = 40 * 1024 * 1024
+MAX_RATIO = 200  # unpacked / packed, over the whole archive
+MAX_MEMBERS = 2000
+
+
+def _check_archive(data: bytes, name: str) -> None:
+    import io
+    import zipfile
+    try:
+        members = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return  # not a zip at all: the reader says so in its own words, below
+    unpacked = sum(m.file_size for m in members)
+    if len(members) > MAX_MEMBERS or unpacked > MAX_UNPACKED or unpacked > MAX_RATIO * max(len(data), 1):
+        raise FormImportError([problem(
+            N_("%(name)s unpacks to far more than a form holds (%(mb)s MB): it was not read. Save the form "
+               "again from Excel, LibreOffice or Google Sheets and try again."),
+            name=name, mb=max(1, unpacked // (1024 * 1024)))])
 
 
 def _public_key(text: str | None) -> str:
