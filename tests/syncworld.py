@@ -3,6 +3,7 @@ process on a loopback port (restartable on the same port, to be killed
 mid-batch), and a laptop with its own SQLite file, driven by its commands."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import uuid as uuidlib
@@ -20,6 +21,9 @@ from fieldkit.store.db import write
 from test_serve import free_port, stop, wait_for
 
 FIELDKIT = [sys.executable, "-m", "fieldkit"]
+# The bundled demo's version: every central has it, so answers to it are ones a central can keep.
+DEMO_VERSION = json.loads((Path(__file__).resolve().parent.parent / "fieldkit" / "demo" / "wellbeing.model.json")
+                          .read_text(encoding="utf-8"))["version"]
 
 
 class Central:
@@ -83,7 +87,7 @@ class Laptop:
         result = self.cli("link", url, "--token", token, *extra)
         assert result.exit_code == 0, result.output
 
-    def collect(self, n: int, form_id: str = "wellbeing", version: str = "1") -> list[str]:
+    def collect(self, n: int, form_id: str = "wellbeing", version: str = DEMO_VERSION) -> list[str]:
         """n submissions, committed as the participant flow commits them (one transaction here, for speed)."""
         made = []
         with write(self.db):

@@ -132,7 +132,7 @@ def test_a_new_version_keeps_the_consoles_key(db, signed_in, key_pair):
 
 
 def test_sync_carries_ciphertext_and_the_central_stores_ciphertext(tmp_path, key_pair):
-    from syncworld import Central, Laptop
+    from syncworld import DEMO_VERSION, Central, Laptop
 
     private_pem, public = key_pair
     central = Central(tmp_path / "central")
@@ -142,7 +142,7 @@ def test_sync_carries_ciphertext_and_the_central_stores_ciphertext(tmp_path, key
         laptop.link(central.url, central.add_device("laptop-1"))
         sealed = crypto.seal(public, {"comments": SECRET})
         store.submissions.add_submission(laptop.db, {
-            "uuid": "6b0f8f6e-2f65-4c1e-9d57-7d1f4b0f0c01", "form_id": "wellbeing", "form_version": "1",
+            "uuid": "6b0f8f6e-2f65-4c1e-9d57-7d1f4b0f0c01", "form_id": "wellbeing", "form_version": DEMO_VERSION,
             "language": "en", "answers": sealed, "submitted_at": "2026-11-26T10:00:00Z"})
         result = laptop.cli("sync")
         assert result.exit_code == 0, result.output

@@ -413,3 +413,14 @@ def test_media_come_with_a_pulled_form_and_photos_go_back_with_answers(central, 
         assert stored["data"] == photo and stored["sealed"] is None
     finally:
         db.conn.close()
+
+
+def test_answers_to_a_form_the_central_lacks_stay_unsynced_and_are_never_purged(central, linked):
+    kept_here = linked.collect(3, form_id="wellbeing", version="not-on-the-central")
+    fine = linked.collect(2)
+    result = linked.cli("sync", "--purge")
+    assert result.exit_code != 0
+    assert "no form wellbeing version not-on-the-central" in result.output and "3 answers" in result.output
+    states = linked.states()
+    assert all(states[u] is None for u in kept_here)  # still here, still unsynced
+    assert set(central.uuids_from(linked.name)) >= set(fine) and not set(central.uuids_from(linked.name)) & set(kept_here)

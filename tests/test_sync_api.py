@@ -15,6 +15,7 @@ import yaml
 from fieldkit.errors import CATALOGUE
 from fieldkit.store import devices, submissions, sync as sync_store
 from fieldkit.sync.client import SyncError, acknowledgement, check_url
+from syncworld import DEMO_VERSION
 
 SPEC = yaml.safe_load((Path(__file__).resolve().parent.parent / "sync" / "openapi.yaml").read_text(encoding="utf-8"))
 METHODS = {"get", "post", "put", "patch", "delete"}
@@ -22,9 +23,9 @@ METHODS = {"get", "post", "put", "patch", "delete"}
 
 def record(answers: dict | None = None, **changes) -> dict:
     answers = answers if answers is not None else {"consent": "yes", "comments": "Más reuniones"}
-    rec = {"uuid": str(uuidlib.uuid4()), "form_id": "wellbeing", "form_version": "1", "language": "es",
+    rec = {"uuid": str(uuidlib.uuid4()), "form_id": "wellbeing", "form_version": DEMO_VERSION, "language": "es",
            "answers": answers, "started_at": "2025-06-01T10:00:00Z", "submitted_at": "2025-06-01T10:05:00Z",
-           "device_id": "laptop", "content_hash": submissions.content_hash("wellbeing", "1", answers)}
+           "device_id": "laptop", "content_hash": submissions.content_hash("wellbeing", DEMO_VERSION, answers)}
     rec.update(changes)
     return rec
 
@@ -187,3 +188,13 @@ def test_plain_http_only_to_this_machine(url, allowed):
         with pytest.raises(SyncError):
             check_url(url)
     assert check_url("http://central.example.org", allow_http=True)
+
+
+def test_an_answer_to_a_form_version_the_central_lacks_is_not_acknowledged_as_kept(client, db, device):
+    known, unknown, other_form = record(), record(form_version="999"), record(form_id="nowhere")
+    unknown["content_hash"] = submissions.content_hash("wellbeing", "999", unknown["answers"])
+    other_form["content_hash"] = submissions.content_hash("nowhere", DEMO_VERSION, other_form["answers"])
+    results = push(client, device, [known, unknown, other_form]).get_json()["results"]
+    assert [r["outcome"] for r in results] == ["created", "unknown_form", "unknown_form"]
+    assert submissions.has_submission(db, known["uuid"])
+    assert not submissions.has_submission(db, unknown["uuid"]) and not submissions.has_submission(db, other_form["uuid"])

@@ -10,7 +10,7 @@ import pytest
 from conftest import FORMS, Page, Participant, drafts_of, submissions_of
 from fieldkit import crypto
 from fieldkit.forms import media as media_rules
-from fieldkit.services import export, sync as sync_service
+from fieldkit.services import export, forms as form_service, sync as sync_service
 from fieldkit.store import attachments, sync as sync_store
 
 PNG = (FORMS / "prompts" / "house.png").read_bytes()
@@ -145,6 +145,7 @@ def test_files_travel_with_their_submission_through_sync(participant, db, app, t
     # a central (another fieldkit's database) receives and keeps them
     from fieldkit import store
     central = store.connect(tmp_path / "central.db", migrate=True)
+    form_service.import_path(central, FORMS / "t_files.md")  # a central keeps only answers to forms it has
     results = sync_service.receive(central, "laptop", {"submissions": wire}, 100)
     assert results[0]["outcome"] == "created"
     assert {f["name"] for f in attachments.of_submission(central, wire[0]["uuid"])} == {

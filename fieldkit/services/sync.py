@@ -140,8 +140,13 @@ def receive(db, device_name: str, body, max_count: int) -> list[dict]:
     records = [from_wire(item) for item in items]
     if len({r["uuid"] for r in records}) != len(records):
         raise bad(N_("Not a valid batch: a uuid appears twice in it."))
-    outcomes = sync_store.receive_batch(db, device_name, records)
-    return [{"uuid": r["uuid"], "outcome": o} for r, o in zip(records, outcomes)]
+    # An answer to a form version this central does not have could never be read back or
+    # exported: it is not stored, and the laptop keeps it (outcome unknown_form).
+    known = {key for key in {(r["form_id"], r["form_version"]) for r in records}
+             if sync_store.version_digest(db, *key) is not None}
+    kept = [r for r in records if (r["form_id"], r["form_version"]) in known]
+    stored = dict(zip((r["uuid"] for r in kept), sync_store.receive_batch(db, device_name, kept)))
+    return [{"uuid": r["uuid"], "outcome": stored.get(r["uuid"], "unknown_form")} for r in records]
 
 
 def form_download(db, form_id: str, version: str) -> dict | None:

@@ -17,14 +17,17 @@ STATUS_KEY = "sync_status"
 
 # --- laptop side: the queue ----------------------------------------------------------------
 
-def unsynced(db, limit: int) -> list[dict]:
+def unsynced(db, limit: int, skip: frozenset | set = frozenset()) -> list[dict]:
     """The oldest submissions not yet acknowledged by the central, in a stable order
-    (a resumed sync sends the same batches again, which the central deduplicates)."""
+    (a resumed sync sends the same batches again, which the central deduplicates);
+    without those in skip (the central refused them in this run)."""
     # The event travels by its code and name: its id is local to this laptop.
     sql = ("SELECT s.*, e.code AS event_code, e.name AS event_name, e.site AS event_site, e.date AS event_date "
            "FROM submissions s LEFT JOIN events e ON e.id = s.event_id WHERE s.sync_state IS NULL "
+           f"{'AND s.uuid NOT IN (SELECT value FROM json_each(?)) ' if skip else ''}"
            "ORDER BY s.submitted_at, s.uuid LIMIT ?")
-    rows = [dict(r, answers=json.loads(r["answers"])) for r in db.query(sql, [limit])]
+    params = [json.dumps(sorted(skip)), limit] if skip else [limit]
+    rows = [dict(r, answers=json.loads(r["answers"])) for r in db.query(sql, params)]
     files = attachments.for_sync(db, [r["uuid"] for r in rows])
     for row in rows:
         row["attachments"] = files.get(row["uuid"], [])
@@ -47,7 +50,8 @@ def mark_synced(db, outcomes: dict[str, str]) -> None:
     with write(db):
         db.conn.executemany(
             "UPDATE submissions SET sync_state = ?, synced_at = ? WHERE uuid = ? AND sync_state IS NULL",
-            [("conflict" if outcome == "conflict" else "synced", now, uuid) for uuid, outcome in outcomes.items()])
+            [("conflict" if outcome == "conflict" else "synced", now, uuid) for uuid, outcome in outcomes.items()
+             if outcome != "unknown_form"])  # not stored by the central: still ours to send
 
 
 def purge_synced(db) -> int:

@@ -19,7 +19,8 @@ import requests
 from .. import __version__
 from ..messages import Message, N_
 
-OUTCOMES = ("created", "duplicate", "conflict")
+# unknown_form: the central has no such form version, so it did not store the answer: kept here, unsynced.
+OUTCOMES = ("created", "duplicate", "conflict", "unknown_form")
 RETRY_STATUSES = (408, 425, 429)  # and every 5xx
 
 

@@ -28,6 +28,7 @@ class Result:
     created: int = 0
     duplicates: int = 0
     conflicts: int = 0
+    refused: int = 0  # for a form version the central does not have: kept here, unsynced
     forms_pulled: int = 0
     purged: int = 0
     unsynced: int = 0  # left after the run
@@ -117,21 +118,33 @@ def push_all(db, central: Central, result: Result, report: Progress) -> None:
     total = sync_store.count_by_state(db)["unsynced"]
     report("push", 0, total)
 
+    refused: dict[str, tuple[str, str]] = {}  # uuid -> (form_id, version) the central lacks
+    versions: dict[str, tuple[str, str]] = {}
+
     def acknowledged(outcomes: dict[str, str]) -> None:
         sync_store.mark_synced(db, outcomes)  # only now, after the central's well-formed 2xx
-        for outcome in outcomes.values():
+        for uuid, outcome in outcomes.items():
             setattr(result, _FIELD[outcome], getattr(result, _FIELD[outcome]) + 1)
-        result.sent += len(outcomes)
+            if outcome == "unknown_form":
+                refused[uuid] = versions[uuid]
+        result.sent += len(outcomes) - sum(o == "unknown_form" for o in outcomes.values())
         report("push", result.sent, max(total, result.sent))
 
     for _round in range(total + 50):
-        batch = sync_store.unsynced(db, central.batch_size)
+        batch = sync_store.unsynced(db, central.batch_size, skip=set(refused))
         if not batch:
-            return
+            break
+        versions.update({sub["uuid"]: (sub["form_id"], sub["form_version"]) for sub in batch})
         central.push([sync_service.to_wire(sub) for sub in batch], acknowledged)
+    for (form_id, version) in sorted(set(refused.values())):
+        count = sum(v == (form_id, version) for v in refused.values())
+        result.problems.append(asdict(Message(N_(
+            "The central has no form %(form_id)s version %(version)s, so it kept none of its %(count)s answers: "
+            "they stay on this laptop, unsynced. Add that version on the central, then sync again."),
+            {"form_id": form_id, "version": version, "count": count})))
 
 
-_FIELD = {"created": "created", "duplicate": "duplicates", "conflict": "conflicts"}
+_FIELD = {"created": "created", "duplicate": "duplicates", "conflict": "conflicts", "unknown_form": "refused"}
 
 
 def pull_forms(db, central: Central, result: Result, report: Progress) -> None:
