@@ -172,8 +172,11 @@ def serve(host, port, threads, no_qr, data_dir):
         click.echo(f"Console (coordinators): http://127.0.0.1:{port}/console/")
     quieter_queue_log()
     try:
+        # Behind a proxy (FIELDKIT_TRUSTED_PROXIES), waitress must pass X-Forwarded-For on: by
+        # default it drops it, and the app's ProxyFix, which trusts exactly that many hops, never sees it.
+        behind = {"clear_untrusted_proxy_headers": False} if int(app.config["TRUSTED_PROXIES"] or 0) else {}
         server = waitress.create_server(app, host=host, port=port, threads=threads, ident="fieldkit",
-                                        connection_limit=connection_limit(), asyncore_use_poll=True)
+                                        connection_limit=connection_limit(), asyncore_use_poll=True, **behind)
     except OSError as error:
         raise click.ClickException(f"Cannot listen on {host}:{port} ({error.strerror}). "
                                    f"Is fieldkit already running? Try another port: --port {port + 1}") from None

@@ -354,3 +354,45 @@ def test_the_console_refuses_a_zip_bomb_in_the_coordinators_language(signed_in):
                                                                                  "bomb.xlsx")},
                            content_type="multipart/form-data")
     assert response.status_code == 422 and "bomb.xlsx" in response.get_data(as_text=True)
+
+
+# ------------------------------------------------------------------ 6. behind a reverse proxy
+
+@pytest.fixture
+def proxied_server(tmp_path):
+    port = free_port()
+    env = dict(os.environ, FIELDKIT_TRUSTED_PROXIES="1", FIELDKIT_SIGNIN_RATE_LIMIT="10 per minute")
+    process = subprocess.Popen(FIELDKIT + ["serve", "--host", "127.0.0.1", "--port", str(port), "--data",
+                                           str(tmp_path / "central"), "--no-qr"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    base = f"http://127.0.0.1:{port}"
+    wait_for(base + "/f/wellbeing", process)
+    output = []
+    yield base, output
+    output.append(stop(process))
+
+
+def sign_ins(base: str, forwarded_for) -> list[int]:
+    statuses = []
+    for n in range(12):
+        http = requests.Session()
+        headers = {"X-Forwarded-For": forwarded_for(n)}
+        page = http.get(f"{base}/console/login", headers=headers)
+        statuses.append(http.post(f"{base}/console/login", headers=headers, data={
+            "username": f"someone-{n}", "password": "not-it", "csrf_token": hidden(page.text)["csrf_token"]}).status_code)
+    return statuses
+
+
+def test_trusted_proxies_works_through_the_real_server(proxied_server):
+    base, _ = proxied_server
+    # twelve people behind the central's proxy: each is a client of their own, none hits the per-client limit
+    assert 429 not in sign_ins(base, lambda n: f"198.51.100.{n + 1}")
+    # one client trying twelve times is limited (the limit is 10 a minute)
+    assert sign_ins(base, lambda n: "203.0.113.7")[-1] == 429
+
+
+def test_the_laptop_only_setup_link_needs_a_client_that_came_through_no_proxy(proxied_server):
+    base, output = proxied_server
+    setup = requests.get(f"{base}/console/setup/whatever", headers={"X-Forwarded-For": "127.0.0.1"})
+    assert setup.status_code == 403  # even a forwarded 127.0.0.1 is not this machine
+    assert requests.get(f"{base}/console/setup/whatever").status_code == 404  # this machine: a wrong token
