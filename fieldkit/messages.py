@@ -25,9 +25,10 @@ class Message:
         translated = gettext(self.text)
         if not self.params:
             return translated
-        # A value {"msgid": ...} is itself interface text (stays JSON when a message is stored).
-        params = {k: gettext(v["msgid"]) if isinstance(v, dict) and "msgid" in v else v
-                  for k, v in self.params.items()}
+        # A value {"msgid": ..., "params": {...}} is itself interface text, translated before it is
+        # put in (it stays JSON when a message is stored).
+        params = {k: Message(v["msgid"], v.get("params") or {}).render(gettext)
+                  if isinstance(v, dict) and "msgid" in v else v for k, v in self.params.items()}
         return translated % params
 
     def __str__(self) -> str:

@@ -116,8 +116,8 @@ def test_tree_shape():
 
 
 def test_unknown_function_message_names_it():
-    with pytest.raises(ExprError, match=r"jr:itext\(\)"):
-        parse("1 + jr:itext('a')")
+    with pytest.raises(ExprError, match=r"device-info\(\)"):
+        parse("1 + device-info('a')")
 
 
 def test_evaluation_does_not_raise_on_odd_data():

@@ -303,3 +303,13 @@ def test_search_takes_its_choices_from_the_attached_csv_filtered_as_it_says(part
     p.answer({"district": "s1"})
     p.submit()
     assert submissions_of(db, "searching")[0]["answers"]["district"] == "s1"
+
+
+def test_a_warning_about_a_file_is_translated_whole():
+    form = load_xlsform(b"| survey |\n| | type | name | label | image |\n| | note | n | N | house.png |\n", "f.md",
+                        media={"house.png": b"GIF89a-not-a-png"})
+    [warning] = [Problem.from_dict(w) for w in form.warnings]
+    spanish = {"%(problem)s The text is shown without it.": "%(problem)s Se muestra el texto solo.",
+               "%(name)s is not the kind of file its name says.": "%(name)s no es lo que dice su nombre."}
+    assert warning.render(lambda s: spanish.get(s, s)).endswith(
+        "house.png no es lo que dice su nombre. Se muestra el texto solo.")

@@ -526,8 +526,8 @@ class _Builder:
             trouble = Message({"image": N_("%(name)s is not an image file."), "audio": N_("%(name)s is not an audio "
                                "file."), "video": N_("%(name)s is not a video file.")}[kind], {"name": name})
         if trouble is not None:
-            self.warnings.append(Problem(Message(N_("%(problem)s The text is shown without it."),
-                                                 {"problem": trouble.text % trouble.params}), sheet, row, column))
+            self.warnings.append(Problem(Message(N_("%(problem)s The text is shown without it."), {
+                "problem": {"msgid": trouble.text, "params": trouble.params}}), sheet, row, column))
             return False
         self.media_used[name] = {"sha256": hashlib.sha256(data).hexdigest(), "type": found[0]}
         return True
