@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import sys
 from pathlib import Path
 
@@ -104,8 +105,19 @@ def quieter_queue_log() -> None:
         queue_log.addFilter(QueueNotice())
 
 
-def quiet_channels(server) -> None:
-    """waitress's connections, without its busy loop.
+PER_CLIENT = 50  # connections one address may hold: a phone's browser opens about 6
+HEADER_SECONDS = 20  # a request's headers must arrive within this, however slowly they trickle
+IDLE_SECONDS = 60  # a connection with nothing asked of it is closed after this (waitress's channel_timeout)
+
+
+def quiet_channels(server, per_client: int | None = PER_CLIENT, header_seconds: float = HEADER_SECONDS) -> None:
+    """waitress's connections, without its busy loop, and with limits per client.
+
+    Limits: one address may hold at most per_client connections (None: no limit, as
+    behind a reverse proxy, where every client is the proxy's address); a connection
+    whose request headers take longer than HEADER_SECONDS is closed at the next
+    maintenance pass, so a device trickling half-sent requests cannot hold the
+    gathering's connections (issue 13: 1,050 of them made every new request wait).
 
     A worker thread sends its response itself, holding the connection's output
     lock while it does; the send releases the GIL, and waitress's main loop,
@@ -119,7 +131,30 @@ def quiet_channels(server) -> None:
     from waitress.channel import HTTPChannel
     from waitress.server import BaseWSGIServer
 
+    held: dict = {}  # address -> connections open
+
     class Channel(HTTPChannel):
+        def __init__(self, server_, sock, addr, adj, map=None):
+            super().__init__(server_, sock, addr, adj, map)
+            self.fk_client = addr[0] if isinstance(addr, tuple) and addr else None
+            self.fk_started = time.monotonic()
+            held[self.fk_client] = held.get(self.fk_client, 0) + 1
+            if per_client is not None and held[self.fk_client] > per_client:
+                self.handle_close()  # the device already holds its share: this one is not served
+
+        def handle_close(self):
+            if getattr(self, "fk_client", False) is not False:
+                held[self.fk_client] = held.get(self.fk_client, 1) - 1
+                if held[self.fk_client] <= 0:
+                    held.pop(self.fk_client, None)
+                self.fk_client = False  # counted down once
+            super().handle_close()
+
+        def received(self, data):
+            if getattr(self, "request", None) is None:
+                self.fk_started = time.monotonic()  # a new request begins: its headers' clock starts
+            return super().received(data)
+
         def writable(self):
             try:
                 busy = self.requests and not self.will_close and not self.close_when_flushed
@@ -136,6 +171,20 @@ def quiet_channels(server) -> None:
     for each in servers:
         if isinstance(each, BaseWSGIServer) and each.channel_class is HTTPChannel:
             each.channel_class = Channel
+            each.maintenance = _with_header_deadline(each, each.maintenance, header_seconds)
+
+
+def _with_header_deadline(server, maintenance, seconds: float):
+    """waitress closes only idle connections; this also closes one stuck in its headers."""
+    def run(now):
+        maintenance(now)
+        late = time.monotonic() - seconds
+        for channel in list(server.active_channels.values()):
+            request = getattr(channel, "request", None)
+            if request is not None and not getattr(request, "headers_finished", True) \
+                    and getattr(channel, "fk_started", late) < late:
+                channel.will_close = True
+    return run
 
 
 @main.command()
@@ -176,11 +225,13 @@ def serve(host, port, threads, no_qr, data_dir):
         # default it drops it, and the app's ProxyFix, which trusts exactly that many hops, never sees it.
         behind = {"clear_untrusted_proxy_headers": False} if int(app.config["TRUSTED_PROXIES"] or 0) else {}
         server = waitress.create_server(app, host=host, port=port, threads=threads, ident="fieldkit",
-                                        connection_limit=connection_limit(), asyncore_use_poll=True, **behind)
+                                        connection_limit=connection_limit(), asyncore_use_poll=True,
+                                        channel_timeout=IDLE_SECONDS, cleanup_interval=5, **behind)
     except OSError as error:
         raise click.ClickException(f"Cannot listen on {host}:{port} ({error.strerror}). "
                                    f"Is fieldkit already running? Try another port: --port {port + 1}") from None
-    quiet_channels(server)
+    quiet_channels(server, per_client=None if behind else int(app.config["MAX_CONNECTIONS_PER_CLIENT"] or PER_CLIENT),
+                   header_seconds=float(app.config["HEADER_SECONDS"] or HEADER_SECONDS))
     click.echo("Press Ctrl+C to stop.")
     sys.stdout.flush()
     try:

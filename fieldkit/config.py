@@ -26,7 +26,11 @@ DEFAULTS = {
     "FONTS_IN_BACKGROUND": True,
     # Behind a reverse proxy (a central): how many proxies to believe about the
     # client's address (X-Forwarded-For). 0: the connection's own address.
-    "TRUSTED_PROXIES": 0,  # the demo's font subsets, built after start-up
+    "TRUSTED_PROXIES": 0,
+    # `fieldkit serve`: connections one address may hold at once (a phone's browser opens about 6);
+    # not applied behind a reverse proxy, where every client is the proxy's address.
+    "MAX_CONNECTIONS_PER_CLIENT": 50,
+    "HEADER_SECONDS": 20,  # a request's headers must have arrived within this (slow-header clients)
     "DB_POOL": 0,  # open connections kept between requests; 0: one per request (`fieldkit serve`: its threads)
 }
 BOOLEANS = {"true": True, "yes": True, "1": True, "on": True, "false": False, "no": False, "0": False, "off": False}

@@ -238,3 +238,18 @@ def signed_in(app, db):
 
 def csrf_of(client, path: str) -> str:
     return Page(client.get(path).get_data(as_text=True)).hidden_fields["csrf_token"]
+
+
+# Tests that start real server processes or a real browser: `pytest -m "not slow"` leaves them out
+# (the quick loop), `bash .ci/run` runs them all.
+SLOW_MODULES = {"test_sync", "test_serve", "test_packaging", "test_phones", "test_console_browser",
+                "test_forms_browser", "test_real_forms_browser", "test_fonts"}
+SLOW_FIXTURES = {"chromium", "phone", "laptop_server", "proxied_server", "capped_server", "central", "kobo_server"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        if module in SLOW_MODULES or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) \
+                or "trickle" in item.name:
+            item.add_marker(pytest.mark.slow)

@@ -396,3 +396,82 @@ def test_the_laptop_only_setup_link_needs_a_client_that_came_through_no_proxy(pr
     setup = requests.get(f"{base}/console/setup/whatever", headers={"X-Forwarded-For": "127.0.0.1"})
     assert setup.status_code == 403  # even a forwarded 127.0.0.1 is not this machine
     assert requests.get(f"{base}/console/setup/whatever").status_code == 404  # this machine: a wrong token
+
+
+# ------------------------------------------------------------------ 7. connection exhaustion
+
+@pytest.fixture
+def capped_server(tmp_path):
+    port = free_port()
+    env = dict(os.environ, FIELDKIT_MAX_CONNECTIONS_PER_CLIENT="20")
+    process = subprocess.Popen(FIELDKIT + ["serve", "--host", "127.0.0.1", "--port", str(port), "--data",
+                                           str(tmp_path / "laptop"), "--no-qr"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    wait_for(f"http://127.0.0.1:{port}/f/wellbeing", process)
+    yield port
+    stop(process)
+
+
+def test_one_device_holding_many_half_sent_connections_cannot_lock_out_the_others(capped_server):
+    import socket
+    port = capped_server
+    held = []
+    try:
+        for _ in range(300):  # one device (127.0.0.2), each connection a request that never finishes
+            s = socket.socket()
+            s.bind(("127.0.0.2", 0))
+            s.settimeout(5)
+            try:
+                s.connect(("127.0.0.1", port))
+                s.sendall(b"GET /f/wellbeing HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            except OSError:
+                s.close()
+                continue
+            held.append(s)
+        # the gathering's other phones are still served, at once
+        for _ in range(5):
+            assert requests.get(f"http://127.0.0.1:{port}/f/wellbeing", timeout=10).status_code == 200
+        closed = 0
+        for s in held:  # the device's connections past its share were closed by the laptop
+            try:
+                s.settimeout(0.2)
+                if s.recv(1) == b"":
+                    closed += 1
+            except socket.timeout:
+                pass
+            except OSError:
+                closed += 1
+        assert closed >= len(held) - 20
+    finally:
+        for s in held:
+            s.close()
+
+
+def test_a_request_whose_headers_trickle_in_is_closed(tmp_path):
+    import socket
+    import time
+    port = free_port()
+    env = dict(os.environ, FIELDKIT_HEADER_SECONDS="1")
+    process = subprocess.Popen(FIELDKIT + ["serve", "--host", "127.0.0.1", "--port", str(port), "--data",
+                                           str(tmp_path / "laptop"), "--no-qr"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/f/wellbeing", process)
+        s = socket.create_connection(("127.0.0.1", port), timeout=1)
+        s.sendall(b"GET /f/wellbeing HTTP/1.1\r\n")
+        closed = False
+        for _ in range(30):  # one header byte a second keeps waitress's idle timer from ever firing
+            try:
+                s.sendall(b"X")
+                if s.recv(1) == b"":
+                    closed = True
+                    break
+            except socket.timeout:
+                continue
+            except OSError:
+                closed = True
+                break
+        s.close()
+        assert closed
+    finally:
+        stop(process)
