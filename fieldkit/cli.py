@@ -370,11 +370,12 @@ def forms_list(data_dir):
               help="Only the answers collected at this event, given by its short code.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="File to write (default: standard output). Needed for xlsx and codebook on a terminal.")
-@click.option("--key", "key_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Private key file (from `fieldkit keys new`) to open an encrypted form's answers. "
-                   "Used for this export only, never stored; the decryption is recorded in the activity log.")
+@click.option("--key", "key_file", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Private key file (from `fieldkit keys new`) to open an encrypted form's answers; give "
+                   "--key again for each key the form has had. Used for this export only, never stored; the "
+                   "decryption is recorded in the activity log.")
 @data_option
-def export(form_id, fmt, event_code, out, data_dir, key_file=None):
+def export(form_id, fmt, event_code, out, data_dir, key_file=()):
     """Export the submissions of a form, streamed: CSV (Excel-ready), XLSX, JSON, or its codebook.
 
     Runs the same code as the console's Export button; every export is recorded in the activity log."""
@@ -393,13 +394,15 @@ def export(form_id, fmt, event_code, out, data_dir, key_file=None):
     if out is None and export_format.binary and stdout.isatty():
         raise click.ClickException(f"{fmt} is a binary file, not for a terminal. "
                                    f"Choose where to write it: --out {form_id}.{export_format.extension}")
-    private_key = read_private_key(key_file) if key_file else None
+    private_key = read_keys(key_file)
     try:
         export_service.check_key(db, form_id, private_key)
-    except export_service.Sealed:
+    except export_service.Sealed as sealed:
+        needs = "; ".join(f"{n} answer(s) need the key {kid}" if kid else f"{n} older answer(s) open with none of "
+                          "the keys given" for kid, n in sorted(sealed.missing.items(), key=lambda i: str(i[0])))
         raise click.ClickException(
-            f"The answers to {form_id} are encrypted. " + ("This key does not open them." if private_key else
-                                                          "Give its private key: --key FILE")) from None
+            f"The answers to {form_id} are encrypted: {needs}. Give each key with --key FILE; "
+            "nothing was written.") from None
     store.audit.record(db, None, "decrypt" if private_key else "export", form_id=form_id, format=fmt,
                        via="command line", **filters)
     chunks = export_format.write(db, form_id, private_key=private_key, **filters)
@@ -419,6 +422,12 @@ def export(form_id, fmt, event_code, out, data_dir, key_file=None):
         click.echo(f"Wrote the codebook of {form_id} to {out}", err=True)
 
 
+def read_keys(paths) -> object | None:
+    """The private keys given (--key, once or more) as one keyring, or None."""
+    from . import crypto
+    return crypto.Keyring([read_private_key(p) for p in paths]) if paths else None
+
+
 def read_private_key(path: Path):
     from . import crypto
     try:
@@ -429,8 +438,9 @@ def read_private_key(path: Path):
 
 @main.command()
 @click.argument("form_id")
-@click.option("--key", "key_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The private key file (from `fieldkit keys new`).")
+@click.option("--key", "key_file", required=True, multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The private key file (from `fieldkit keys new`); again for each key the form has had.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json", "zip"]), default="csv", show_default=True)
 @click.option("--event", "event_code", metavar="CODE", help="Only the answers collected at this event.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="File to write.")
@@ -464,6 +474,8 @@ def keys_new(out):
     out.with_suffix(".pub").write_text(public + "\n", encoding="ascii")
     click.echo(f"Private key written to {out}. Keep it off the survey laptop, with a backup:")
     click.echo("whoever holds it can read the answers, and without it nobody can.")
+    click.echo(f"Its name (fingerprint), which exports use to say which key answers need: "
+               f"{crypto.fingerprint(crypto.load_public_key(public))}")
     click.echo(f"Public key (also in {out.with_suffix('.pub')}), for the settings sheet's public_key column:")
     click.echo(public)
 

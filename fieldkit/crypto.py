@@ -13,6 +13,7 @@ Two uses:
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 
@@ -69,16 +70,66 @@ def is_sealed(answers) -> bool:
     return isinstance(answers, dict) and MARK in answers
 
 
+def fingerprint(public_key) -> str:
+    """A key pair's short name: the first 16 hex digits of the SHA-256 of its public key
+    (DER). The same for the private key's own public half."""
+    if isinstance(public_key, rsa.RSAPrivateKey):
+        public_key = public_key.public_key()
+    der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(der).hexdigest()[:16]
+
+
 def seal(public_key_text: str, answers: dict) -> dict:
-    """Answers -> {"__encrypted__": {...}}: what the store keeps for an encrypted form."""
+    """Answers -> {"__encrypted__": {...}}: what the store keeps for an encrypted form;
+    kid names the key pair, so that after a key is replaced each answer says which opens it."""
     content_key, nonce = AESGCM.generate_key(bit_length=256), os.urandom(12)
     plain = json.dumps(answers, ensure_ascii=False, sort_keys=True).encode()
-    wrapped = load_public_key(public_key_text).encrypt(content_key, OAEP)
-    return {MARK: {"scheme": SCHEME, "key": _b64(wrapped), "nonce": _b64(nonce),
+    public = load_public_key(public_key_text)
+    wrapped = public.encrypt(content_key, OAEP)
+    return {MARK: {"scheme": SCHEME, "kid": fingerprint(public), "key": _b64(wrapped), "nonce": _b64(nonce),
                    "data": _b64(AESGCM(content_key).encrypt(nonce, plain, None))}}
 
 
+class Keyring:
+    """The private keys given for one export (a form whose key was replaced has answers
+    sealed for each): each answer is opened with the key its kid names; an answer sealed
+    before kids were recorded, with whichever key opens it."""
+
+    def __init__(self, keys):
+        self.keys = {fingerprint(k): k for k in keys}
+
+    def __bool__(self):
+        return bool(self.keys)
+
+    def opens(self, answers: dict) -> bool:
+        try:
+            self.unseal(answers)
+            return True
+        except CryptoKeyError:
+            return False
+
+    def unseal(self, answers: dict) -> dict:
+        kid = (answers.get(MARK) or {}).get("kid")
+        if kid:
+            if kid not in self.keys:
+                raise CryptoKeyError(f"these answers need the key {kid}")
+            return _unseal_with(self.keys[kid], answers)
+        for key in self.keys.values():
+            try:
+                return _unseal_with(key, answers)
+            except CryptoKeyError:
+                continue
+        raise CryptoKeyError("none of the keys given opens these answers")
+
+
 def unseal(private_key, answers: dict) -> dict:
+    """With one private key, or a Keyring of several."""
+    if isinstance(private_key, Keyring):
+        return private_key.unseal(answers)
+    return _unseal_with(private_key, answers)
+
+
+def _unseal_with(private_key, answers: dict) -> dict:
     envelope = answers[MARK]
     try:
         content_key = private_key.decrypt(base64.b64decode(envelope["key"]), OAEP)

@@ -91,7 +91,7 @@ def test_export_needs_the_private_key_and_records_the_decryption(app, db, partic
     other = tmp_path / "other.pem"
     other.write_bytes(crypto.new_key_pair(bits=2048)[0])
     wrong = CliRunner().invoke(main, ["export", "household", "--key", str(other)] + data)
-    assert wrong.exit_code == 1 and "does not open" in wrong.output
+    assert wrong.exit_code == 1 and "need the key" in wrong.output
     assert store.audit.recent(db)[0]["action"] == "decrypt"
 
 

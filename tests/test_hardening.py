@@ -475,3 +475,68 @@ def test_a_request_whose_headers_trickle_in_is_closed(tmp_path):
         assert closed
     finally:
         stop(process)
+
+
+# ------------------------------------------------------------------ 11. a form's key replaced
+
+def test_answers_sealed_before_and_after_a_key_change_export_with_both_keys(tmp_path, participant, db, client):
+    from click.testing import CliRunner
+
+    from conftest import submit_household
+    from fieldkit import crypto
+    from fieldkit.cli import main
+    from fieldkit.services.forms import import_form
+    from test_encryption import encrypted_household
+    old_pem, old_public = crypto.new_key_pair(bits=2048)
+    new_pem, new_public = crypto.new_key_pair(bits=2048)
+    import_form(db, encrypted_household(old_public), "household.md")
+    submit_household(participant("household"), "before the change")
+    fk_store.forms.set_public_key(db, "household", new_public)  # the console's "replace the key"
+    submit_household(participant("household", client_=client.application.test_client()), "after the change")
+    keys = {}
+    for name, pem in (("old", old_pem), ("new", new_pem)):
+        keys[name] = tmp_path / f"{name}.pem"
+        keys[name].write_bytes(pem)
+    data = ["--data", str(Path(client.application.config["DATA_DIR"]))]
+    out = tmp_path / "answers.csv"
+    for given in (["old"], ["new"]):  # one key alone: refused before a byte is written, saying what is needed
+        result = CliRunner().invoke(main, ["export", "household", "--out", str(out), *data,
+                                           *sum((["--key", str(keys[k])] for k in given), [])])
+        assert result.exit_code != 0 and not out.exists(), result.output
+        wanted = crypto.fingerprint(crypto.load_private_key((new_pem if given == ["old"] else old_pem)))
+        assert f"1 answer(s) need the key {wanted}" in result.output
+    result = CliRunner().invoke(main, ["decrypt", "household", "--key", str(keys["old"]), "--key", str(keys["new"]),
+                                       "--out", str(out), *data])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8-sig")
+    assert "before the change" in text and "after the change" in text
+
+
+def test_the_console_names_how_many_answers_need_another_key(participant, db, client, signed_in):
+    from conftest import submit_household
+    from fieldkit import crypto
+    from fieldkit.services.forms import import_form
+    from test_encryption import encrypted_household
+    old_pem, old_public = crypto.new_key_pair(bits=2048)
+    _new_pem, new_public = crypto.new_key_pair(bits=2048)
+    import_form(db, encrypted_household(old_public), "household.md")
+    submit_household(participant("household"), "before")
+    fk_store.forms.set_public_key(db, "household", new_public)
+    submit_household(participant("household", client_=client.application.test_client()), "after")
+    coordinator = signed_in("coordinator")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"',
+                     coordinator.get("/console/forms/household").get_data(as_text=True)).group(1)
+    response = coordinator.post("/console/forms/household/export", data={
+        "csrf_token": csrf, "format": "csv", "key": [(io.BytesIO(old_pem), "old.pem")]},
+        content_type="multipart/form-data")
+    assert response.status_code == 422 and "1 answers need a private key" in response.get_data(as_text=True)
+
+
+def test_answers_sealed_before_keys_were_named_open_with_whichever_key_fits():
+    from fieldkit import crypto
+    pems = [crypto.new_key_pair(bits=2048) for _ in range(2)]
+    sealed = crypto.seal(pems[1][1], {"q": "older"})
+    del sealed[crypto.MARK]["kid"]  # as answers sealed before this change were
+    keys = [crypto.load_private_key(pem) for pem, _ in pems]
+    assert crypto.Keyring(keys).unseal(sealed) == {"q": "older"}
+    assert not crypto.Keyring(keys[:1]).opens(sealed)

@@ -27,20 +27,31 @@ EXPRESSIONS = ("required", "relevant", "constraint", "calculation")
 
 
 class Sealed(Exception):
-    """The answers are encrypted, and no private key (or not the right one) was given."""
+    """The answers are encrypted, and no private key (or not the right ones) was given.
+    missing: kid -> how many answers need that key (None: answers that name no key and
+    that none of the keys given opens)."""
+
+    def __init__(self, form_id: str, missing: dict | None = None):
+        super().__init__(form_id)
+        self.form_id, self.missing = form_id, missing or {}
 
 
 def check_key(db, form_id: str, private_key=None) -> None:
-    """Before a single byte is written: can these answers be read with this key?"""
-    first = submissions.first_sealed(db, form_id)
-    if first is None:
+    """Before a single byte is written: does every encrypted answer have its key among
+    those given (one key, or a crypto.Keyring)? Raises Sealed saying how many answers
+    need which key."""
+    counts = submissions.sealed_keys(db, form_id)
+    if not counts:
         return
-    if private_key is None:
-        raise Sealed(form_id)
-    try:
-        crypto.unseal(private_key, first)
-    except crypto.CryptoKeyError:
-        raise Sealed(form_id) from None
+    keyring = private_key if isinstance(private_key, crypto.Keyring) else crypto.Keyring(
+        [private_key] if private_key is not None else [])
+    missing = {kid: n for kid, n in counts.items() if kid is not None and kid not in keyring.keys}
+    if None in counts:  # older answers name no key: each must open with one of those given
+        unopened = sum(1 for answers in submissions.sealed_without_kid(db, form_id) if not keyring.opens(answers))
+        if unopened:
+            missing[None] = unopened
+    if missing or not keyring:
+        raise Sealed(form_id, missing or dict(counts))
 
 
 def readable(db, form_id: str, private_key=None, **filters) -> Iterator[dict]:

@@ -119,6 +119,21 @@ def languages_used(db, form_id: str) -> list[str]:
         "SELECT DISTINCT language FROM submissions WHERE form_id = ? ORDER BY language", [form_id])]
 
 
+def sealed_keys(db, form_id: str) -> dict[str | None, int]:
+    """How many encrypted answers of the form each key pair sealed (by its kid; None:
+    sealed before answers recorded their key)."""
+    rows = db.execute("SELECT json_extract(answers, '$.__encrypted__.kid'), COUNT(*) FROM submissions "
+                      "WHERE form_id = ? AND answers LIKE ? GROUP BY 1", [form_id, '{"__encrypted__"%']).fetchall()
+    return {kid: count for kid, count in rows}
+
+
+def sealed_without_kid(db, form_id: str) -> Iterator[dict]:
+    """The encrypted answers that do not say which key sealed them (older ones)."""
+    for row in db.query("SELECT answers FROM submissions WHERE form_id = ? AND answers LIKE ? "
+                        "AND json_extract(answers, '$.__encrypted__.kid') IS NULL", [form_id, '{"__encrypted__"%']):
+        yield json.loads(row["answers"])
+
+
 def first_sealed(db, form_id: str) -> dict | None:
     """The answers of one encrypted submission of the form, if there is any."""
     row = next(db.query("SELECT answers FROM submissions WHERE form_id = ? AND answers LIKE ? LIMIT 1",

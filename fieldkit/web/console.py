@@ -10,6 +10,7 @@ from .. import crypto
 from ..errors import FieldkitError
 from ..forms.model import Question, text_in
 from ..forms.xlsform import MISSING_FILE, FormImportError, Problem
+from ..messages import Message, N_
 from ..services import export as export_service, forms as form_service
 from ..store import attachments as store_attachments, audit, connect, events as event_store, forms as form_store, \
     submissions
@@ -254,8 +255,14 @@ def export(form_id):
     if fmt.filtered:
         try:
             export_service.check_key(db, form_id, private_key)
-        except export_service.Sealed:
-            raise FieldkitError("wrong_key" if private_key else "answers_encrypted") from None
+        except export_service.Sealed as sealed:
+            if not private_key:
+                raise FieldkitError("answers_encrypted") from None
+            needs = sum(sealed.missing.values())
+            keys = ", ".join(sorted(str(k) for k in sealed.missing if k)) or "?"
+            raise FieldkitError("wrong_key", Message(N_("%(count)s answers need a private key that was not chosen "
+                                                        "(%(keys)s). Choose every key the form has had; nothing "
+                                                        "was exported."), {"count": needs, "keys": keys})) from None
     audit.record(db, current_user()["username"], "decrypt" if private_key else "export", form_id=form_id,
                  format=name, **filters)
     filename = f"{form_id}-{dt.date.today().isoformat()}.{fmt.extension}"
@@ -264,11 +271,12 @@ def export(form_id):
 
 
 def uploaded_private_key():
-    upload = request.files.get("key")
-    if upload is None or not upload.filename:
+    """The private key files chosen (one for each key the form has had), as one keyring."""
+    uploads = [f for f in request.files.getlist("key") if f.filename][:10]
+    if not uploads:
         raise FieldkitError("answers_encrypted")
     try:
-        return crypto.load_private_key(upload.read(64 * 1024))
+        return crypto.Keyring([crypto.load_private_key(f.read(64 * 1024)) for f in uploads])
     except crypto.CryptoKeyError:
         raise FieldkitError("wrong_key") from None
 
