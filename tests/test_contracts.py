@@ -1,0 +1,77 @@
+"""What fieldkit relies on inside the libraries it leans on, so that an upgrade that
+changes it fails here, by name, rather than quietly in production. Each library is
+also bounded below its next major version in pyproject.toml.
+
+- waitress: cli.quiet_channels subclasses HTTPChannel (writable, received,
+  handle_close; its outbuf_lock, requests, request, will_close) and wraps the
+  server's maintenance (active_channels, channel_class).
+- Flask-WTF: web/security.csrf_token signs the token as generate_csrf does (the
+  session key, the salt), and validate_csrf must accept it.
+- Flask-Babel: web/i18n.page_translations reads g._flask_babel's babel_locale and
+  babel_domain.
+- Flask-Compress: web/assets.compress_response hands streamed responses to
+  Compress.after_request.
+"""
+import inspect
+
+from flask import g
+
+
+def test_waitress_channel_and_server_have_what_fieldkit_overrides():
+    from waitress.channel import HTTPChannel
+    from waitress.server import BaseWSGIServer
+    for name in ("writable", "received", "handle_close", "__init__"):
+        assert callable(getattr(HTTPChannel, name))
+    assert list(inspect.signature(HTTPChannel.__init__).parameters) == ["self", "server", "sock", "addr", "adj", "map"]
+    source = inspect.getsource(HTTPChannel)
+    for attribute in ("self.outbuf_lock", "self.requests", "self.request", "self.will_close", "self.close_when_flushed"):
+        assert attribute in source, attribute
+    assert "channel_class" in inspect.getsource(BaseWSGIServer)
+    assert "active_channels" in inspect.getsource(BaseWSGIServer.maintenance)
+    from waitress.parser import HTTPRequestParser
+    assert "headers_finished" in inspect.getsource(HTTPRequestParser)
+
+
+def test_waitress_serves_through_fieldkits_channel(tmp_path):
+    """The subclass is really installed, and counts connections per client."""
+    import waitress
+    from waitress.channel import HTTPChannel
+
+    from fieldkit.cli import quiet_channels
+    server = waitress.create_server(lambda env, start: [], host="127.0.0.1", port=0)
+    try:
+        quiet_channels(server, per_client=3)
+        assert server.channel_class is not HTTPChannel and issubclass(server.channel_class, HTTPChannel)
+        assert server.maintenance.__name__ == "run"
+    finally:
+        server.close()
+
+
+def test_fieldkits_csrf_token_is_one_flask_wtf_accepts(app):
+    from flask_wtf.csrf import validate_csrf
+
+    from fieldkit.web.security import csrf_token
+    with app.test_request_context("/"):
+        token = csrf_token()
+        validate_csrf(token)  # raises ValidationError if the contract broke
+        assert csrf_token() == token  # signed once per session
+
+
+def test_flask_babels_request_state_has_the_names_fieldkit_reads(app):
+    from flask_babel import get_locale, get_translations
+    with app.test_request_context("/"):
+        get_locale()
+        get_translations()
+        state = g.get("_flask_babel")
+        assert state is not None
+        assert {"babel_locale", "babel_domain"} <= set(vars(state)), vars(state)
+
+
+def test_flask_compress_takes_a_streamed_response(app):
+    compress = app.extensions["fieldkit_compress"]
+    assert callable(compress.after_request)
+    from flask import Response
+    with app.test_request_context("/", headers={"Accept-Encoding": "gzip"}):
+        streamed = Response((chunk for chunk in ["a" * 1000]), mimetype="text/csv")
+        out = compress.after_request(streamed)
+        assert out.headers.get("Content-Encoding") == "gzip"
