@@ -4,6 +4,7 @@
 - A form author's regex cannot freeze the laptop: regex() is bounded in time and lets
   other participants' requests run meanwhile.
 - Real-sized photos upload (the limit applied before CSRF reads the body was 64 KB)."""
+import contextlib
 import functools
 import gzip
 import io
@@ -76,6 +77,21 @@ def test_a_timed_out_regex_is_not_run_again_on_the_same_answer(monkeypatch):
     assert len(calls) == 1
 
 
+@contextlib.contextmanager
+def serving(data: Path, first_page: str = "/f/wellbeing", **settings):
+    """A real `fieldkit serve` on a free loopback port, with FIELDKIT_<name> settings."""
+    port = free_port()
+    env = dict(os.environ, **{f"FIELDKIT_{k.upper()}": str(v) for k, v in settings.items()})
+    process = subprocess.Popen(FIELDKIT + ["serve", "--host", "127.0.0.1", "--port", str(port), "--data", str(data),
+                                           "--no-qr"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env=env)
+    try:
+        wait_for(f"http://127.0.0.1:{port}{first_page}", process)
+        yield f"http://127.0.0.1:{port}", port
+    finally:
+        stop(process)
+
+
 @pytest.fixture
 def laptop_server(tmp_path):
     data = tmp_path / "laptop"
@@ -85,16 +101,9 @@ def laptop_server(tmp_path):
         done = subprocess.run(FIELDKIT + ["forms", "add", str(path), "--data", str(data)], capture_output=True,
                               text=True, timeout=120)
         assert done.returncode == 0, done.stdout + done.stderr
-    port = free_port()
     # the phones of these tests all come from 127.0.0.1: per-address limits are for a crowd of one
-    env = dict(os.environ, FIELDKIT_SUBMIT_RATE_LIMIT="1000 per minute", FIELDKIT_COLLECT_RATE_LIMIT="10000 per minute")
-    process = subprocess.Popen(FIELDKIT + ["serve", "--host", "127.0.0.1", "--port", str(port), "--data", str(data),
-                                           "--no-qr"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env=env)
-    base = f"http://127.0.0.1:{port}"
-    wait_for(base + "/f/evil", process)
-    yield base, data
-    stop(process)
+    with serving(data, "/f/evil", submit_rate_limit="1000 per minute", collect_rate_limit="10000 per minute") as (base, _):
+        yield base, data
 
 
 def hidden(html: str) -> dict:
@@ -360,16 +369,8 @@ def test_the_console_refuses_a_zip_bomb_in_the_coordinators_language(signed_in):
 
 @pytest.fixture
 def proxied_server(tmp_path):
-    port = free_port()
-    env = dict(os.environ, FIELDKIT_TRUSTED_PROXIES="1", FIELDKIT_SIGNIN_RATE_LIMIT="10 per minute")
-    process = subprocess.Popen(FIELDKIT + ["serve", "--host", "127.0.0.1", "--port", str(port), "--data",
-                                           str(tmp_path / "central"), "--no-qr"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    base = f"http://127.0.0.1:{port}"
-    wait_for(base + "/f/wellbeing", process)
-    output = []
-    yield base, output
-    output.append(stop(process))
+    with serving(tmp_path / "central", trusted_proxies=1, signin_rate_limit="10 per minute") as (base, _):
+        yield base
 
 
 def sign_ins(base: str, forwarded_for) -> list[int]:
@@ -384,7 +385,7 @@ def sign_ins(base: str, forwarded_for) -> list[int]:
 
 
 def test_trusted_proxies_works_through_the_real_server(proxied_server):
-    base, _ = proxied_server
+    base = proxied_server
     # twelve people behind the central's proxy: each is a client of their own, none hits the per-client limit
     assert 429 not in sign_ins(base, lambda n: f"198.51.100.{n + 1}")
     # one client trying twelve times is limited (the limit is 10 a minute)
@@ -392,7 +393,7 @@ def test_trusted_proxies_works_through_the_real_server(proxied_server):
 
 
 def test_the_laptop_only_setup_link_needs_a_client_that_came_through_no_proxy(proxied_server):
-    base, output = proxied_server
+    base = proxied_server
     setup = requests.get(f"{base}/console/setup/whatever", headers={"X-Forwarded-For": "127.0.0.1"})
     assert setup.status_code == 403  # even a forwarded 127.0.0.1 is not this machine
     assert requests.get(f"{base}/console/setup/whatever").status_code == 404  # this machine: a wrong token
@@ -402,14 +403,8 @@ def test_the_laptop_only_setup_link_needs_a_client_that_came_through_no_proxy(pr
 
 @pytest.fixture
 def capped_server(tmp_path):
-    port = free_port()
-    env = dict(os.environ, FIELDKIT_MAX_CONNECTIONS_PER_CLIENT="20")
-    process = subprocess.Popen(FIELDKIT + ["serve", "--host", "127.0.0.1", "--port", str(port), "--data",
-                                           str(tmp_path / "laptop"), "--no-qr"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    wait_for(f"http://127.0.0.1:{port}/f/wellbeing", process)
-    yield port
-    stop(process)
+    with serving(tmp_path / "laptop", max_connections_per_client=20) as (_, port):
+        yield port
 
 
 def test_one_device_holding_many_half_sent_connections_cannot_lock_out_the_others(capped_server):
@@ -449,14 +444,7 @@ def test_one_device_holding_many_half_sent_connections_cannot_lock_out_the_other
 
 def test_a_request_whose_headers_trickle_in_is_closed(tmp_path):
     import socket
-    import time
-    port = free_port()
-    env = dict(os.environ, FIELDKIT_HEADER_SECONDS="1")
-    process = subprocess.Popen(FIELDKIT + ["serve", "--host", "127.0.0.1", "--port", str(port), "--data",
-                                           str(tmp_path / "laptop"), "--no-qr"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    try:
-        wait_for(f"http://127.0.0.1:{port}/f/wellbeing", process)
+    with serving(tmp_path / "laptop", header_seconds=1) as (_, port):
         s = socket.create_connection(("127.0.0.1", port), timeout=1)
         s.sendall(b"GET /f/wellbeing HTTP/1.1\r\n")
         closed = False
@@ -473,8 +461,6 @@ def test_a_request_whose_headers_trickle_in_is_closed(tmp_path):
                 break
         s.close()
         assert closed
-    finally:
-        stop(process)
 
 
 # ------------------------------------------------------------------ 11. a form's key replaced

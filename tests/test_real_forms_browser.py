@@ -53,18 +53,23 @@ def test_a_kobo_form_on_a_phone(kobo_server, phone, js, lang):
     page.locator("#walk").wait_for()
 
 
+def to_the_geopoint(page, base: str):
+    """Consent, the table-list block answered, and on to the geopoint's page."""
+    start(page, base, "kobo_checkin")
+    page.locator('input[name="consent"][value="yes"]').check()
+    press(page)
+    page.locator('input[name="calm"][value="often"]').check()
+    page.locator('input[name="worried"][value="never"]').check()
+    press(page)
+
+
 def test_use_my_location_fills_the_point_where_the_browser_gives_it(kobo_server, chromium):
     from browser import PHONE
     context = chromium.new_context(**PHONE, geolocation={"latitude": 9.0301, "longitude": 38.7408, "accuracy": 12},
                                    permissions=["geolocation"])
     try:
         page = context.new_page()
-        start(page, kobo_server.base, "kobo_checkin")
-        page.locator('input[name="consent"][value="yes"]').check()
-        press(page)
-        page.locator('input[name="calm"][value="often"]').check()
-        page.locator('input[name="worried"][value="never"]').check()
-        press(page)
+        to_the_geopoint(page, kobo_server.base)
         button = page.locator("button[data-fk-geo]")
         button.wait_for()
         button.click()
@@ -77,11 +82,6 @@ def test_use_my_location_fills_the_point_where_the_browser_gives_it(kobo_server,
 
 def test_without_javascript_there_is_no_location_button_to_press(kobo_server, phone):
     page = phone(js=False)
-    start(page, kobo_server.base, "kobo_checkin")
-    page.locator('input[name="consent"][value="yes"]').check()
-    press(page)
-    page.locator('input[name="calm"][value="often"]').check()
-    page.locator('input[name="worried"][value="never"]').check()
-    press(page)
+    to_the_geopoint(page, kobo_server.base)
     page.locator("#home-0").wait_for()
     assert not page.locator("button[data-fk-geo]").is_visible()
