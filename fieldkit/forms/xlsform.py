@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from dataclasses import dataclass
 from pathlib import PurePath
 
 from .. import crypto
@@ -18,10 +17,14 @@ from ..messages import Message, N_
 from . import appearances as looks
 from . import expr
 from . import languages as language_names
-from . import media as media_files
+from . import sheets
 from . import types as question_types
+from .attached import MISSING_FILE, AttachedFiles
 from .model import METADATA_TYPES, Choice, Form, Group, Question, Repeat, Screen
 from .order import CycleError, dependency_order
+from .problems import FormImportError, Problem, problem
+
+__all__ = ["FormImportError", "Problem", "problem", "MISSING_FILE", "load_xlsform", "language_code"]
 
 FILE_TYPES = (".xlsx", ".xls", ".csv", ".md")
 RANGE_PARAMETERS = ("start", "end", "step")
@@ -37,48 +40,9 @@ PARAMETERS = {
     "label": N_("the choice's label is shown"),
     "app": N_("other apps cannot be opened from a browser: the question is asked as a field"),
 }
-MEDIA_KINDS = ("image", "big-image", "audio", "video")  # media columns fieldkit shows
 LAST_SAVED = re.compile(r"\$\{last-saved#[^}]*\}")
 PYXFORM_ROW = re.compile(r"\[row : (\d+)\]")
 PYXFORM_WHERE = re.compile(r"On the '([^']+)' sheet, the '([^']+)' value")
-
-
-@dataclass
-class Problem:
-    message: Message
-    sheet: str | None = None
-    row: int | None = None
-    column: str | None = None
-
-    def to_dict(self) -> dict:
-        return {"text": self.message.text, "params": self.message.params, "sheet": self.sheet,
-                "row": self.row, "column": self.column}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Problem:
-        return cls(Message(data["text"], data.get("params") or {}), data.get("sheet"), data.get("row"),
-                   data.get("column"))
-
-    def render(self, gettext=str) -> str:
-        where = []
-        if self.sheet:
-            where.append(gettext("sheet %(sheet)s") % {"sheet": self.sheet})
-        if self.row:
-            where.append(gettext("row %(row)s") % {"row": self.row})
-        if self.column:
-            where.append(gettext("column %(column)s") % {"column": self.column})
-        text = self.message.render(gettext)
-        return f"{', '.join(where)}: {text}" if where else text
-
-
-class FormImportError(Exception):
-    def __init__(self, problems: list[Problem]):
-        super().__init__("; ".join(p.render() for p in problems))
-        self.problems = problems
-
-
-def problem(text: str, sheet=None, row=None, column=None, **params) -> Problem:
-    return Problem(Message(text, params), sheet, row, column)
 
 
 def file_type_of(filename: str) -> str:
@@ -89,9 +53,6 @@ def file_type_of(filename: str) -> str:
     return suffix
 
 
-# A file the form names that was not uploaded with it: a warning, until it is attached.
-MISSING_FILE = N_("The file %(name)s is not attached: until it is, participants see the text alone. Attach it "
-                  "to this version from the console or with fieldkit forms attach.")
 OTHER = N_("Other")
 SPECIFY_OTHER = N_("Please specify")
 
@@ -122,11 +83,11 @@ def load_xlsform(data: bytes, filename: str, translate=None, media: dict[str, by
                "as .xlsx and try again."), name=PurePath(filename).name)]) from None
     extensions = _take_extensions(workbook)
     try:
-        rows = _row_numbers(workbook.survey or [])
-        written = _written_types(workbook.survey or [])
+        rows = sheets.row_numbers(workbook.survey or [])
+        written = sheets.written_types(workbook.survey or [])
         noticed: list[Problem] = []  # shown differently or left out: told, never refused
-        _check_columns(workbook.survey or [], noticed)
-        _check_columns(workbook.choices or [], noticed, "choices")
+        sheets.check_columns(workbook.survey or [], noticed)
+        sheets.check_columns(workbook.choices or [], noticed, "choices")
         warnings: list[str] = []
         tree = workbook_to_json(workbook, fallback_form_name=PurePath(filename).stem, warnings=warnings)
         # to_xml builds the XForm, which checks references and structure;
@@ -145,10 +106,10 @@ def load_xlsform(data: bytes, filename: str, translate=None, media: dict[str, by
         raise FormImportError([problem(
             N_("This file could not be read as an XLSForm (%(error)s)."), error=str(error)[:200])]) from None
     version = str(tree.get("version") or hashlib.sha256(data).hexdigest()[:10])
-    external = _external_choices(getattr(workbook, "external_choices", None) or [])
+    external = sheets.external_choices(getattr(workbook, "external_choices", None) or [])
     builder_ = _Builder(tree, rows, version, written, translate, media or {}, external)
     builder_.warnings[:0] = noticed
-    builder_.every_row = _every_row(workbook.survey or [])
+    builder_.every_row = sheets.every_row(workbook.survey or [])
     builder_.choice_rows = {(str(r.get("list_name") or r.get("list name") or "").strip(), str(r.get("name")).strip()): i + 2
                             for i, r in enumerate(workbook.choices or []) if r.get("name") not in (None, "")}
     form = builder_.build()
@@ -242,60 +203,6 @@ def _from_pyxform(text: str) -> Problem:
                    error=text)
 
 
-def _row_numbers(survey: list[dict]) -> dict[str, int]:
-    # pyxform keeps blank rows in place, so list index + 2 is the sheet row.
-    rows: dict[str, int] = {}
-    for i, r in enumerate(survey):
-        if r.get("name"):
-            rows.setdefault(str(r["name"]).strip(), i + 2)
-    return rows
-
-
-def _every_row(survey: list[dict]) -> dict[str, list[int]]:
-    """Each name's rows in sheet order: a name ODK allows in two groups has two."""
-    rows: dict[str, list[int]] = {}
-    for i, r in enumerate(survey):
-        if r.get("name"):
-            rows.setdefault(str(r["name"]).strip(), []).append(i + 2)
-    return rows
-
-
-def _written_types(survey: list[dict]) -> dict[str, str]:
-    return {r["name"]: str(r.get("type") or "").strip() for r in survey if r.get("name")}
-
-
-def _external_choices(rows: list[dict]) -> dict[str, list[dict]]:
-    """The external_choices sheet (select_one_external's lists), as pyxform's choices."""
-    lists: dict[str, list[dict]] = {}
-    for row in rows:
-        list_name = str(row.get("list_name") or row.get("list name") or "").strip()
-        if list_name and row.get("name") not in (None, ""):
-            item = {k: v for k, v in row.items() if k not in ("list_name", "list name") and v not in (None, "")}
-            if any(k.startswith("label") for k in item):
-                labels = {k.partition("::")[2].strip() or "default": str(v) for k, v in item.items()
-                          if k.split("::")[0].strip() == "label"}
-                item = {k: v for k, v in item.items() if k.split("::")[0].strip() != "label"}
-                item["label"] = labels["default"] if list(labels) == ["default"] else labels
-            lists.setdefault(list_name, []).append(item)
-    return lists
-
-
-def _check_columns(survey: list[dict], noticed: list[Problem], sheet: str = "survey") -> None:
-    """Columns fieldkit leaves aside: told once each (with the first row), never refused."""
-    told: set[str] = set()
-    for i, row in enumerate(survey):
-        for column, value in row.items():
-            base = column.split("::")[0].strip().lower()
-            if value in (None, "") or base != "body" or column in told:
-                continue
-            if column.split("::")[-1].strip().lower() == "accept" and sheet == "survey":
-                continue  # the file types an upload takes: used
-            told.add(column)
-            # Problem() itself: problem()'s own 'column' argument would clash with the placeholder.
-            noticed.append(Problem(Message(N_("The column %(column)s is for other clients' XForms: fieldkit "
-                                              "leaves it aside."), {"column": column}), sheet, i + 2, column))
-
-
 def language_code(key: str) -> tuple[str, str]:
     """(code, name) for a language as the form writes it: 'Español' -> ('es', 'Español')."""
     code, _known = language_names.code_of(key)
@@ -303,41 +210,7 @@ def language_code(key: str) -> tuple[str, str]:
     return code, (match.group("name") if match else key).strip()
 
 
-def _loop_groups(el: dict) -> list[dict]:
-    """begin loop over a list: a group per choice, as pyxform's XForm has it. Each
-    copy's questions are named <question>_<choice>, and ${question} inside the loop
-    means the same choice's copy; %(label)s in a label is the choice's label."""
-    inner = {child.get("name") for child in el.get("children", [])}
-
-    def renamed(value, suffix: str, labels):
-        if isinstance(value, dict):
-            return {k: renamed(v, suffix, labels.get(k, labels.get("default", "")) if isinstance(labels, dict)
-                               else labels) for k, v in value.items()}
-        if isinstance(value, list):
-            return [renamed(v, suffix, labels) for v in value]
-        if not isinstance(value, str):
-            return value
-        value = re.sub(r"\$\{([^}]+)\}", lambda m: f"${{{m.group(1)}_{suffix}}}" if m.group(1) in inner else m.group(0),
-                       value)
-        label = labels if isinstance(labels, str) else next(iter(labels.values()), "") if labels else ""
-        return value.replace("%(label)s", label)
-
-    groups = []
-    for choice in el.get("columns", []):
-        suffix, labels = str(choice["name"]), choice.get("label") or str(choice["name"])
-        children = []
-        for child in el.get("children", []):
-            copy = {k: (v if k in ("type", "name", "list_name", "itemset", "choices") else renamed(v, suffix, labels))
-                    for k, v in child.items()}
-            copy["name"] = f"{child.get('name')}_{suffix}"
-            children.append(copy)
-        groups.append({"type": "group", "name": f"{el.get('name')}_{suffix}", "children": children,
-                       "label": renamed(el.get("label"), suffix, labels) if el.get("label") else labels,
-                       **({"bind": el["bind"]} if el.get("bind") else {})})
-    return groups
-
-
-class _Builder:
+class _Builder(AttachedFiles):
     """Walks pyxform's nested dict once, collecting questions, groups and screens."""
 
     def __init__(self, tree: dict, rows: dict[str, int], version: str, written: dict[str, str] | None = None,
@@ -499,101 +372,6 @@ class _Builder:
                    self._media(c.get("media"), rows.get((list_name, str(c["name"]))), sheet))
             for c in items]
 
-    def _media(self, value, row, sheet="survey") -> dict[str, dict[str, str]]:
-        """{"image": {"en": "map.png"}, "audio": {"so": "q1.mp3"}}: each file named that is
-        attached and fit to show; big-image is shown as an image (tap to see it whole). A
-        file that is missing or unfit is left out with a warning: the text is shown alone."""
-        found: dict[str, dict[str, str]] = {}
-        for kind, texts in (value or {}).items():
-            shown = "image" if kind in ("image", "big-image") else kind
-            if kind not in MEDIA_KINDS:
-                self.warn(N_("The media column %(kind)s is not used by fieldkit: the text is shown alone."),
-                          sheet, row, kind, kind=kind)
-                continue
-            for lang, name in self._text(texts, row, kind).items():
-                if self._attach(name, shown, sheet, row, kind):
-                    found.setdefault(shown, {})[lang] = name
-        return found
-
-    def _attach(self, name: str, kind: str, sheet, row, column) -> bool:
-        data = self.media.get(name)
-        if data is None:
-            self.missing.setdefault(name, (sheet, row, column))
-            return False
-        trouble = media_files.check_file(name, data)
-        found = media_files.kind_of(name)
-        if trouble is None and found[1] != kind:
-            trouble = Message({"image": N_("%(name)s is not an image file."), "audio": N_("%(name)s is not an audio "
-                               "file."), "video": N_("%(name)s is not a video file.")}[kind], {"name": name})
-        if trouble is not None:
-            self.warnings.append(Problem(Message(N_("%(problem)s The text is shown without it."), {
-                "problem": {"msgid": trouble.text, "params": trouble.params}}), sheet, row, column))
-            return False
-        self.media_used[name] = {"sha256": hashlib.sha256(data).hexdigest(), "type": found[0]}
-        return True
-
-    def _instances(self) -> dict[str, list[dict[str, str]]]:
-        """The attached CSV files that instance('id') and pulldata('id', ...) read (a
-        choice list of the same name is read from the form itself)."""
-        wanted: dict[str, int | None] = {}
-        for name, q in self.questions.items():
-            for tree in (q.relevant, q.constraint, q.calculation, q.required, q.choice_filter):
-                for node, _ in expr._walk(tree) if tree is not None else ():
-                    found = node[1] if node[0] == "instance" else node[2][1] if (
-                        node[:2] == ["call", "pulldata"] and len(node) > 2 and node[2][0] == "str") else None
-                    if found and found not in self.choices:
-                        wanted.setdefault(found, self.rows.get(name))
-        instances = {}
-        for found, row in wanted.items():
-            file = found if found.lower().endswith(".csv") else f"{found}.csv"
-            data = self.media.get(file)
-            if data is None:
-                self.missing.setdefault(file, ("survey", row, None))
-                continue
-            rows, troubles = media_files.rows_from_csv(data, file)
-            if troubles:
-                self.problems += [Problem(t, file) for t in troubles]
-                continue
-            instances[found] = rows
-            self.media_used[file] = {"sha256": hashlib.sha256(data).hexdigest(), "type": "text/csv"}
-        return instances
-
-    def _missing_files(self) -> None:
-        """One warning per file the form names that was not attached: it can be added later."""
-        for name, (sheet, row, column) in sorted(self.missing.items(), key=lambda item: item[1][1] or 0):
-            self.warnings.append(problem(MISSING_FILE, sheet, row, column, name=name))
-
-    def _file_choices(self, itemset: str, row) -> str:
-        """select_*_from_file: the attached .csv, .xml or .geojson read into a choice list
-        named after it. Missing, it imports with a warning and offers no choices until
-        it is attached."""
-        if itemset in self.choices:
-            return itemset
-        self.choices[itemset] = []
-        suffix = PurePath(itemset).suffix.lower()
-        if suffix not in (".csv", ".xml", ".geojson"):
-            self.problems.append(problem(N_("Choices from %(name)s: the list must be a .csv, .xml or .geojson "
-                                            "file."), "survey", row, "type", name=itemset))
-            return itemset
-        data = self.media.get(itemset)
-        if data is None:
-            self.missing.setdefault(itemset, ("survey", row, "type"))
-            return itemset
-        rows, troubles = media_files.choices_from_file(data, itemset)
-        if troubles:
-            self.problems += [Problem(t, itemset) for t in troubles]
-            return itemset
-        items = []
-        for r in rows:
-            labels = {k.partition("::")[2] or "default": v for k, v in r.items() if k.split("::")[0] == "label"}
-            items.append(dict({k: v for k, v in r.items() if k.split("::")[0] != "label"},
-                              label=labels.get("default") if list(labels) == ["default"] else labels))
-        self._choice_list(itemset, items, sheet=itemset)
-        # kept with the form, so that a laptop pulling this version from a central gets it too
-        self.media_used[itemset] = {"sha256": hashlib.sha256(data).hexdigest(),
-                                    "type": media_files.kind_of(itemset)[0]}
-        return itemset
-
     def _expression(self, source, name, column, columns: bool = False):
         if source in (None, ""):
             return None
@@ -647,7 +425,7 @@ class _Builder:
         if kind == "repeat":
             return self._repeat(el, groups, screen, repeat, row, bind)
         if kind == "loop":
-            for group in _loop_groups(el):
+            for group in sheets.loop_groups(el):
                 for child in [group] + group["children"]:
                     self.rows.setdefault(child["name"], row)
                 screen = self._element(group, groups, screen, repeat)
@@ -771,55 +549,6 @@ class _Builder:
                              "shown without it."), "survey", row, "appearance",
                           once=("appearance", looks.stem(token), qtype), value=token, type=qtype)
         return " ".join(kept) or None
-
-    def _search(self, q: Question, token: str, row) -> None:
-        """search('file'[, 'matches'|'contains'|'startswith'|'endswith', 'column', value ...]):
-        ODK's older way to take choices from an attached CSV. By ODK's convention the
-        question's list has one row naming the CSV's columns: its name is the column of
-        the values, its label (per language) the column of the labels. Until the file is
-        attached the question offers that list as it is."""
-        file = looks.search_file(token)
-        args = looks.search_arguments(token)
-        placeholder = (self.choices.get(q.list_name or "") or [None])[0]
-        if file is None or args is None or placeholder is None:
-            self.problems.append(problem(N_("The appearance %(value)s cannot be used: write it as "
-                                            "search('file', 'matches', 'column', ${question})."),
-                                         "survey", row, "appearance", value=token))
-            return
-        data = self.media.get(file)
-        if data is None:
-            self.missing.setdefault(file, ("survey", row, "appearance"))
-            return
-        rows, troubles = media_files.rows_from_csv(data, file)
-        if troubles:
-            self.problems += [Problem(t, file) for t in troubles]
-            return
-        value_column, label_columns = placeholder.name, placeholder.label
-        listed = f"{file}:{q.list_name}"
-        seen, items = set(), []
-        for r in rows:
-            value = r.get(value_column, "")
-            if value and value not in seen:
-                seen.add(value)
-                labels = {lang: r.get(column, value) for lang, column in label_columns.items()} or {
-                    self.default_code: value}
-                items.append(Choice(value, labels, {k: v for k, v in r.items() if v}))
-        self.choices[listed] = items
-        self.media_used[file] = {"sha256": hashlib.sha256(data).hexdigest(), "type": "text/csv"}
-        q.list_name = listed
-        if args[1:]:
-            kind, pairs = args[1].lower(), args[2:]
-            test = {"matches": "{c} = {v}", "contains": "contains({c}, {v})",
-                    "startswith": "starts-with({c}, {v})", "endswith": "ends-with({c}, {v})"}.get(kind)
-            if test is None or not pairs or len(pairs) % 2:
-                self.problems.append(problem(N_("The appearance %(value)s cannot be used: write it as "
-                                                "search('file', 'matches', 'column', ${question})."),
-                                             "survey", row, "appearance", value=token))
-                return
-            source = " and ".join(test.format(c=pairs[i].strip("'\""), v=pairs[i + 1])
-                                  for i in range(0, len(pairs), 2))
-            found = self._expression(source, q.name, "appearance", columns=True)
-            q.choice_filter = found if q.choice_filter is None else ["and", q.choice_filter, found]
 
     def _parameters(self, el, qtype: str, row) -> dict[str, str]:
         """Parameters of types other than range: accept (body::accept) of an upload is
