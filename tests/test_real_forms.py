@@ -313,3 +313,16 @@ def test_a_warning_about_a_file_is_translated_whole():
                "%(name)s is not the kind of file its name says.": "%(name)s no es lo que dice su nombre."}
     assert warning.render(lambda s: spanish.get(s, s)).endswith(
         "house.png no es lo que dice su nombre. Se muestra el texto solo.")
+
+
+@pytest.mark.parametrize("source,needle", [
+    ("device-info()", "a SurveyCTO function"), ("duration()", "a SurveyCTO function"),
+    ("instance('parent')/root/data[P_Demographic/P_SN = ${a}]/P_Demographic/P_Name", "another project"),
+])
+def test_what_only_another_platform_can_run_is_refused_in_plain_words(source, needle):
+    survey = ("| survey |\n| | type | name | label | calculation |\n| | text | a | A | |\n"
+              f"| | calculate | c | | {source} |\n").encode()
+    with pytest.raises(form_service.FormImportError) as caught:
+        load_xlsform(survey, "f.md")
+    [problem] = caught.value.problems
+    assert (problem.row, problem.column) == (3, "calculation") and needle in problem.render()

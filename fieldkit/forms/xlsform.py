@@ -40,6 +40,9 @@ PARAMETERS = {
     "label": N_("the choice's label is shown"),
     "app": N_("other apps cannot be opened from a browser: the question is asked as a field"),
 }
+# SurveyCTO's own functions, which its forms (and templates on GitHub) use: named in the refusal.
+SURVEYCTO_FUNCTIONS = {"device-info", "duration", "index", "plug-in-metadata", "phone-call-log", "phone-call-duration",
+                       "username", "linked", "item-at", "item-index", "choice-label", "sum-not-na"}
 LAST_SAVED = re.compile(r"\$\{last-saved#[^}]*\}")
 PYXFORM_ROW = re.compile(r"\[row : (\d+)\]")
 PYXFORM_WHERE = re.compile(r"On the '([^']+)' sheet, the '([^']+)' value")
@@ -388,8 +391,7 @@ class _Builder(AttachedFiles):
         try:
             tree = expr.parse(str(source), columns=columns)
         except expr.ExprError as error:
-            self.problems.append(problem(N_("The expression %(source)s cannot be used: %(error)s"),
-                                         "survey", self.rows.get(name), column, source=source, error=str(error)))
+            self.problems.append(self._refusal(str(source), str(error), self.rows.get(name), column))
             return None
         empty = next((node[1] for node, _ in expr._walk(tree) if node[0] == "empty"), None)
         if empty is not None:  # engines differ here: say what it means
@@ -398,6 +400,21 @@ class _Builder(AttachedFiles):
                          "for an empty answer, write = ''."), "survey", self.rows.get(name), column,
                       source=str(source), name=empty)
         return tree
+
+    def _refusal(self, source: str, error: str, row, column) -> Problem:
+        """Why an expression cannot run, in the coordinator's terms where the cause is known."""
+        unknown = re.search(r"the function ([\w:.-]+)\(\) is not supported", error)
+        if unknown and unknown.group(1) in SURVEYCTO_FUNCTIONS:
+            return problem(N_("The expression %(source)s uses %(name)s(), a SurveyCTO function: ODK's apps do not "
+                              "run it, nor does fieldkit. Replace it, or leave the question out."),
+                           "survey", row, column, source=source, name=unknown.group(1))
+        if re.search(r"instance\(\s*['\"][^'\"]+['\"]\s*\)\s*/\s*root\s*/\s*data\b", source):
+            return problem(N_("The expression %(source)s reads the answers of another project (KoboToolbox's "
+                              "dynamic data attachment): a laptop does not have them. Copy what it needs into a "
+                              "CSV attached to the form and read it with pulldata()."), "survey", row, column,
+                           source=source)
+        return problem(N_("The expression %(source)s cannot be used: %(error)s"), "survey", row, column,
+                       source=source, error=error)
 
     def _element(self, el: dict, groups: list[str], screen: Screen | None, repeat: str | None) -> Screen | None:
         """Adds el (and what it holds) to the form; returns the screen its next sibling goes on."""
