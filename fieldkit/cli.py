@@ -206,12 +206,17 @@ def serve(host, port, threads, no_qr, data_dir):
     address = lan_address() if host in ("0.0.0.0", "::") else host
     app.config["PUBLIC_URL"] = f"http://{address}:{port}"
     click.echo(f"fieldkit is serving {len(forms)} form(s) from {app.config['DATA_DIR']}")
+    # The participants' link uses the form's public_id, never its internal name (which
+    # a neutral public_id exists to hide, and which would be a 404 there anyway).
+    def link(form) -> str:
+        return f"http://{address}:{port}/f/{form['public_id'] or form['form_id']}"
     for form in forms:
-        url = f"http://{address}:{port}/f/{form['form_id']}"
-        click.echo(f"  {form['form_id']} (version {form['version']}): {url}")
+        click.echo(f"  {form['form_id']} (version {form['version']}): {link(form)}")
     if forms and not no_qr:
-        click.echo("Participants: join this laptop's wifi, then scan:")
-        print_qr(f"http://{address}:{port}/f/{forms[0]['form_id']}")
+        newest = max(forms, key=lambda f: f["created_at"])  # the form added or updated last
+        others = " Each form's poster in the console has its own code." if len(forms) > 1 else ""
+        click.echo(f"Participants: join this laptop's wifi, then scan (for {newest['form_id']}):{others}")
+        print_qr(link(newest))
     setup = new_setup_token(db)
     db.conn.close()
     if setup:

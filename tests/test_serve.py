@@ -140,3 +140,25 @@ def test_serve_on_a_busy_port_says_so(tmp_path):
                                 capture_output=True, text=True, timeout=30)
     assert result.returncode == 1
     assert f"--port {port + 1}" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_serve_prints_and_draws_a_neutral_forms_public_link_never_its_internal_name(tmp_path):
+    """Issue 14, 1: a form with public_id=checkin was printed, and drawn, as /f/<form_id>."""
+    form = tmp_path / "ipv.md"
+    form.write_text("| survey |\n| | type | name | label |\n| | text | a | A |\n| settings |\n"
+                    "| | form_id | public_id | public_title |\n| | ipv_norms_2026 | checkin | Community check-in |\n",
+                    encoding="utf-8")
+    data = tmp_path / "data"
+    assert subprocess.run([sys.executable, "-m", "fieldkit", "forms", "add", str(form), "--data", str(data)],
+                          capture_output=True, timeout=120).returncode == 0
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "fieldkit", "serve", "--host", "127.0.0.1", "--port", str(port),
+                                "--data", str(data)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/f/checkin", process)
+        assert requests.get(f"http://127.0.0.1:{port}/f/checkin").status_code == 200
+    finally:
+        output = stop(process)
+    assert f"http://127.0.0.1:{port}/f/checkin" in output
+    assert f"/f/ipv_norms_2026" not in output  # the internal name is on no participant link
+    assert "(for ipv_norms_2026)" in output  # the coordinator is told which form the code is for
