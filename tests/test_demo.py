@@ -12,10 +12,19 @@ def test_the_ready_made_demo_model_matches_its_xlsform():
         "fieldkit/demo/wellbeing.md changed: regenerate wellbeing.model.json with "
         "python -c \"import json; from fieldkit.forms.xlsform import load_xlsform; "
         "print(json.dumps(load_xlsform(open('fieldkit/demo/wellbeing.md','rb').read(), 'wellbeing.md').to_dict(), "
-        "ensure_ascii=False, indent=1, sort_keys=True))\" > fieldkit/demo/wellbeing.model.json")
+        "ensure_ascii=False, indent=1))\" > fieldkit/demo/wellbeing.model.json")
+    # in the form's order too (issue 14, 3: a model written with sorted keys scrambled the exports)
+    assert list(shipped["questions"]) == list(made["questions"])
+    assert [s["name"] for s in shipped["screens"]] == [s["name"] for s in made["screens"]]
 
 
 def test_the_demo_uses_neutral_words():
     text = DEMO.read_text(encoding="utf-8").lower()
     for word in ("violence", "abuse", "violencia", "abuso", "partner", "pareja"):
         assert word not in text
+
+
+def test_the_demos_export_columns_follow_the_forms_order(db):
+    from fieldkit.services import export
+    names = [q.name for q in export.columns(db, "wellbeing")]
+    assert names[:4] == ["age_band", "household_size", "wellbeing_rating", "worries"]
