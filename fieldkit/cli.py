@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from . import config as configuration, store
+from .forms.model import text_in
 from .forms.xlsform import MISSING_FILE, FormImportError, Problem
 from .services import export as export_service, forms as form_service
 
@@ -362,7 +363,8 @@ def forms_list(data_dir):
         return
     click.echo(f"{'FORM ID':<24} {'VERSION':<14} {'SUBMISSIONS':>11}  LANGUAGES  TITLE")
     for row in rows:
-        title = next(iter(row["title"].values()), "")
+        form = store.forms.current_form(db, row["form_id"])  # the title in the form's own default language
+        title = text_in(form.title, form.default_language, form.default_language) if form else ""
         click.echo(f"{row['form_id']:<24} {row['version']:<14} {row['submissions']:>11}  "
                    f"{','.join(row['languages']):<9}  {title}")
 

@@ -79,3 +79,14 @@ def test_users_add_list_remove(tmp_path):
     removed = runner.invoke(main, ["users", "remove", "maria"] + data)
     assert removed.exit_code == 0
     assert runner.invoke(main, ["users", "remove", "maria"] + data).exit_code == 1
+
+
+def test_forms_list_shows_each_title_in_its_forms_default_language(tmp_path):
+    form = tmp_path / "two.md"
+    form.write_text("| survey |\n| | type | name | label::አማርኛ (am) | label::English (en) |\n| | text | a | ሀ | A |\n"
+                    "| settings |\n| | form_title::አማርኛ (am) | form_title::English (en) | form_id | default_language |\n"
+                    "| | የማህበረሰብ | Community | two | English (en) |\n", encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(main, ["forms", "add", str(form), "--data", str(tmp_path)]).exit_code == 0
+    listing = runner.invoke(main, ["forms", "list", "--data", str(tmp_path)]).output
+    assert "Community" in listing and "የማህበረሰብ" not in listing
