@@ -397,7 +397,7 @@ def export(form_id, fmt, event_code, out, data_dir, key_file=()):
                                        "The console's Events page shows each event's code.")
         filters["event_id"] = event["id"]
     export_format = export_service.FORMATS[fmt]
-    stdout = click.get_binary_stream("stdout")
+    stdout = standard_output()
     if out is None and export_format.binary and stdout.isatty():
         raise click.ClickException(f"{fmt} is a binary file, not for a terminal. "
                                    f"Choose where to write it: --out {form_id}.{export_format.extension}")
@@ -413,11 +413,10 @@ def export(form_id, fmt, event_code, out, data_dir, key_file=()):
     store.audit.record(db, None, "decrypt" if private_key else "export", form_id=form_id, format=fmt,
                        via="command line", **filters)
     chunks = export_format.write(db, form_id, private_key=private_key, **filters)
-    if out is None:
-        stream = stdout if export_format.binary else click.get_text_stream("stdout", encoding="utf-8")
+    if out is None:  # bytes either way: text formats as UTF-8, whatever the console's own encoding
         for chunk in chunks:
-            stream.write(chunk)
-        stream.flush()
+            stdout.write(chunk if export_format.binary else chunk.encode("utf-8"))
+        stdout.flush()
         return
     with (out.open("wb") if export_format.binary else out.open("w", encoding="utf-8", newline="")) as f:
         for chunk in chunks:
@@ -427,6 +426,11 @@ def export(form_id, fmt, event_code, out, data_dir, key_file=()):
         click.echo(f"Wrote {count} submissions to {out}", err=True)
     else:
         click.echo(f"Wrote the codebook of {form_id} to {out}", err=True)
+
+
+def standard_output():
+    """The binary standard output (Click's get_binary_stream is deprecated since 8.2)."""
+    return getattr(sys.stdout, "buffer", sys.stdout)
 
 
 def read_keys(paths) -> object | None:
@@ -459,9 +463,12 @@ def decrypt(ctx, form_id, key_file, fmt, event_code, out, data_dir):
                key_file=key_file)
 
 
-@main.group()
-def keys():
+@main.group(invoke_without_command=True)
+@click.pass_context
+def keys(ctx):
     """Key pairs for encrypted forms."""
+    if ctx.invoked_subcommand is None:  # `fieldkit keys` alone: what it can do, and success
+        click.echo(ctx.get_help())
 
 
 @keys.command("new")

@@ -90,3 +90,8 @@ def test_forms_list_shows_each_title_in_its_forms_default_language(tmp_path):
     assert runner.invoke(main, ["forms", "add", str(form), "--data", str(tmp_path)]).exit_code == 0
     listing = runner.invoke(main, ["forms", "list", "--data", str(tmp_path)]).output
     assert "Community" in listing and "የማህበረሰብ" not in listing
+
+
+def test_keys_alone_prints_its_help_and_succeeds():
+    result = CliRunner().invoke(main, ["keys"])
+    assert result.exit_code == 0 and "new" in result.output

@@ -243,7 +243,7 @@ def test_cli_refuses_to_print_xlsx_on_a_terminal(app, db, household, monkeypatch
             return True
 
     terminal = Terminal()
-    monkeypatch.setattr("fieldkit.cli.click.get_binary_stream", lambda name: terminal)
+    monkeypatch.setattr("fieldkit.cli.standard_output", lambda: terminal)
     result = run(app, "household", "--format", "xlsx")
     assert result.exit_code != 0 and "--out" in result.output
     assert terminal.getvalue() == b"" and not [e for e in audit.recent(db) if e["action"] == "export"]
