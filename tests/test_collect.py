@@ -223,3 +223,28 @@ def test_form_title_in_each_language(participant):
     assert "<h1>Encuesta de bienestar comunitario</h1>" in p.open(lang="es").html
     assert "<title>የማህበረሰብ ደህንነት መጠይቅ</title>" in p.open(lang="am").html
     assert "<h1>Community wellbeing check-in</h1>" in p.open(lang="en").html
+
+
+def test_every_participant_page_has_help_in_the_same_place_and_after_submit_help_promises_nothing(
+        participant, client, add_form):
+    """Issue 14, 4: the thank-you, declined and help pages had no Help link; the help page
+    after Submit still said "your answers so far are kept"."""
+    import re as _re
+
+    from conftest import submit_household
+    add_form("household.md")
+    help_link = _re.compile(r'<a class="help-link" href="/f/household/help')
+    declining = participant("household")
+    declining.choose_language("en")
+    during = client.get("/f/household/help").get_data(as_text=True)
+    assert help_link.search(during)
+    declining.consent("no")
+    assert help_link.search(client.get("/f/household/declined").get_data(as_text=True))
+    midway = participant("household", client_=client.application.test_client())
+    midway.start("en")
+    assert "Your answers so far are kept" in midway.client.get("/f/household/help").get_data(as_text=True)
+    answering = participant("household", client_=client.application.test_client())
+    submit_household(answering, "fine")
+    assert help_link.search(answering.client.get("/f/household/done").get_data(as_text=True))
+    after = answering.client.get("/f/household/help").get_data(as_text=True)
+    assert help_link.search(after) and "Your answers so far are kept" not in after

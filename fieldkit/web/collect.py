@@ -225,6 +225,7 @@ def _closing(form_id: str, template: str):
     lang = session.get("lang")
     g.lang = lang if lang in form.languages else browser_choice(form.languages, form.default_language)
     g.font_css = stylesheet_url(form, g.lang)
+    g.help_url = url_for("collect.help_page", form_id=form.key)  # in the same place on every page
     resources = help_service.for_event(db, session.get("event_id"), g.lang, gettext)
     kiosk = url_for("collect.kiosk", form_id=form_id, e=session.get("kiosk_event")) \
         if session.get("kiosk") == form.form_id else None
@@ -279,7 +280,10 @@ def help_page(form_id):
         g.lang = browser_choice(form.languages, form.default_language)
         event_id = event["id"] if event else None
     g.font_css = stylesheet_url(form, g.lang)
+    g.help_url = url_for("collect.help_page", form_id=form_id)
     back = url_for("collect.screen" if draft else "collect.consent_page" if pending else "collect.start_page",
                    form_id=form_id)
+    # "your answers so far are kept" only while there are answers in progress (not after Submit)
     return render_template("collect/help.html", form=form, title=form.shown_title(g.lang), back=back,
+                           in_progress=draft is not None,
                            resources=help_service.for_event(db, event_id, g.lang, gettext))
