@@ -28,3 +28,16 @@ def test_the_demos_export_columns_follow_the_forms_order(db):
     from fieldkit.services import export
     names = [q.name for q in export.columns(db, "wellbeing")]
     assert names[:4] == ["age_band", "household_size", "wellbeing_rating", "worries"]
+
+
+def test_the_demos_closing_note_names_the_buttons_as_each_language_shows_them():
+    """Issue 14, 3: it said "Press Submit" on a screen whose button is Next, and the Amharic
+    and Somali notes named other words than their buttons."""
+    from babel.support import Translations
+
+    from fieldkit.resources import resource_dir
+    form = load_xlsform(DEMO.read_bytes(), DEMO.name)
+    note = form.questions["closing_note"].label
+    for lang in ("en", "es", "so", "am"):
+        words = Translations.load(str(resource_dir("translations")), [lang])
+        assert words.gettext("Next") in note[lang] and words.gettext("Submit") in note[lang], lang
