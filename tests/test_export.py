@@ -70,7 +70,7 @@ def test_csv_starts_with_a_bom_and_uses_crlf_rows(db, household):
 def test_csv_header_is_meta_then_one_column_per_question_without_notes(db, household):
     [header] = csv_table(csv_bytes(db))
     assert header == list(META_COLUMNS) + HOUSEHOLD_COLUMNS
-    assert list(META_COLUMNS) == ["uuid", "form_version", "language", "started_at", "submitted_at"]
+    assert list(META_COLUMNS) == ["uuid", "form_version", "language", "started_at", "submitted_at", "event", "device"]
     assert "summary" not in header and "adults" in header  # the note out, the calculation in
 
 

@@ -151,7 +151,8 @@ def test_codebook_lists_every_question_with_its_labels_in_every_language(db, hou
     for lang in LANGUAGES:
         assert f"label::{lang}" in header and f"hint::{lang}" in header
     questions = {row[0]: dict(zip(header, row)) for row in rows}
-    assert list(questions) == HOUSEHOLD_COLUMNS  # the answers' columns, in their order
+    assert list(questions) == list(META_COLUMNS) + HOUSEHOLD_COLUMNS  # the answers' columns, in their order
+    assert questions["event"]["type"] == "metadata" and "gathering" in questions["event"]["label::en"]
     people = questions["people"]
     assert people["type"] == "integer" and people["constraint"] == ". >= 1 and . <= 20"
     assert people["label::am"] == "ከእርስዎ ጋር ስንት ሰዎች ይኖራሉ?" and people["hint::es"] == "Incluyéndose"
@@ -171,13 +172,13 @@ def test_codebook_lists_the_choices_in_every_language(db, household):
 
 def test_the_answers_workbook_carries_the_codebook_too(db, household):
     header, *rows = workbook(xlsx(db))["codebook"].iter_rows(values_only=True)
-    assert [r[0] for r in rows] == HOUSEHOLD_COLUMNS and "label::am" in header
+    assert [r[0] for r in rows] == list(META_COLUMNS) + HOUSEHOLD_COLUMNS and "label::am" in header
 
 
 def test_codebook_cells_are_neutralised_too(db):
     form_service.import_form(db, ("| survey |\n|  | type | name | label |\n|  | text | q | =1+1 |\n"
                                   "| settings |\n|  | form_id | version |\n|  | cb | 1 |\n").encode(), "cb.md")
-    header, row = workbook(xlsx(db, "cb", fmt="codebook"))["questions"].iter_rows()
+    header, *_meta, row = workbook(xlsx(db, "cb", fmt="codebook"))["questions"].iter_rows()
     label = row[[h.value for h in header].index(next(h.value for h in header if h.value.startswith("label")))]
     assert label.value == "'=1+1" and label.data_type != "f"
 
@@ -339,3 +340,15 @@ def test_an_unknown_format_or_event_is_a_bad_request(app, db, two_events, query)
     client = sign_in(app, db, "coordinator")
     assert client.get(f"/console/forms/household/export?{query}").status_code == 400
     assert not [e for e in audit.recent(db) if e["action"] == "export"]
+
+
+def test_every_export_names_each_answers_event_and_device(db, two_events):
+    """Issue 14, 7: an analyst comparing gatherings and laptops had neither column."""
+    hall, park = two_events
+    rows = list(csv.DictReader(io.StringIO("".join(export_csv(db, "household")).lstrip("\ufeff"))))
+    assert [(r["uuid"], r["event"]) for r in rows] == [("at-hall", hall["code"]), ("at-park", park["code"]),
+                                                       ("nowhere", "")]
+    assert all(r["device"] for r in rows)
+    assert [r["event"] for r in json.loads("".join(export_json(db, "household")))] == [hall["code"], park["code"], None]
+    sheet = records(workbook(xlsx(db))["answers"])
+    assert [r["event"].value for r in sheet][:2] == [hall["code"], park["code"]]

@@ -19,7 +19,24 @@ from ..messages import N_
 from ..store import attachments as attachment_store, forms as form_store, submissions
 from . import export_xlsx as xlsx
 
-META_COLUMNS = ("uuid", "form_version", "language", "started_at", "submitted_at")
+META_COLUMNS = ("uuid", "form_version", "language", "started_at", "submitted_at", "event", "device")
+# What the metadata columns mean, for the codebook.
+META_MEANINGS = {
+    "uuid": "the submission's id, made when the participant began", "form_version": "the form version answered",
+    "language": "the language it was answered in", "started_at": "when it was begun (UTC)",
+    "submitted_at": "when it was submitted (UTC)", "event": "the gathering's short code (empty: none)",
+    "device": "the laptop it was collected on (on a central: the laptop's name)",
+}
+
+
+def meta(sub: dict, column: str):
+    """A submission's metadata column: event is its gathering's code, device the laptop
+    (a central knows each by the name it was registered under)."""
+    if column == "event":
+        return sub.get("event_code")
+    if column == "device":
+        return sub.get("device_name") or sub.get("device_id")
+    return sub[column]
 TIMESTAMPS = ("started_at", "submitted_at")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 NUMERIC = ("integer", "decimal")
@@ -131,8 +148,8 @@ def csv_rows(db, form_id: str, **filters) -> Iterator[list[str]]:
     questions = columns(db, form_id)
     yield list(META_COLUMNS) + [q.name for q in questions]
     for sub in readable(db, form_id, **filters):
-        meta = [safe_cell(str(sub[c] or "")) for c in META_COLUMNS]
-        yield meta + [safe_cell(raw(sub["answers"], q), q) for q in questions]
+        yield [safe_cell(str(meta(sub, c) or "")) for c in META_COLUMNS] + [
+            safe_cell(raw(sub["answers"], q), q) for q in questions]
 
 
 def repeat_csv_rows(db, form_id: str, repeat: str, questions: list[Question], **filters) -> Iterator[list[str]]:
@@ -237,7 +254,7 @@ def export_json(db, form_id: str, **filters) -> Iterator[str]:
     repeats = repeat_tables(db, form_id)
     yield "["
     for i, sub in enumerate(readable(db, form_id, **filters)):
-        record = {c: sub[c] for c in META_COLUMNS}
+        record = {c: meta(sub, c) for c in META_COLUMNS}
         answers = sub["answers"]
         record["answers"] = {q.name: typed_value(q, raw(answers, q)) for q in questions}
         for name, inner in repeats.items():  # a list of instances, as ODK Central's JSON has them
@@ -274,9 +291,9 @@ def answer_rows(db, form_id: str, **filters) -> Iterator[list]:
     questions = columns(db, form_id)
     yield list(META_COLUMNS) + [q.name for q in questions]
     for sub in readable(db, form_id, **filters):
-        meta = [(xlsx.parse_timestamp(sub[c] or "") if c in TIMESTAMPS else None) or text_cell(str(sub[c] or ""))
-                for c in META_COLUMNS]
-        yield meta + [xlsx_value(q, raw(sub["answers"], q)) for q in questions]
+        yield [(xlsx.parse_timestamp(meta(sub, c) or "") if c in TIMESTAMPS else None)
+               or text_cell(str(meta(sub, c) or "")) for c in META_COLUMNS] + [
+            xlsx_value(q, raw(sub["answers"], q)) for q in questions]
 
 
 def repeat_answer_rows(db, form_id: str, repeat: str, questions: list[Question], **filters) -> Iterator[list]:
@@ -332,6 +349,10 @@ def codebook_questions(db, form_id: str) -> Iterator[list[str]]:
     yield (["name", "type", "list_name", "choices", *EXPRESSIONS]
            + [f"label::{lang}" for lang in languages] + [f"hint::{lang}" for lang in languages] + ["repeat"])
     inside = [q for questions in repeat_tables(db, form_id).values() for q in questions]
+    width = 4 + len(EXPRESSIONS) + 2 * len(languages) + 1
+    for column in META_COLUMNS:  # the columns every export begins with
+        row = [column, "metadata", "", ""] + [""] * len(EXPRESSIONS) + [META_MEANINGS[column]] * len(languages)
+        yield [text_cell(value) for value in (row + [""] * width)[:width]]
     for q in columns(db, form_id) + inside:
         listed = "\n".join(f"{c.name}: {c.label.get(default) or next(iter(c.label.values()), '')}"
                            for c in choices.get(q.list_name or "", []))

@@ -101,7 +101,10 @@ def iter_filtered(db, form_id: str, limit: int | None = None, offset: int = 0, n
                   **filters) -> Iterator[dict]:
     where, params = _filters(form_id, **filters)
     order = "DESC" if newest_first else "ASC"
-    sql = f"SELECT * FROM submissions WHERE {where} ORDER BY submitted_at {order}, uuid {order}"
+    # with the event's short code (exports name the gathering; the id is local to this machine)
+    sql = (f"SELECT submissions.*, events.code AS event_code FROM submissions "
+           f"LEFT JOIN events ON events.id = submissions.event_id WHERE {where} "
+           f"ORDER BY submitted_at {order}, uuid {order}")
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
         params = params + [limit, offset]
