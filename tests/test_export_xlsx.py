@@ -106,8 +106,10 @@ def test_xlsx_formulas_are_neutralised_and_stored_as_text(db, household, text):
     data = xlsx(db)
     [row] = records(workbook(data)["answers"])
     for name in ("other_income", "people"):
-        # an XML reader turns a carriage return into a line feed, as Excel does
-        assert row[name].data_type != "f" and row[name].value == ("'" + text).replace("\r", "\n")
+        # stored as text (a string cell, which no spreadsheet runs), exactly as typed (issue 14, 7:
+        # the CSV's leading apostrophe changed what the participant wrote); an XML reader turns a
+        # carriage return into a line feed, as Excel does
+        assert row[name].data_type == "s" and row[name].value == text.replace("\r", "\n")
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/")]
         assert sheets and not any(b"<f>" in archive.read(n) for n in sheets)
@@ -117,8 +119,8 @@ def test_xlsx_negative_numbers_stay_numbers(db, household):
     add(db, "u1", {"people": "-5", "rent_share": "-0.5", "adults": "-3", "other_income": "-5"})
     [row] = records(workbook(xlsx(db))["answers"])
     assert row["people"].value == -5 and row["rent_share"].value == -0.5
-    assert row["adults"].value == "-3"  # a calculation is text, as in JSON, but not neutralised
-    assert row["other_income"].value == "'-5"
+    assert row["adults"].value == -3  # a calculation whose value is a number is a number
+    assert row["other_income"].value == "-5" and row["other_income"].data_type == "s"  # text stays text
 
 
 def test_xlsx_survives_characters_a_spreadsheet_cannot_hold(db, household):
@@ -180,7 +182,7 @@ def test_codebook_cells_are_neutralised_too(db):
                                   "| settings |\n|  | form_id | version |\n|  | cb | 1 |\n").encode(), "cb.md")
     header, *_meta, row = workbook(xlsx(db, "cb", fmt="codebook"))["questions"].iter_rows()
     label = row[[h.value for h in header].index(next(h.value for h in header if h.value.startswith("label")))]
-    assert label.value == "'=1+1" and label.data_type != "f"
+    assert label.value == "=1+1" and label.data_type == "s"
 
 
 # ------------------------------------------------------------------ by event
@@ -352,3 +354,12 @@ def test_every_export_names_each_answers_event_and_device(db, two_events):
     assert [r["event"] for r in json.loads("".join(export_json(db, "household")))] == [hall["code"], park["code"], None]
     sheet = records(workbook(xlsx(db))["answers"])
     assert [r["event"].value for r in sheet][:2] == [hall["code"], park["code"]]
+
+
+def test_a_calculation_that_is_a_number_is_typed_as_one_and_text_it_made_stays_text(db, household):
+    add(db, "u1", {"people": "3", "adults": "2"})
+    add(db, "u2", {"people": "3", "adults": "007"}, minute=1)  # text a calculation made: kept as written
+    first, second = json.loads("".join(export_json(db, "household")))
+    assert first["answers"]["adults"] == 2 and second["answers"]["adults"] == "007"
+    rows = records(workbook(xlsx(db))["answers"])
+    assert rows[0]["adults"].value == 2 and rows[1]["adults"].value == "007"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ def meta(sub: dict, column: str):
         return sub.get("device_name") or sub.get("device_id")
     return sub[column]
 TIMESTAMPS = ("started_at", "submitted_at")
+CALCULATED_NUMBER = re.compile(r"-?(?:0|[1-9]\d{0,14})(?:\.\d{1,15})?")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 NUMERIC = ("integer", "decimal")
 EXPRESSIONS = ("required", "relevant", "constraint", "calculation")
@@ -245,6 +247,10 @@ def typed_value(q: Question, value):
         except ValueError:  # answered when an older version had this question as text
             return value
         return int(number) if q.type == "integer" and number.is_integer() else number
+    if q.type == "calculate" and CALCULATED_NUMBER.fullmatch(value):
+        # a calculation whose value is a number is a number (not "007": that is text it made)
+        number = float(value)
+        return int(number) if number.is_integer() and "." not in value else number
     return value
 
 
@@ -268,14 +274,17 @@ def export_json(db, form_id: str, **filters) -> Iterator[str]:
 # ------------------------------------------------------------------ XLSX
 
 def text_cell(value: str, q: Question | None = None) -> str:
-    return safe_cell(xlsx.printable(value), q)
+    """Text for an XLSX cell, as the participant typed it: the cell is written with the
+    string type (export_xlsx._cell), which a spreadsheet never runs as a formula, so the
+    CSV's leading-apostrophe guard is not needed here."""
+    return xlsx.printable(value)
 
 
 def xlsx_value(q: Question, value: str):
     """Numbers as numbers, dates as dates, everything else as neutralised text."""
     if value == "":
         return None
-    if q.type in NUMERIC + ("repeat",):
+    if q.type in NUMERIC + ("repeat", "calculate"):
         typed = typed_value(q, value)
         if not isinstance(typed, str):
             return typed
