@@ -99,7 +99,9 @@ class Server:
         command = FIELDKIT + ["serve", "--host", HOST, "--port", str(port), "--data", str(data), "--no-qr",
                               "--threads", str(threads)]
         # One client address plays every participant: the per-client limits would throttle it.
-        return cls(command, port, log, "/f/wellbeing", bench_env(FIELDKIT_RATELIMIT_ENABLED="false", **env))
+        # every simulated phone comes from 127.0.0.1: per-address limits would make the crowd one client
+        return cls(command, port, log, "/f/wellbeing", bench_env(FIELDKIT_RATELIMIT_ENABLED="false",
+                                                                 FIELDKIT_MAX_CONNECTIONS_PER_CLIENT="100000", **env))
 
     @classmethod
     def hello(cls, log: Path, threads: int = THREADS):
