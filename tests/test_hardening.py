@@ -441,6 +441,7 @@ def test_one_device_holding_many_half_sent_connections_cannot_lock_out_the_other
             s.close()
 
 
+@pytest.mark.slow
 def test_a_request_whose_headers_trickle_in_is_closed(tmp_path):
     import socket
     with serving(tmp_path / "laptop", header_seconds=1) as (_, port):

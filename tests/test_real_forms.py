@@ -326,3 +326,12 @@ def test_what_only_another_platform_can_run_is_refused_in_plain_words(source, ne
         load_xlsform(survey, "f.md")
     [problem] = caught.value.problems
     assert (problem.row, problem.column) == (3, "calculation") and needle in problem.render()
+
+
+def test_a_header_row_of_a_hand_made_grid_asks_nothing_even_when_marked_required():
+    form = load_xlsform(b"| survey |\n| | type | name | label | appearance | required |\n"
+                        b"| | begin_group | g | G | field-list | |\n| | select_one yn | h | Answers | label | yes |\n"
+                        b"| | select_one yn | q | Q | list-nolabel | yes |\n| | end_group | | | | |\n"
+                        b"| choices |\n| | list_name | name | label |\n| | yn | yes | Yes |\n| | yn | no | No |\n", "f.md")
+    assert form.questions["h"].required is None and form.questions["q"].required is not None
+    assert engine.first_invalid_page(form, {"q": "yes"}) is None

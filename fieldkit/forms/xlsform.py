@@ -513,6 +513,8 @@ class _Builder(AttachedFiles):
         appearance = self._appearance((el.get("control") or {}).get("appearance"), qtype, row)
         if qtype in ("select_one", "select_multiple") and set(groups) & self.table_groups:
             appearance = " ".join(filter(None, [appearance, "table-row"]))
+        if qtype in ("select_one", "select_multiple") and "label" in looks.tokens(appearance):
+            required = ""  # a grid's header row (appearance label) shows the answers' names, asks nothing
         sources = {"required": required, "relevant": bind.get("relevant"),
                    "constraint": bind.get("constraint"), "calculation": bind.get("calculate"),
                    "choice_filter": el.get("choice_filter")}
