@@ -305,6 +305,36 @@ def test_search_takes_its_choices_from_the_attached_csv_filtered_as_it_says(part
     assert submissions_of(db, "searching")[0]["answers"]["district"] == "s1"
 
 
+def test_search_filters_on_every_column_and_value_pair_it_names(participant, db):
+    survey = (b"| survey |\n| | type | name | label | appearance |\n| | select_one regions | region | Region | |\n"
+              b"| | select_one sizes | size | Size | |\n"
+              b"| | select_one towns | town | Town | search('towns', 'matches', 'region', ${region}, 'size', ${size}) |\n"
+              b"| choices |\n| | list_name | name | label |\n| | regions | north | North |\n| | regions | south | South |\n"
+              b"| | sizes | big | Big |\n| | sizes | small | Small |\n"
+              b"| | towns | code | title |\n| settings |\n| | form_id |\n| | towns |\n")
+    csv = b"code,title,region,size\nn1,Hill,north,big\nn2,Lake,north,small\ns1,Coast,south,big\ns2,Bay,south,small\n"
+    form_service.import_form(db, survey, "towns.md", media={"towns.csv": csv})
+    p = participant("towns")
+    p.start("en")
+    p.answer({"region": "north"})
+    page = p.answer({"size": "small"})
+    assert [i["value"] for i in page.inputs if i.get("name") == "town"] == ["n2"]
+
+
+def test_a_search_that_names_no_file_in_quotes_offers_the_choices_sheets_list_with_a_warning(participant, db):
+    survey = (b"| survey |\n| | type | name | label | appearance |\n| | text | d | D | |\n"
+              b"| | select_one places | place | Place | search(${d}, 'matches', 'key', ${d}) |\n"
+              b"| choices |\n| | list_name | name | label |\n| | places | here | Here |\n"
+              b"| settings |\n| | form_id |\n| | nofile |\n")
+    form = form_service.import_form(db, survey, "nofile.md").form
+    [warning] = [Problem.from_dict(w) for w in form.warnings]
+    assert (warning.row, warning.column) == (3, "appearance") and "names no file in quotes" in warning.render()
+    p = participant("nofile")
+    p.start("en")
+    page = p.answer({"d": "x"})
+    assert [i["value"] for i in page.inputs if i.get("name") == "place"] == ["here"]
+
+
 def test_a_warning_about_a_file_is_translated_whole():
     form = load_xlsform(b"| survey |\n| | type | name | label | image |\n| | note | n | N | house.png |\n", "f.md",
                         media={"house.png": b"GIF89a-not-a-png"})
@@ -315,17 +345,43 @@ def test_a_warning_about_a_file_is_translated_whole():
         "house.png no es lo que dice su nombre. Se muestra el texto solo.")
 
 
-@pytest.mark.parametrize("source,needle", [
-    ("device-info()", "a SurveyCTO function"), ("duration()", "a SurveyCTO function"),
-    ("instance('parent')/root/data[P_Demographic/P_SN = ${a}]/P_Demographic/P_Name", "another project"),
+@pytest.mark.parametrize("column,source,needle", [
+    ("relevant", "duration() > 60", "a SurveyCTO function"), ("constraint", "device-info() != ''", "a SurveyCTO function"),
+    ("calculation", "item-at(' ', ${a}, 1)", "a SurveyCTO function"),
+    ("calculation", "instance('parent')/root/data[P_Demographic/P_SN = ${a}]/P_Demographic/P_Name", "another project"),
 ])
-def test_what_only_another_platform_can_run_is_refused_in_plain_words(source, needle):
-    survey = ("| survey |\n| | type | name | label | calculation |\n| | text | a | A | |\n"
-              f"| | calculate | c | | {source} |\n").encode()
+def test_what_only_another_platform_can_run_is_refused_in_plain_words(column, source, needle):
+    survey = (f"| survey |\n| | type | name | label | {column} |\n| | text | a | A | |\n"
+              f"| | {'calculate' if column == 'calculation' else 'text'} | c | C | {source} |\n").encode()
     with pytest.raises(form_service.FormImportError) as caught:
         load_xlsform(survey, "f.md")
     [problem] = caught.value.problems
-    assert (problem.row, problem.column) == (3, "calculation") and needle in problem.render()
+    assert (problem.row, problem.column) == (3, column) and needle in problem.render()
+
+
+def test_surveyctos_records_of_how_a_form_was_filled_are_stored_empty_and_its_index_is_the_position(participant, db):
+    """SurveyCTO's templates start with device-info() and duration() calculations; its
+    index() is ODK's position(..)."""
+    survey = (b"| survey |\n| | type | name | label | calculation |\n| | calculate | device | | device-info() |\n"
+              b"| | calculate | spent | | duration() |\n| | calculate | plug | | plug-in-metadata(${a}) |\n"
+              b"| | text | a | A | |\n| | begin_repeat | people | People | |\n| | text | who | Who | |\n"
+              b"| | calculate | n | | index() |\n| | end_repeat | | | |\n| settings |\n| | form_id |\n| | scto |\n")
+    form = form_service.import_form(db, survey, "scto.md").form
+    told = [Problem.from_dict(w) for w in form.warnings]
+    assert sorted((w.row, w.message.params["name"]) for w in told) == [
+        (2, "device-info"), (3, "duration"), (4, "plug-in-metadata")]
+    assert all("stores it empty" in w.render() for w in told)
+    p = participant("scto")
+    p.start("en")
+    p.answer({"a": "x"})
+    for who in ("Ana", "Ben"):
+        assert p.post({}, action="add").status_code == 303
+        p.answer({"who": who})
+    p.answer({})  # the list page: go on
+    assert p.submit().status_code == 303
+    answers = submissions_of(db, "scto")[0]["answers"]
+    assert (answers["device"], answers["spent"], answers["plug"]) == ("", "", "")
+    assert [row["n"] for row in answers["people"]] == ["1", "2"]
 
 
 def test_a_header_row_of_a_hand_made_grid_asks_nothing_even_when_marked_required():

@@ -127,10 +127,15 @@ class AttachedFiles:
         file = looks.search_file(token)
         args = looks.search_arguments(token)
         placeholder = (self.choices.get(q.list_name or "") or [None])[0]
-        if file is None or args is None or placeholder is None:
+        if placeholder is None:
             self.problems.append(problem(N_("The appearance %(value)s cannot be used: write it as "
                                             "search('file', 'matches', 'column', ${question})."),
                                          "survey", row, "appearance", value=token))
+            return
+        if file is None or args is None:  # ODK's apps could not find a file either: show the list itself
+            self.warn(N_("The appearance %(value)s names no file in quotes, so the question offers its own "
+                         "list from the choices sheet. Write it as search('file', 'matches', 'column', "
+                         "${question})."), "survey", row, "appearance", value=token)
             return
         data = self.media.get(file)
         if data is None:
@@ -158,9 +163,9 @@ class AttachedFiles:
             test = {"matches": "{c} = {v}", "contains": "contains({c}, {v})",
                     "startswith": "starts-with({c}, {v})", "endswith": "ends-with({c}, {v})"}.get(kind)
             if test is None or not pairs or len(pairs) % 2:
-                self.problems.append(problem(N_("The appearance %(value)s cannot be used: write it as "
-                                                "search('file', 'matches', 'column', ${question})."),
-                                             "survey", row, "appearance", value=token))
+                self.warn(N_("The appearance %(value)s filters in a way fieldkit does not know: the question "
+                             "offers every row of the file. Write it as search('file', 'matches', 'column', "
+                             "${question})."), "survey", row, "appearance", value=token)
                 return
             source = " and ".join(test.format(c=pairs[i].strip("'\""), v=pairs[i + 1])
                                   for i in range(0, len(pairs), 2))

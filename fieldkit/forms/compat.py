@@ -134,6 +134,7 @@ def parameter_rows() -> list[tuple[str, str, str]]:
 
 
 def function_rows() -> list[tuple[str, str, str]]:
+    from .xlsform import SURVEYCTO_FUNCTIONS, SURVEYCTO_RECORDS
     functions = sorted(set(FUNCTIONS) - {"instance", "current"})
     return [(", ".join(f"`{f}`" for f in functions), "supported",
              "ODK's semantics (dates count as days), held to the peers' own test cases "
@@ -142,6 +143,11 @@ def function_rows() -> list[tuple[str, str, str]]:
              "questions appear on Next"),
             ("`instance('list')/root/item[...]/field`, `current()`, `/data/.../q`, `../q`", "supported",
              "a lookup in a choice list or an attached CSV; a path names its question by its last step"),
+            (", ".join(f"`{f}()`" for f in SURVEYCTO_RECORDS) + " (SurveyCTO's)", "shown differently",
+             "in a calculation, stored empty with a warning; elsewhere refused"),
+            ("`index()` (SurveyCTO's)", "supported", "as ODK's `position(..)`"),
+            (", ".join(f"`{f}()`" for f in sorted(SURVEYCTO_FUNCTIONS - set(SURVEYCTO_RECORDS) - {"index"}))
+             + " (SurveyCTO's)", "refused", "named as SurveyCTO's in the refusal"),
             ("other paths, axes, `|`", "refused", "at the expression's cell, naming what is not supported")]
 
 

@@ -43,6 +43,13 @@ PARAMETERS = {
 # SurveyCTO's own functions, which its forms (and templates on GitHub) use: named in the refusal.
 SURVEYCTO_FUNCTIONS = {"device-info", "duration", "index", "plug-in-metadata", "phone-call-log", "phone-call-duration",
                        "username", "linked", "item-at", "item-index", "choice-label", "sum-not-na"}
+# Of those, the ones that only record how the form was filled in (the device, the time spent, the
+# phone's call log, a plug-in's data): in a calculation fieldkit stores them empty, with a warning,
+# as it does ODK's own metadata it cannot know. Anywhere else they would change what is asked: refused.
+SURVEYCTO_RECORDS = ("device-info", "duration", "plug-in-metadata", "phone-call-log", "phone-call-duration", "username")
+SURVEYCTO_METADATA = re.compile(r"(?<![\w.:-])(" + "|".join(map(re.escape, SURVEYCTO_RECORDS)) + r")\s*\([^()]*\)")
+# SurveyCTO's index(): the position of the repeat instance it is in, which is ODK's position(..).
+SURVEYCTO_INDEX = re.compile(r"(?<![\w.:-])index\s*\(\s*\)")
 LAST_SAVED = re.compile(r"\$\{last-saved#[^}]*\}")
 PYXFORM_ROW = re.compile(r"\[row : (\d+)\]")
 PYXFORM_WHERE = re.compile(r"On the '([^']+)' sheet, the '([^']+)' value")
@@ -388,6 +395,13 @@ class _Builder(AttachedFiles):
             source = LAST_SAVED.sub("''", str(source))
             self.warn(N_("${last-saved#...} is left empty: fieldkit never carries one participant's answers "
                          "to the next."), "survey", self.rows.get(name), column, once=("last-saved",))
+        if column == "calculation" and SURVEYCTO_METADATA.search(str(source)):
+            for found in sorted({m.group(1) for m in SURVEYCTO_METADATA.finditer(str(source))}):
+                self.warn(N_("%(name)s() is SurveyCTO's own record of how the form was filled in: fieldkit "
+                             "stores it empty."), "survey", self.rows.get(name), column, once=("surveycto", found),
+                          name=found)
+            source = SURVEYCTO_METADATA.sub("''", str(source))
+        source = SURVEYCTO_INDEX.sub("position(..)", str(source))
         try:
             tree = expr.parse(str(source), columns=columns)
         except expr.ExprError as error:
