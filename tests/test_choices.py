@@ -56,7 +56,7 @@ def test_or_other_adds_a_translated_choice_and_question():
 
 def test_a_choice_the_filter_no_longer_offers_is_asked_again():
     answers = {"region": "south", "district": "n1", "sector": "farm", "safe_home": "1", "safe_work": "2"}
-    assert engine.first_invalid_page(CASCADE, answers) == (1, 0)  # the district page
+    assert engine.first_invalid_page(CASCADE, answers) == engine.Page(1)  # the district page
 
 
 @pytest.fixture

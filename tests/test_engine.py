@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from fieldkit.forms import engine
-from fieldkit.forms.engine import MAX_INT, MAX_TEXT
+from fieldkit.forms.engine import MAX_INT, MAX_TEXT, Page
 from fieldkit.forms.xlsform import load_xlsform
 from fieldkit.messages import Message
 
@@ -79,10 +79,10 @@ def test_the_same_answers_are_kept_when_the_group_is_relevant():
 
 def test_a_screen_whose_questions_are_all_non_relevant_is_skipped():
     s = state({"consent": "no"})
-    assert engine.next_screen(FORM, SCREEN["consent"], s) == SCREEN["income"]
-    assert engine.previous_screen(FORM, SCREEN["income"], s) == SCREEN["consent"]
+    assert engine.next_page(FORM, Page(SCREEN["consent"]), s) == Page(SCREEN["income"])
+    assert engine.previous_page(FORM, Page(SCREEN["income"]), s) == Page(SCREEN["consent"])
     s = state({"consent": "yes"})
-    assert engine.next_screen(FORM, SCREEN["consent"], s) == SCREEN["home"]
+    assert engine.next_page(FORM, Page(SCREEN["consent"]), s) == Page(SCREEN["home"])
 
 
 @pytest.mark.parametrize("relevant", ["${n} > 0", "${n} < 5", "${n} >= 0", "${n} <= 5", "${n} = 0",
@@ -155,7 +155,7 @@ def test_constraint_is_not_checked_on_a_non_relevant_answer():
     # children = 9 breaks its constraint, but with people = 1 the question is not asked.
     answers = {"consent": "yes", "people": "1", "children": "9", "pet": "no", "visit": ""}
     assert "children" not in state(answers).relevant
-    assert engine.first_invalid_screen(FORM, answers, now=NOW) is None
+    assert engine.first_invalid_page(FORM, answers, now=NOW) is None
     result = engine.apply_screen(FORM, SCREEN["home"], {"consent": "yes"}, {"people": ["1"], "children": ["9"]},
                                  now=NOW)
     assert result.errors == {}
@@ -201,20 +201,20 @@ def test_required_message_and_constraint_message_in_the_language():
     assert engine.check_answer(form, n, engine.evaluate(form, {"n": "0"}), lang="en").render() == "Above zero"
 
 
-def test_first_invalid_screen_finds_a_skipped_required_question():
+def test_first_invalid_page_finds_a_skipped_required_question():
     answers = {"consent": "yes", "people": "", "pet": "no"}
-    assert engine.first_invalid_screen(FORM, answers, now=NOW) == SCREEN["home"]
+    assert engine.first_invalid_page(FORM, answers, now=NOW) == Page(SCREEN["home"])
     answers = {"consent": "yes", "people": "2", "pet": "yes"}
-    assert engine.first_invalid_screen(FORM, answers, now=NOW) == SCREEN["pet_name"]
+    assert engine.first_invalid_page(FORM, answers, now=NOW) == Page(SCREEN["pet_name"])
     answers["pet_name"] = "Rex"
-    assert engine.first_invalid_screen(FORM, answers, now=NOW) is None
-    assert engine.first_invalid_screen(FORM, {}, now=NOW) == SCREEN["consent"]
+    assert engine.first_invalid_page(FORM, answers, now=NOW) is None
+    assert engine.first_invalid_page(FORM, {}, now=NOW) == Page(SCREEN["consent"])
 
 
-def test_first_invalid_screen_finds_a_broken_constraint_and_skips_unasked_questions():
+def test_first_invalid_page_finds_a_broken_constraint_and_skips_unasked_questions():
     answers = {"consent": "yes", "people": "2", "pet": "no", "visit": "2030-01-01"}
-    assert engine.first_invalid_screen(FORM, answers, now=NOW) == SCREEN["visit"]
-    assert engine.first_invalid_screen(FORM, {"consent": "no", "pet": "no"}, now=NOW) is None
+    assert engine.first_invalid_page(FORM, answers, now=NOW) == Page(SCREEN["visit"])
+    assert engine.first_invalid_page(FORM, {"consent": "no", "pet": "no"}, now=NOW) is None
 
 
 # ------------------------------------------------------------------ labels

@@ -205,14 +205,6 @@ def test_an_unknown_type_is_refused_at_its_row(db):
     assert (problem.sheet, problem.row) == ("survey", 3) and "geopointy" in problem.render()
 
 
-def test_a_repeat_inside_a_repeat_is_refused_at_its_row(db):
-    problem = one_problem(db, survey(GOOD, ("begin_repeat", "kids", "Kids"), ("text", "kid", "Kid"),
-                                     ("begin_repeat", "toys", "Toys"), ("text", "toy", "Toy"),
-                                     ("end_repeat", "", ""), ("end_repeat", "", "")))
-    assert (problem.sheet, problem.row, problem.column) == ("survey", 5, "type")
-    assert "repeat inside another repeat" in problem.render()
-
-
 def test_row_numbers_count_blank_rows_in_a_spreadsheet(db):
     sheets = survey(GOOD, ("", "", ""), ("", "", ""), ("text", "where", "Where", "${first} = = 1"),
                     header=("type", "name", "label", "relevant"))

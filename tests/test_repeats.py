@@ -94,20 +94,20 @@ def test_repeat_count_decides_the_instances_whatever_the_draft_holds():
 
 def test_constraints_are_checked_in_each_instance():
     answers = roster_answers(member=[{"name": "Amina", "age": "34"}, {"name": "Kid", "age": "12"}])
-    assert engine.first_invalid_page(ROSTER, answers) == (MEMBER, 2)
+    assert engine.first_invalid_page(ROSTER, answers) == engine.Page(MEMBER, (2,))
     answers["member"][1]["age"] = "19"
     assert engine.first_invalid_page(ROSTER, dict(answers, enough="yes")) is None
 
 
 def test_pages_run_through_every_instance_and_the_list_page():
     state = engine.evaluate(ROSTER, roster_answers())
-    assert engine.all_pages(ROSTER, state) == [(KIDS, 0), (CHILD, 1), (CHILD, 2), (MEMBER, 1), (MEMBER, 2),
-                                              (MEMBER, 0), (ENOUGH, 0)]
-    assert engine.next_page(ROSTER, (CHILD, 2), state) == (MEMBER, 1)
-    assert engine.previous_page(ROSTER, (MEMBER, 0), state) == (MEMBER, 2)
-    assert engine.previous_page(ROSTER, (len(ROSTER.screens), 0), state) == (ENOUGH, 0)
+    assert engine.all_pages(ROSTER, state) == [engine.Page(KIDS), engine.Page(CHILD, (1,)), engine.Page(CHILD, (2,)), engine.Page(MEMBER, (1,)),
+                                              engine.Page(MEMBER, (2,)), engine.Page(MEMBER, (0,)), engine.Page(ENOUGH)]
+    assert engine.next_page(ROSTER, engine.Page(CHILD, (2,)), state) == engine.Page(MEMBER, (1,))
+    assert engine.previous_page(ROSTER, engine.Page(MEMBER, (0,)), state) == engine.Page(MEMBER, (2,))
+    assert engine.previous_page(ROSTER, engine.end_page(ROSTER), state) == engine.Page(ENOUGH)
     # an instance that is gone settles on the next page shown
-    assert engine.settle(ROSTER, (CHILD, 5), state) == (MEMBER, 1)
+    assert engine.settle(ROSTER, engine.Page(CHILD, (5,)), state) == engine.Page(MEMBER, (1,))
 
 
 @pytest.mark.parametrize("source,expected", [
@@ -350,7 +350,11 @@ def test_console_shows_each_instance(two_households, signed_in, app, db):
 def test_repeats_travel_through_sync_validation():
     from fieldkit.services.sync import _plain_answers
     assert _plain_answers({"a": "1", "member": [{"name": "x", "age": "3"}]})
-    assert not _plain_answers({"member": [{"name": [{"deeper": "no"}]}]})
+    assert _plain_answers({"member": [{"name": "x", "kids": [{"age": "3"}]}]})  # a nested repeat
+    deep: dict = {"x": "1"}
+    for _ in range(engine.MAX_DEPTH + 1):
+        deep = {"r": [deep]}
+    assert not _plain_answers(deep)  # deeper than any form's pages go
     assert not _plain_answers({"member": [{"name": {"x": 1}}]})
 
 

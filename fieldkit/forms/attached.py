@@ -69,17 +69,19 @@ class AttachedFiles:
                         wanted.setdefault(found, self.rows.get(name))
         instances = {}
         for found, row in wanted.items():
-            file = found if found.lower().endswith(".csv") else f"{found}.csv"
+            xml = self.declared.get(found) == "xml-external"  # another form's answers, or any XML
+            file = found if found.lower().endswith(".csv") else f"{found}.xml" if xml else f"{found}.csv"
             data = self.media.get(file)
             if data is None:
-                self.missing.setdefault(file, ("survey", row, None))
+                self.missing.setdefault(file, ("survey", self.rows.get(found, row), None))
                 continue
-            rows, troubles = media_files.rows_from_csv(data, file)
+            rows, troubles = (media_files.rows_from_xml if xml else media_files.rows_from_csv)(data, file)
             if troubles:
                 self.problems += [Problem(t, file) for t in troubles]
                 continue
             instances[found] = rows
-            self.media_used[file] = {"sha256": hashlib.sha256(data).hexdigest(), "type": "text/csv"}
+            self.media_used[file] = {"sha256": hashlib.sha256(data).hexdigest(),
+                                     "type": "application/xml" if xml else "text/csv"}
         return instances
 
     def _missing_files(self) -> None:

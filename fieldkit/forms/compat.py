@@ -107,8 +107,14 @@ def type_rows() -> list[tuple[str, str, str]]:
     rows.append(("`begin_group` / `end_group`", "supported", "one screen (`field-list` or not); `table-list`: "
                  "each select a row of answers side by side"))
     rows.append(("`begin_repeat` / `end_repeat`", "supported", "one screen per instance, with `repeat_count` "
-                 "or added by the participant; a repeat inside a repeat is refused at its row"))
+                 "or added by the participant; a repeat inside a repeat goes through its pages in each instance "
+                 "of the one around it (`position(../..)`, counts and sums per instance), exported as a table "
+                 "linked by `_parent_index`"))
     rows.append(("`begin_loop` / `end_loop`", "supported", "a group per choice of its list, as pyxform's XForm"))
+    rows.append(("`csv-external N`, `xml-external N`", "supported", "the file `N.csv` or `N.xml` attached to the "
+                 "form, read by `instance('N')` and `pulldata()`; an XML file's rows are its root's children, "
+                 "their elements reached by path (KoboToolbox's dynamic data attachment: another project's "
+                 "answers, exported as XML); until it is attached, a warning and empty lookups"))
     return rows
 
 
@@ -142,7 +148,9 @@ def function_rows() -> list[tuple[str, str, str]]:
              "and the other node-set functions, are worked out by the server, so on a page that uses them "
              "questions appear on Next"),
             ("`instance('list')/root/item[...]/field`, `current()`, `/data/.../q`, `../q`", "supported",
-             "a lookup in a choice list or an attached CSV; a path names its question by its last step"),
+             "a lookup in a choice list or an attached CSV or XML file (the field, and a name in the "
+             "predicate, may be a path inside each row: `P_Demographic/P_Name`); a path names its question "
+             "by its last step"),
             (", ".join(f"`{f}()`" for f in SURVEYCTO_RECORDS) + " (SurveyCTO's)", "shown differently",
              "in a calculation, stored empty with a warning; elsewhere refused"),
             ("`index()` (SurveyCTO's)", "supported", "as ODK's `position(..)`"),

@@ -40,33 +40,87 @@ class InputError(ValueError):
 
 
 MAX_INSTANCES = 50  # of one repeat: a household of 50 is a survey of its own
-Page = tuple  # (screen index, instance): instance 1.. on a repeat's page, 0 elsewhere and
-# on a repeat's list page (add another, or go on); (len(form.screens), 0) is the end.
+MAX_DEPTH = 5  # repeats inside repeats: how deep a page's path may go
+_LAST = MAX_INSTANCES + 1  # a repeat's list page comes after its instances
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of the participant flow: a screen, and which instance of each repeat
+    around it (1-based, outermost first; () outside repeats). A last number of 0 is
+    a repeat's list page (add another, or go on), on the repeat's first screen.
+    Page(len(form.screens)) is the end: the review page."""
+
+    screen: int
+    path: tuple[int, ...] = ()
+
+    @property
+    def instance(self) -> int:
+        """The instance of the innermost repeat (0 outside repeats or on a list page)."""
+        return self.path[-1] if self.path else 0
+
+    @property
+    def is_list(self) -> bool:
+        return bool(self.path) and self.path[-1] == 0
+
+    def encoded(self) -> str:
+        """The path as the page's hidden field carries it: "2.1", "0", or ""."""
+        return ".".join(map(str, self.path))
+
+    @classmethod
+    def decode(cls, screen: str, path: str) -> Page | None:
+        """A page from the posted fields (digits and dots), or None for anything else."""
+        parts = path.split(".") if path else []
+        if not (screen.isascii() and screen.isdigit() and len(screen) < 6) or len(parts) > MAX_DEPTH or not all(
+                p.isascii() and p.isdigit() and len(p) < 4 for p in parts):
+            return None
+        return cls(int(screen), tuple(int(p) for p in parts))
 
 
 @dataclass
 class Instance:
     values: dict[str, str]
     relevant: set[str]
+    children: dict[str, list[Instance]] = field(default_factory=dict)  # a repeat inside -> its instances
+
+
+Scope = tuple  # ((repeat, 0-based instance), ...) outermost first: where an expression is read from
 
 
 @dataclass
 class State:
     values: dict[str, str]  # effective raw values: non-relevant cleared, calculations filled
     relevant: set[str]
-    instances: dict[str, list[Instance]] = field(default_factory=dict)  # repeat -> its instances
-    live_repeats: set[str] = field(default_factory=set)  # repeats relevant (with their groups)
-    scope: tuple[str, int] | None = None  # (repeat, 0-based instance) this view is of
+    instances: dict[str, list[Instance]] = field(default_factory=dict)  # a repeat outside repeats -> its instances
+    # (repeat, 1-based numbers of the instances it is in) for each repeat that is relevant there
+    live_repeats: set[tuple[str, tuple[int, ...]]] = field(default_factory=set)
+    scope: Scope = ()  # the instances this view is of
 
-    def within(self, repeat: str | None, index: int) -> State:
-        """The values and relevance as seen from one instance of a repeat: its own
-        answers under their plain names, beside everything outside the repeat."""
-        if repeat is None:
-            return self
-        rows = self.instances.get(repeat) or []
-        row = rows[index] if 0 <= index < len(rows) else Instance({}, set())
-        return State(dict(self.values, **row.values), self.relevant | row.relevant, self.instances,
-                     self.live_repeats, (repeat, index))
+    def rows(self, chain: list[str], numbers: tuple[int, ...] = ()) -> list[Instance]:
+        """The instances of chain's last repeat inside the instances numbers (1-based) of
+        the repeats before it; [] where one of those is not there."""
+        rows = self.instances.get(chain[0]) or []
+        for repeat, number in zip(chain[1:], numbers):
+            if not 0 < number <= len(rows):
+                return []
+            rows = rows[number - 1].children.get(repeat) or []
+        return rows
+
+    def row(self, chain: list[str], numbers: tuple[int, ...]) -> Instance | None:
+        rows = self.rows(chain, numbers[:-1])
+        return rows[numbers[-1] - 1] if numbers and 0 < numbers[-1] <= len(rows) else None
+
+    def within(self, chain: list[str], numbers: tuple[int, ...]) -> State:
+        """The values and relevance as seen from one instance of a repeat (and the
+        instances around it): their own answers under their plain names, beside
+        everything outside."""
+        values, relevant = dict(self.values), set(self.relevant)
+        for depth in range(1, len(chain) + 1):
+            row = self.row(chain[:depth], numbers[:depth]) or Instance({}, set())
+            values.update(row.values)
+            relevant |= row.relevant
+        return State(values, relevant, self.instances, self.live_repeats,
+                     tuple((r, n - 1) for r, n in zip(chain, numbers)))
 
 
 @dataclass
@@ -77,10 +131,28 @@ class ScreenResult:
     appeared: list[str] = field(default_factory=list)  # questions that became relevant on this screen
 
 
+def _scoped_rows(chain: list[str], instances: dict, scope: Scope, every: bool) -> list[Instance]:
+    """The instances of chain's last repeat that a name inside it means, read from
+    scope: at each level the scope's own instance where the scope is in that repeat,
+    else every instance (every) or the first."""
+    rows = [Instance({}, set(), instances)]
+    for depth, repeat in enumerate(chain):
+        mine = scope[depth][1] if depth < len(scope) and scope[depth][0] == repeat else None
+        found = []
+        for row in rows:
+            inside = row.children.get(repeat) or []
+            if mine is not None:
+                found += inside[mine:mine + 1]
+            else:
+                found += inside if every else inside[:1]
+        rows = found
+    return rows
+
+
 def context(form: Form, values: dict[str, str], now=None, lang=None, current=None, qtype="text",
-            instances: dict[str, list[Instance]] | None = None, scope: tuple[str, int] | None = None):
-    """What expressions read: values outside repeats; inside the instance `scope`, that
-    instance's own answers; and every instance's value for count(), sum() and the like."""
+            instances: dict[str, list[Instance]] | None = None, scope: Scope = ()):
+    """What expressions read: values outside repeats; inside the instances `scope`
+    names, their own answers; and every instance's value for count(), sum() and the like."""
     instances = {} if instances is None else instances
 
     def typed(name: str, raw: str):
@@ -92,19 +164,31 @@ def context(form: Form, values: dict[str, str], now=None, lang=None, current=Non
 
     def nodes(name: str) -> list:
         if name in form.repeats:
-            return [""] * len(instances.get(name) or [])
+            return [""] * len(_scoped_rows(form.chain(name), instances, scope, every=True))
         q = form.questions.get(name)
-        if q is not None and q.repeat and not (scope and scope[0] == q.repeat):
-            return [typed(name, row.values.get(name, "")) for row in instances.get(q.repeat) or []]
+        if q is not None and q.repeat:
+            rows = _scoped_rows(form.chain(q.repeat), instances, scope, every=True)
+            return [typed(name, row.values.get(name, "")) for row in rows]
         return [value_of(name)]
 
     def value_of(name: str):
         q = form.questions.get(name)
         if q is not None and q.repeat:
-            rows = instances.get(q.repeat) or []
-            at = scope[1] if scope and scope[0] == q.repeat else 0
-            return typed(name, rows[at].values.get(name, "") if at < len(rows) else "")
+            rows = _scoped_rows(form.chain(q.repeat), instances, scope, every=False)
+            return typed(name, rows[0].values.get(name, "") if rows else "")
         return typed(name, values.get(name, ""))
+
+    def repeat_value(name: str, pairs: list):
+        """indexed-repeat(): name in the instances the (repeat, 1-based number) pairs choose."""
+        q = form.questions.get(name)
+        if q is None or not q.repeat:
+            return None
+        chosen = {repeat: number - 1 for repeat, number in pairs}
+        chain = form.chain(q.repeat)
+        if set(chosen) - set(chain):
+            return None
+        rows = _scoped_rows(chain, instances, tuple((r, chosen.get(r, 0)) for r in chain), every=False)
+        return typed(name, rows[0].values.get(name, "")) if rows else None
 
     def choice_label(qname: str, value: str):
         q = form.questions.get(qname)
@@ -125,21 +209,23 @@ def context(form: Form, values: dict[str, str], now=None, lang=None, current=Non
     except ValueError:
         cur = ""
     return expr.Context(values=value_of, current=cur, now=now, choice_label=choice_label, nodes=nodes,
-                        position=scope[1] + 1 if scope else 0, instance=instance, language=lang)
+                        position=scope[-1][1] + 1 if scope else 0, instance=instance, language=lang,
+                        repeat_value=repeat_value, positions=tuple(i + 1 for _, i in scope))
 
 
-def _count(form: Form, repeat: str, answers: dict, ctx, live: set[str]) -> int:
-    """How many instances a repeat has: its repeat_count, else as many as were added;
-    none when it (or a group around it) is not relevant. A relevant one joins live."""
+def _count(form: Form, repeat: str, given: dict, ctx, live: set, numbers: tuple[int, ...]) -> int:
+    """How many instances a repeat has (inside the instances numbers): its repeat_count,
+    else as many as were added; none when it (or a group around it) is not relevant.
+    A relevant one joins live."""
     r = form.repeats[repeat]
     trees = [form.groups[g].relevant for g in r.groups] + [r.relevant]
     if not all(t is None or expr.to_boolean(expr.evaluate(t, ctx)) for t in trees):
         return 0
-    live.add(repeat)
+    live.add((repeat, numbers))
     if r.count is not None:
         number = expr.to_number(expr.evaluate(r.count, ctx))
         return 0 if number != number else max(0, min(MAX_INSTANCES, int(number)))
-    added = answers.get(repeat)
+    added = given.get(repeat)
     return min(MAX_INSTANCES, len(added)) if isinstance(added, list) else 0
 
 
@@ -155,42 +241,62 @@ def _fill(q, raw: str, ctx, values: dict, relevant: set) -> None:
     relevant.add(q.name)
 
 
+def given_rows(answers: dict, repeat: str) -> list[dict]:
+    """The answered instances a dict of answers holds for a repeat (anything else as {})."""
+    rows = answers.get(repeat)
+    return [r if isinstance(r, dict) else {} for r in rows] if isinstance(rows, list) else []
+
+
 def evaluate(form: Form, answers: dict, now=None, lang=None) -> State:
     """One pass in dependency order: relevance first, then each value; inside a
-    repeat, once per instance (a repeat's count is known before its first question)."""
+    repeat, once per instance (a repeat's count is known before its first question,
+    in each instance of the repeat around it)."""
     values: dict[str, str] = {}
     relevant: set[str] = set()
-    instances: dict[str, list[Instance]] = {}
-    live: set[str] = set()
-    ctx = context(form, values, now, lang, instances=instances)
+    top = Instance(values, relevant)  # the answers outside repeats, holding the repeats' instances
+    live: set = set()
 
-    def rows_of(repeat: str) -> list[Instance]:
-        if repeat not in instances:
-            instances[repeat] = [Instance({}, set()) for _ in range(_count(form, repeat, answers, ctx, live))]
-        return instances[repeat]
+    def paths(chain: list[str]) -> list[tuple[tuple[int, ...], Instance, dict]]:
+        """Every instance of chain's last repeat: (its 1-based numbers, it, its answers),
+        making each level's instances (by its count) the first time it is needed."""
+        found = [((), top, answers)]
+        for repeat in chain:
+            deeper = []
+            for numbers, row, given in found:
+                if repeat not in row.children:
+                    scope = tuple(zip(chain, (n - 1 for n in numbers)))
+                    ctx = context(form, values, now, lang, instances=top.children, scope=scope)
+                    row.children[repeat] = [Instance({}, set())
+                                            for _ in range(_count(form, repeat, given, ctx, live, numbers))]
+                mine = given_rows(given, repeat)
+                deeper += [(numbers + (i + 1,), child, mine[i] if i < len(mine) else {})
+                           for i, child in enumerate(row.children[repeat])]
+            found = deeper
+        return found
 
     for name in form.order:
         q = form.questions[name]
         trees = [form.groups[g].relevant for g in q.groups] + [q.relevant]
         if q.repeat is None:
+            ctx = context(form, values, now, lang, instances=top.children)
             if all(t is None or expr.to_boolean(expr.evaluate(t, ctx)) for t in trees):
                 _fill(q, answers.get(name, ""), ctx, values, relevant)
             else:
                 values[name] = ""
             continue
-        given = answers.get(q.repeat) if isinstance(answers.get(q.repeat), list) else []
-        for i, row in enumerate(rows_of(q.repeat)):
-            inner = context(form, values, now, lang, instances=instances, scope=(q.repeat, i))
+        chain = form.chain(q.repeat)
+        for numbers, row, mine in paths(chain):
+            inner = context(form, values, now, lang, instances=top.children,
+                            scope=tuple(zip(chain, (n - 1 for n in numbers))))
             if all(t is None or expr.to_boolean(expr.evaluate(t, inner)) for t in trees):
-                mine = given[i] if i < len(given) and isinstance(given[i], dict) else {}
                 # an instance a repeat_count made, not yet answered, starts from the defaults
                 raw = mine[name] if name in mine else (q.default or "") if q.is_input else ""
                 _fill(q, raw, inner, row.values, row.relevant)
             else:
                 row.values[name] = ""
     for repeat in form.repeats:
-        rows_of(repeat)  # a repeat with no question that needed evaluating still has its count
-    return State(values, relevant, instances, live)
+        paths(form.chain(repeat))  # a repeat with no question that needed evaluating still has its count
+    return State(values, relevant, top.children, live)
 
 
 def keep_once(form: Form, answers: dict, state: State) -> dict:
@@ -235,47 +341,74 @@ def is_shown(form: Form, index: int, state: State) -> bool:
 
 
 def repeat_of(form: Form, page: Page) -> str | None:
-    return form.screens[page[0]].repeat if 0 <= page[0] < len(form.screens) else None
+    return form.screens[page.screen].repeat if 0 <= page.screen < len(form.screens) else None
 
 
-def _key(form: Form, page: Page) -> tuple[int, int]:
-    """Pages in order: a repeat's instances, then its list page."""
-    return (page[0], page[1] or MAX_INSTANCES + 1) if repeat_of(form, page) else (page[0], 0)
+def chain_of(form: Form, page: Page) -> list[str]:
+    """The repeats around a page's screen, outermost first."""
+    return form.chain(repeat_of(form, page))
+
+
+def seen_from(form: Form, state: State, page: Page) -> State:
+    """The state as a page sees it: inside its instances, their own answers."""
+    chain = chain_of(form, page)
+    return state.within(chain, page.path) if chain else state
+
+
+def _key(form: Form, page: Page) -> tuple:
+    """Pages in order: inside a repeat, each instance's pages (the repeats inside it
+    included) before the next instance's; its list page after them all."""
+    key: list[int] = []
+    for repeat, number in zip(chain_of(form, page), page.path):
+        key += [form.anchor(repeat), number or _LAST]
+    return (*key, page.screen)
+
+
+def _numbers(state: State, chain: list[str]) -> list[tuple[int, ...]]:
+    """The 1-based numbers of every instance of chain's last repeat, as things stand."""
+    found: list[tuple[int, ...]] = [()]
+    for depth in range(len(chain)):
+        found = [n + (i + 1,) for n in found for i in range(len(state.rows(chain[:depth + 1], n)))]
+    return found
 
 
 def all_pages(form: Form, state: State) -> list[Page]:
-    """Every page as things stand, shown or not: what "Step 3 of 9" counts."""
+    """Every page as things stand, shown or not, in order: what "Step 3 of 9" counts."""
     pages = []
     for index, screen in enumerate(form.screens):
-        if screen.repeat is None:
-            pages.append((index, 0))
-            continue
-        pages += [(index, i + 1) for i in range(len(state.instances.get(screen.repeat) or []))]
-        if form.repeats[screen.repeat].count is None:
-            pages.append((index, 0))
-    return pages
-
-
-def page_shown(form: Form, page: Page, state: State) -> bool:
-    index, instance = page
-    repeat = repeat_of(form, page)
-    if repeat is None:
-        return is_shown(form, index, state)
-    rows = state.instances.get(repeat) or []
-    if instance == 0:  # the list page: when the repeat is relevant and the participant decides
-        return form.repeats[repeat].count is None and repeat in state.live_repeats
-    return instance <= len(rows) and any(n in rows[instance - 1].relevant for n in form.screens[index].questions)
+        chain = form.chain(screen.repeat)
+        pages += [Page(index, n) for n in _numbers(state, chain)]
+        if chain and form.repeats[chain[-1]].count is None and form.anchor(chain[-1]) == index:
+            pages += [Page(index, n + (0,)) for n in _numbers(state, chain[:-1])]
+    return sorted(pages, key=lambda p: _key(form, p))
 
 
 def page_exists(form: Form, page: Page, state: State) -> bool:
     """Whether a page could be on the participant's screen: an instance that is there,
     or a list page of a repeat the participant fills in; shown or not."""
-    repeat = repeat_of(form, page)
-    if repeat is None:
-        return page[1] == 0
-    if page[1] == 0:
-        return form.repeats[repeat].count is None
-    return page[1] <= len(state.instances.get(repeat) or [])
+    if not 0 <= page.screen < len(form.screens):
+        return False
+    chain = chain_of(form, page)
+    if len(page.path) != len(chain):
+        return False
+    if not chain:
+        return True
+    if page.is_list:
+        return (form.repeats[chain[-1]].count is None and form.anchor(chain[-1]) == page.screen
+                and (len(chain) == 1 or state.row(chain[:-1], page.path[:-1]) is not None))
+    return state.row(chain, page.path) is not None
+
+
+def page_shown(form: Form, page: Page, state: State) -> bool:
+    if not page_exists(form, page, state):
+        return False
+    chain = chain_of(form, page)
+    if not chain:
+        return is_shown(form, page.screen, state)
+    if page.is_list:  # the list page: when the repeat is relevant there and the participant decides
+        return (chain[-1], page.path[:-1]) in state.live_repeats
+    row = state.row(chain, page.path)
+    return any(n in row.relevant for n in form.screens[page.screen].questions)
 
 
 def next_page(form: Form, page: Page, state: State) -> Page | None:
@@ -284,35 +417,25 @@ def next_page(form: Form, page: Page, state: State) -> Page | None:
 
 
 def previous_page(form: Form, page: Page, state: State) -> Page | None:
-    before = _key(form, page) if page[0] < len(form.screens) else (page[0], 0)
+    before = _key(form, page)
     shown = [p for p in all_pages(form, state) if _key(form, p) < before and page_shown(form, p, state)]
     return shown[-1] if shown else None
 
 
 def first_page(form: Form, state: State) -> Page | None:
-    return next_page(form, (-1, 0), state)
+    return next_page(form, Page(-1), state)
+
+
+def end_page(form: Form) -> Page:
+    return Page(len(form.screens))
 
 
 def settle(form: Form, page: Page, state: State) -> Page:
     """The page to show for a stored position: itself, or (when an instance it named is
     gone) the next one shown; the end when there is none."""
-    if page[0] >= len(form.screens) or page_shown(form, page, state):
+    if page.screen >= len(form.screens) or page_shown(form, page, state):
         return page
-    return next_page(form, page, state) or (len(form.screens), 0)
-
-
-def next_screen(form: Form, index: int, state: State) -> int | None:
-    page = next_page(form, (index, 0), state)
-    return None if page is None else page[0]
-
-
-def previous_screen(form: Form, index: int, state: State) -> int | None:
-    page = previous_page(form, (index, 0), state)
-    return None if page is None else page[0]
-
-
-def first_screen(form: Form, state: State) -> int | None:
-    return next_screen(form, -1, state)
+    return next_page(form, page, state) or end_page(form)
 
 
 def parse_answer(q: Question, values: list[str], form: Form) -> str | Message:
@@ -426,24 +549,43 @@ def parse_range(q: Question, value: str) -> str | Message:
     return expr.to_string(round(start + round(steps) * step, 10))
 
 
-def apply_screen(form: Form, index: int, answers: dict, posted: dict[str, list[str]],
-                 now=None, lang=None, check=True, seen: set[str] | frozenset = frozenset(),
-                 instance: int = 0) -> ScreenResult:
-    """Merge one screen's posted answers (into one instance, on a repeat's page);
-    when check, apply required and constraints."""
-    inputs = screen_inputs(form, index)
+def _writable(form: Form, answers: dict, chain: list[str], numbers: tuple[int, ...], now, lang) -> tuple[dict, dict]:
+    copied = dict(answers)
+    target = copied
+    for repeat, number in zip(chain, numbers):
+        rows = [dict(r) for r in given_rows(target, repeat)]
+        while len(rows) < number:
+            rows.append(defaults(form, repeat, answers, now, lang))
+        target[repeat] = rows
+        target = rows[number - 1]
+    return copied, target
+
+
+def with_instance(form: Form, answers: dict, page: Page, now=None, lang=None) -> tuple[dict, dict]:
+    """A copy of the answers in which the page's instance (and each one around it) is
+    there to write into, and that instance's own answers: a repeat_count's instances
+    are made as they are answered, from their defaults. The answers given stay as they were."""
+    return _writable(form, answers, chain_of(form, page), page.path, now, lang)
+
+
+def with_list(form: Form, answers: dict, page: Page, now=None, lang=None) -> tuple[dict, dict]:
+    """For a repeat's list page: a copy of the answers, and the answers (in that copy)
+    of the instance around the list (all of them outside repeats), whose list of
+    instances can then be replaced."""
+    return _writable(form, answers, chain_of(form, page)[:-1], page.path[:-1], now, lang)
+
+
+def apply_screen(form: Form, page: Page | int, answers: dict, posted: dict[str, list[str]],
+                 now=None, lang=None, check=True, seen: set[str] | frozenset = frozenset()) -> ScreenResult:
+    """Merge one page's posted answers (into its instance, inside a repeat); when
+    check, apply required and constraints. A screen outside repeats may be given by its index."""
+    page = Page(page) if isinstance(page, int) else page
+    inputs = screen_inputs(form, page.screen)
     names = {q.name for q in inputs}
     if set(posted) - names:
         raise InputError(Message(N_("The answers sent do not match this form's questions.")))
-    repeat = form.screens[index].repeat
-    result = ScreenResult(dict(answers), {})
-    target = result.answers
-    if repeat is not None:
-        rows = [dict(r) if isinstance(r, dict) else {} for r in (answers.get(repeat) or [])]
-        while len(rows) < instance:  # a repeat_count's instances are made as they are answered
-            rows.append(defaults(form, repeat, answers, now, lang))
-        result.answers[repeat] = rows
-        target = rows[instance - 1]
+    copied, target = with_instance(form, answers, page, now, lang)
+    result = ScreenResult(copied, {})
     for q in inputs:
         values = posted.get(q.name, [])
         if len(values) > (4 if q.type == "geopoint" else 1) and q.type not in ("select_multiple", "rank"):
@@ -454,11 +596,11 @@ def apply_screen(form: Form, index: int, answers: dict, posted: dict[str, list[s
             result.entered[q.name] = values
         else:
             target[q.name] = parsed
-    _run_triggers(form, index, answers, result.answers, target, repeat, instance, now, lang)
+    _run_triggers(form, page, answers, result.answers, target, now, lang)
     if not check:
         return result
-    before = evaluate(form, answers, now, lang).within(repeat, instance - 1)
-    after = evaluate(form, result.answers, now, lang).within(repeat, instance - 1)
+    before = seen_from(form, evaluate(form, answers, now, lang), page)
+    after = seen_from(form, evaluate(form, result.answers, now, lang), page)
     for q in inputs:
         # A question that became relevant with this post was not on the participant's
         # screen (without JavaScript), unless the page says it showed it (seen).
@@ -492,17 +634,18 @@ def choices_for(form: Form, q: Question, state: State, now=None, lang=None) -> l
     return kept
 
 
-def _run_triggers(form, index, old: dict, new: dict, target: dict, repeat, instance, now, lang) -> None:
+def _run_triggers(form, page: Page, old: dict, new: dict, target: dict, now, lang) -> None:
     """`trigger`: a calculation that runs only when a question on this page changes
     (now() when an answer is given, say); its value is then kept as an answer. With no
     calculation, the question's answer is cleared when its trigger changes."""
-    posted = {q.name for q in screen_inputs(form, index)}
-    mine = instance_answers(old, repeat, instance)
+    posted = {q.name for q in screen_inputs(form, page.screen)}
+    mine = instance_answers(form, old, page)
     changed = {n for n in posted if mine.get(n, "") != target.get(n, "")}
+    repeat = repeat_of(form, page)
     waiting = [q for q in form.questions.values() if set(q.trigger) & changed and q.repeat == repeat]
     if not waiting:
         return
-    state = evaluate(form, new, now, lang).within(repeat, instance - 1)
+    state = seen_from(form, evaluate(form, new, now, lang), page)
     ctx = context(form, state.values, now, lang, instances=state.instances, scope=state.scope)
     for q in waiting:
         if q.calculation is not None:
@@ -544,32 +687,28 @@ def first_invalid_page(form: Form, answers: dict, now=None, lang=None) -> Page |
     """Before submitting: the first shown page with a missing or invalid answer."""
     state = evaluate(form, answers, now, lang)
     for page in all_pages(form, state):
-        if page[0] >= len(form.screens) or (repeat_of(form, page) and page[1] == 0):
+        if page.is_list:
             continue
-        seen = state.within(repeat_of(form, page), page[1] - 1)
-        for q in screen_inputs(form, page[0]):
+        seen = seen_from(form, state, page)
+        for q in screen_inputs(form, page.screen):
             if q.name in seen.relevant and check_answer(form, q, seen, now, lang):
                 return page
     return None
-
-
-def first_invalid_screen(form: Form, answers: dict, now=None, lang=None) -> int | None:
-    page = first_invalid_page(form, answers, now, lang)
-    return None if page is None else page[0]
 
 
 def final_answers(form: Form, answers: dict, now=None, lang=None) -> dict:
     """What is stored: every question and calculation, non-relevant ones cleared;
     a repeat as a list of its instances, each with its own questions."""
     state = evaluate(form, answers, now, lang)
-    stored: dict = {}
-    for name, q in form.questions.items():
-        if q.type != "note" and q.repeat is None:
-            stored[name] = state.values.get(name, "")
-    for repeat in form.repeats:
-        inner = [n for n, q in form.questions.items() if q.repeat == repeat and q.type != "note"]
-        stored[repeat] = [{n: row.values.get(n, "") for n in inner} for row in state.instances.get(repeat, [])]
-    return stored
+
+    def kept(repeat: str | None, values: dict, children: dict) -> dict:
+        row = {n: values.get(n, "") for n, q in form.questions.items() if q.repeat == repeat and q.type != "note"}
+        for inner, r in form.repeats.items():
+            if r.parent == repeat:
+                row[inner] = [kept(inner, child.values, child.children) for child in children.get(inner, [])]
+        return row
+
+    return kept(None, state.values, state.instances)
 
 
 def interpolate(text: str, form: Form, state: State, lang: str, show=None) -> str:
@@ -586,26 +725,38 @@ def interpolate(text: str, form: Form, state: State, lang: str, show=None) -> st
     return REFERENCE.sub(one, text)
 
 
-def instance_answers(answers: dict, repeat: str | None, instance: int) -> dict:
+def instance_answers(form: Form, answers: dict, page: Page) -> dict:
     """The raw answers a page holds: outside repeats all of them, inside one that
-    instance's own (1-based; {} for an instance not answered yet)."""
-    if repeat is None:
-        return answers
-    rows = answers.get(repeat) or []
-    row = rows[instance - 1] if 0 < instance <= len(rows) else {}
-    return row if isinstance(row, dict) else {}
+    instance's own ({} for an instance not answered yet, or a list page)."""
+    row = answers
+    for repeat, number in zip(chain_of(form, page), page.path):
+        rows = given_rows(row, repeat)
+        row = rows[number - 1] if 0 < number <= len(rows) else {}
+    return row
 
 
-def answer_on_page(answers: dict, name: str, repeat: str | None, instance: int) -> str:
+def page_answers(form: Form, answers: dict, page: Page) -> dict:
+    """The raw answers as a page reads them: outside repeats all of them, and the answers
+    of its instance and of each instance around it, under their plain names."""
+    merged = dict(answers)
+    chain = chain_of(form, page)
+    for depth in range(1, len(chain) + 1):
+        merged.update(instance_answers(form, answers, Page(form.anchor(chain[depth - 1]), page.path[:depth])))
+    return merged
+
+
+def answer_on_page(form: Form, answers: dict, name: str, page: Page) -> str:
     """The raw answer to one question, in the page's instance when inside a repeat."""
-    value = instance_answers(answers, repeat, instance).get(name, "")
+    value = instance_answers(form, answers, page).get(name, "")
     return value if isinstance(value, str) else ""
 
 
 def attached_files(form: Form, answers: dict) -> set[str]:
     """The stored names of every file the final answers keep."""
-    names = {answers.get(n) for n, q in form.questions.items() if q.type in UPLOAD_TYPES and q.repeat is None}
-    for repeat in form.repeats:
-        for row in answers.get(repeat) or []:
-            names |= {row.get(n) for n, q in form.questions.items() if q.type in UPLOAD_TYPES and q.repeat == repeat}
+    uploads = {n for n, q in form.questions.items() if q.type in UPLOAD_TYPES}
+    names, rows = set(), [answers]
+    while rows:  # the answers, then each repeat instance's, however deep
+        row = rows.pop()
+        names |= {row.get(n) for n in uploads if isinstance(row.get(n), str)}
+        rows += [r for repeat in form.repeats for r in given_rows(row, repeat)]
     return {n for n in names if n}

@@ -58,6 +58,7 @@ class Context:
     # max(), min(), join() and the like; and the instance's 1-based position(..).
     nodes: Callable[[str], list] | None = None
     position: int = 0
+    positions: tuple[int, ...] = ()  # of every instance around, outermost first: position(../..)
     column: Callable[[str], object] | None = None  # a choice_filter's choice: its columns by name
     # instance('id') rows: each a dict of child element name -> text (a choice list's
     # rows: name, label in the current language, and the choices sheet's other
@@ -169,8 +170,11 @@ def _tokenize(src: str) -> list[tuple]:
         i = end
 
 
+_MAX_FIELD_STEPS = 8  # instance('id')/root/item/a/b/...: how deep inside a row a path may go
+
+
 class _Parser:
-    def __init__(self, src: str, columns: bool = False):
+    def __init__(self, src: str, columns: bool | str = False):  # "row": an instance() predicate
         self.src, self.toks, self.i, self.depth = src, _tokenize(src), 0, 0
         # a choice_filter or an instance() predicate: a bare name is a column of the row
         self.columns = columns
@@ -284,9 +288,11 @@ class _Parser:
                 node = "parent" if node is None else node
             elif depth >= 0:
                 node = "below"  # a child of the current node
-                if self.columns and not question and depth == 0 and len(
-                        [s for s in steps if s != "."]) == 1:
+                names = [s for s in steps if s != "."]
+                if self.columns and not question and depth == 0 and len(names) == 1:
                     return ["col", step]
+                if self.columns == "row" and not question and ".." not in names and len(names) <= _MAX_FIELD_STEPS:
+                    return ["col", "/".join(names)]  # an instance() row's element inside another
                 break
             else:
                 node = step
@@ -295,9 +301,8 @@ class _Parser:
         if node is None:
             return ["self"]
         if node == "parent":
-            if depth == -1:
-                return ["parent"]  # only position(..) takes it; parse() refuses it anywhere else
-            raise ExprError(f"the path {text!r} names a group, which fieldkit cannot read", start)
+            # only position(..), position(../..) take it; parse() refuses it anywhere else
+            return ["parent"] if depth == -1 else ["parent", -depth]
         if steps[-1] in (".", ".."):
             raise ExprError(f"the path {text!r} names a group, which fieldkit cannot read", start)
         return ["ref", node]
@@ -320,6 +325,8 @@ class _Parser:
                       self.toks[self.i - 1])
         if name == "position" and args == [["parent"]]:
             args = []  # position(..): the position of the current repeat instance
+        elif name == "position" and len(args) == 1 and args[0][0] == "parent":
+            args = [["up", float(args[0][1])]]  # position(../..): of the instance around it
         lo, hi = functions.FUNCTIONS[name]
         if len(args) < lo or (hi is not None and len(args) > hi):
             wanted = (f"{lo} or {hi} arguments" if hi == lo + 1 else f"{lo} to {hi} arguments"
@@ -342,11 +349,13 @@ class _Parser:
         return ["call", name, *args]
 
     def instance(self, args: list, tok: tuple) -> list:
-        """instance('id')/root/item[predicate]/field, the shape XLSForm lookups take."""
+        """instance('id')/root/item[predicate]/field, the shape XLSForm lookups take; the
+        field may be a path inside each row (P_Demographic/P_Name, in another form's
+        answers), and so may a name in the predicate."""
         if args[0][0] != "str":
             self.fail("instance() needs the instance's name in quotes, like instance('regions')", tok)
         steps, predicate = [], None
-        while self.peek()[0] == "/" and len(steps) < 3:
+        while self.peek()[0] == "/" and len(steps) < 2 + _MAX_FIELD_STEPS:
             self.take()
             step = self.take()
             if step[0] != "name" or self.peek()[0] == "(":
@@ -354,7 +363,7 @@ class _Parser:
             steps.append(step[1])
             if len(steps) == 2 and self.peek()[0] == "[":
                 bracket = self.take()
-                saved, self.columns = self.columns, True
+                saved, self.columns = self.columns, "row"
                 predicate = self.expr(0)
                 self.columns = saved
                 if self.take()[0] != "]":
@@ -364,7 +373,7 @@ class _Parser:
                     self.fail("fieldkit takes one predicate [...] per instance() path")
         if len(steps) < 2 or self.peek()[0] in ("/", "["):
             self.fail("instance() paths must look like instance('name')/root/item[...]/field", tok)
-        return ["instance", args[0][1], predicate, steps[2] if len(steps) == 3 else None]
+        return ["instance", args[0][1], predicate, "/".join(steps[2:]) or None]
 
 
 def parse(source: str, columns: bool = False) -> list:
@@ -383,8 +392,8 @@ def parse(source: str, columns: bool = False) -> list:
         if depth > _MAX_DEPTH:
             raise ExprError("the expression is too long or nested too deeply", None)
         if node[0] == "parent":
-            raise ExprError("the parent step '..' on its own is only supported in position(..); "
-                            "refer to questions as ${name}", None)
+            raise ExprError("a path of parent steps ('..', '../..') on its own names a group: it is only "
+                            "supported in position(..); refer to questions as ${name}", None)
     return tree
 
 

@@ -135,6 +135,8 @@ def check(name: str, args: list) -> str | None:
         if len(args) % 2 == 0 or any(args[i][0] != "ref" for i in [0, *range(1, len(args), 2)]):
             return ("indexed-repeat() needs a question and its repeat, like indexed-repeat(${name}, "
                     "${members}, 1), and up to two more repeat and index pairs")
+    if name == "position" and args and args[0][0] != "up":
+        return "position() takes no argument, or a path of parent steps such as .. or ../.."
     if name == "regex" and args[1][0] == "str":
         try:
             _java_regex(args[1][1])
@@ -614,8 +616,13 @@ _lazy("count", 1, 1)(lambda ctx, args: float(len(_values(args[0], ctx))))
 _lazy("count-non-empty", 1, 1)(lambda ctx, args: float(sum(1 for v in _values(args[0], ctx) if _S(v) != "")))
 
 
-@_lazy("position", 0, 0)
+@_lazy("position", 0, 1)
 def _position(ctx, args):
+    """position(..): the current repeat instance's; position(../..) (["up", 2]) that of the
+    instance around it, and so on up."""
+    if args:
+        levels = int(args[0][1])
+        return float(ctx.positions[-levels]) if len(ctx.positions) >= levels else math.nan
     return float(ctx.position) if ctx.position else math.nan
 
 

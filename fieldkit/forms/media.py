@@ -139,6 +139,38 @@ def _choices_from_xml(data: bytes, filename: str) -> tuple[list[dict], list[Mess
     return _checked(rows, filename)
 
 
+def rows_from_xml(data: bytes, filename: str) -> tuple[list[dict], list[Message]]:
+    """An XML file for instance('id') (xml-external: another form's answers, as
+    KoboToolbox's dynamic data attachment gives them): each child of the root a row,
+    its elements by their path inside it (P_Demographic/P_Name), the first of each."""
+    import xml.etree.ElementTree as ET
+    if b"<!DOCTYPE" in data[:2048] or b"<!ENTITY" in data:
+        return [], [Message(N_("%(name)s cannot be read: a list may not declare entities."), {"name": filename})]
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError:
+        return [], [Message(N_("%(name)s is not a readable XML list."), {"name": filename})]
+
+    def leaves(element, prefix: str, row: dict) -> dict:
+        for child in element:
+            path = f"{prefix}{_local(child.tag)}"
+            if len(child):
+                leaves(child, path + "/", row)
+            else:
+                row.setdefault(path, (child.text or "").strip())
+        return row
+
+    rows = [leaves(item, "", {}) for item in root]
+    if len(rows) > MAX_CHOICES_FROM_FILE:
+        return [], [Message(N_("%(name)s has more than %(max)s rows."), {"name": filename, "max": MAX_CHOICES_FROM_FILE})]
+    return rows, []
+
+
+def _local(tag: str) -> str:
+    """An element's name without its namespace ({http://...}data -> data)."""
+    return tag.rpartition("}")[2]
+
+
 def _choices_from_geojson(data: bytes, filename: str) -> tuple[list[dict], list[Message]]:
     """ODK's GeoJSON list: each feature a choice, named by its id and labelled by its
     title; its point kept as the column geometry ("lat lon 0 0"), its properties as columns."""

@@ -84,6 +84,7 @@ class Repeat:
     count: Any = None  # repeat_count, parsed; None: the participant decides
     groups: list[str] = field(default_factory=list)  # enclosing groups, outermost first
     source: dict[str, str] = field(default_factory=dict)
+    parent: str | None = None  # the repeat this one is inside (a nested repeat), if any
 
 
 @dataclass
@@ -133,6 +134,18 @@ class Form:
         """The title a participant (and the poster) sees."""
         return text_in(self.public_title, lang, self.default_language) or text_in(self.title, lang, self.default_language)
 
+    def chain(self, repeat: str | None) -> list[str]:
+        """The repeats a repeat is in, outermost first, ending with itself ([] for None)."""
+        chain = []
+        while repeat is not None:
+            chain.insert(0, repeat)
+            repeat = self.repeats[repeat].parent
+        return chain
+
+    def anchor(self, repeat: str) -> int:
+        """The index of a repeat's first screen: where its list of instances is."""
+        return next(i for i, s in enumerate(self.screens) if s.repeat is not None and repeat in self.chain(s.repeat))
+
     def choice_names(self, question: Question) -> list[str]:
         return [c.name for c in self.choices.get(question.list_name or "", [])]
 
@@ -157,6 +170,9 @@ class Form:
         for screen in data["screens"]:
             if not screen["repeat"]:
                 del screen["repeat"]
+        for repeat in data["repeats"].values():
+            if repeat["parent"] is None:
+                del repeat["parent"]
         for key in ("repeats", "media_files", "language_names", "warnings", "instances"):
             if not data[key]:
                 del data[key]

@@ -250,6 +250,8 @@ class _Builder(AttachedFiles):
         self.choices: dict[str, list[Choice]] = {}
         self.screens: list[Screen] = []
         self.repeats: dict[str, Repeat] = {}
+        self.anchors: set[int] = set()  # id() of each repeat's first screen
+        self.declared: dict[str, str] = {}  # xml-external / csv-external name -> which
         # pyxform turns a repeat_count that is more than ${name} into a calculate of its
         # own (<repeat>_count): its problems belong to the repeat's row and column.
         self.generated: set[str] = set()
@@ -284,7 +286,7 @@ class _Builder(AttachedFiles):
         self._other_texts()
         instances = self._instances()
         self._missing_files()
-        self.screens = [s for s in self.screens if s.questions]
+        self.screens = [s for s in self.screens if s.questions or id(s) in self.anchors]
         self._unknown_references()
         order = self._order()
         if self.problems:
@@ -422,11 +424,6 @@ class _Builder(AttachedFiles):
             return problem(N_("The expression %(source)s uses %(name)s(), a SurveyCTO function: ODK's apps do not "
                               "run it, nor does fieldkit. Replace it, or leave the question out."),
                            "survey", row, column, source=source, name=unknown.group(1))
-        if re.search(r"instance\(\s*['\"][^'\"]+['\"]\s*\)\s*/\s*root\s*/\s*data\b", source):
-            return problem(N_("The expression %(source)s reads the answers of another project (KoboToolbox's "
-                              "dynamic data attachment): a laptop does not have them. Copy what it needs into a "
-                              "CSV attached to the form and read it with pulldata()."), "survey", row, column,
-                           source=source)
         return problem(N_("The expression %(source)s cannot be used: %(error)s"), "survey", row, column,
                        source=source, error=error)
 
@@ -462,6 +459,7 @@ class _Builder(AttachedFiles):
                 screen = self._element(group, groups, screen, repeat)
             return screen
         if kind in question_types.DECLARATIONS:
+            self.declared[name] = kind
             return screen  # an attached file for pulldata() and instance(): no question
         qtype, why = question_types.resolve(kind)
         if kind in ("select one external", "select all that apply external"):
@@ -497,23 +495,23 @@ class _Builder(AttachedFiles):
         """A repeat is a page of its own, shown once per instance. The questions of an
         enclosing group that come after it go on a new page of that group."""
         name = el["name"]
-        if repeat is not None:
-            self.problems.append(problem(N_("A repeat inside another repeat is not supported by fieldkit yet."),
-                                         "survey", row, "type"))
-            return screen
         count = (el.get("control") or {}).get("jr:count")
         self.repeats[name] = Repeat(
             name, self._text(el.get("label"), row, "label"),
             relevant=self._expression(bind.get("relevant"), name, "relevant"),
             count=self._expression(count, name, "repeat_count"), groups=list(groups),
-            source={k: str(v) for k, v in (("relevant", bind.get("relevant")), ("repeat_count", count)) if v})
+            source={k: str(v) for k, v in (("relevant", bind.get("relevant")), ("repeat_count", count)) if v},
+            parent=repeat)
         page = Screen(name, self.repeats[name].label, [], repeat=name)
         self.screens.append(page)
+        self.anchors.add(id(page))  # kept with no questions of its own: its list of instances is there
+        inner = page
         for child in el.get("children", []):
-            self._element(child, groups, page, name)
+            inner = self._element(child, groups, inner, name) or inner
         if screen is None:
             return None
-        rest = Screen(screen.name, screen.label, [])
+        # what follows in the enclosing group (or the enclosing repeat's instance) is a page of its own
+        rest = Screen(screen.name, screen.label, [], repeat=repeat)
         self.screens.append(rest)
         return rest
 
@@ -662,8 +660,10 @@ class _Builder(AttachedFiles):
         inside = {r: {n for n, q in self.questions.items() if q.repeat == r} for r in self.repeats}
         for name, q in self.questions.items():
             trees = [q.relevant, q.calculation] + [self.groups[g].relevant for g in q.groups]
-            if q.repeat:  # how many instances there are comes first
-                trees += [self.repeats[q.repeat].count, self.repeats[q.repeat].relevant]
+            repeat = q.repeat
+            while repeat:  # how many instances there are (of each repeat it is in) comes first
+                trees += [self.repeats[repeat].count, self.repeats[repeat].relevant]
+                repeat = self.repeats[repeat].parent
             deps[name] = set().union(*(expr.references(t) for t in trees if t is not None))
             for r in deps[name] & set(inside):
                 deps[name] |= inside[r] - {name}

@@ -32,8 +32,16 @@ class Draft:
 
     @property
     def page(self) -> engine.Page:
-        """(screen, instance): see engine.Page."""
-        return self.row["position"], self.row.get("instance") or 0
+        """Where the participant was: a draft kept before nested repeats has only the
+        innermost instance (its path then has that one number, inside a repeat)."""
+        stored = self.row.get("path")
+        if stored is not None:
+            page = engine.Page.decode(str(self.position), stored)
+            if page is not None:
+                return page
+        instance = self.row.get("instance") or 0
+        inside = 0 <= self.position < len(self.form.screens) and self.form.screens[self.position].repeat
+        return engine.Page(self.position, (instance,) if inside else ())
 
     @property
     def language(self) -> str:
@@ -85,15 +93,15 @@ def start(db, form: Form, language: str, event_id: int | None = None) -> Draft:
     answers = engine.defaults(form, lang=language)
     state = engine.evaluate(form, answers, lang=language)
     answers = engine.keep_once(form, answers, state)
-    position, instance = engine.first_page(form, state) or (len(form.screens), 0)
-    token, row = drafts.new_draft(db, form.form_id, form.version, language, answers, position, event_id,
-                                  instance)
+    page = engine.first_page(form, state) or engine.end_page(form)
+    token, row = drafts.new_draft(db, form.form_id, form.version, language, answers, page.screen, event_id,
+                                  page.encoded())
     return Draft(form, token, row)
 
 
 def _move(db, draft: Draft, answers: dict, page: engine.Page) -> None:
-    drafts.save_draft(db, draft.token, answers, page[0], draft.language, page[1])
-    draft.row.update(answers=answers, position=page[0], instance=page[1])
+    drafts.save_draft(db, draft.token, answers, page.screen, draft.language, page.encoded())
+    draft.row.update(answers=answers, position=page.screen, path=page.encoded())
 
 
 def current_page(draft: Draft) -> engine.Page:
@@ -125,7 +133,7 @@ def discard(db, token: str) -> None:
 
 
 def set_language(db, draft: Draft, language: str) -> None:
-    drafts.save_draft(db, draft.token, draft.answers, draft.position, language, draft.page[1])
+    drafts.save_draft(db, draft.token, draft.answers, draft.position, language, draft.page.encoded())
     draft.row["language"] = language
 
 
@@ -135,11 +143,10 @@ def answer_screen(db, draft: Draft, page: engine.Page, posted: dict[str, list[st
     """Apply one page's answers, and the files attached on it (question -> (file
     name, bytes)). Valid answers are always kept, even beside errors."""
     form = draft.form
-    index, instance = page
     state = engine.evaluate(form, draft.answers, now, draft.language)
-    if not (0 <= index < len(form.screens) and engine.page_exists(form, page, state)):
+    if not engine.page_exists(form, page, state):
         raise FieldkitError("bad_request")
-    if engine.repeat_of(form, page) and instance == 0:
+    if page.is_list:
         if uploads:
             raise FieldkitError("bad_request")
         return _list_page(db, draft, page, posted, action)
@@ -147,8 +154,8 @@ def answer_screen(db, draft: Draft, page: engine.Page, posted: dict[str, list[st
         raise FieldkitError("bad_request")
     going_back = action == "back"
     posted, upload_errors = _attach(db, draft, page, dict(posted), uploads or {}, keep_errors=not going_back)
-    result = engine.apply_screen(form, index, draft.answers, posted, now, draft.language, check=not going_back,
-                                 seen=seen, instance=instance)
+    result = engine.apply_screen(form, page, draft.answers, posted, now, draft.language, check=not going_back,
+                                 seen=seen)
     result.errors.update(upload_errors)
     state = engine.evaluate(form, result.answers, now, draft.language)
     if going_back:
@@ -156,7 +163,7 @@ def answer_screen(db, draft: Draft, page: engine.Page, posted: dict[str, list[st
     elif result.errors or result.appeared:
         following = page
     else:
-        following = engine.next_page(form, page, state) or (len(form.screens), 0)
+        following = engine.next_page(form, page, state) or engine.end_page(form)
     _move(db, draft, engine.keep_once(form, result.answers, state), following)
     return result
 
@@ -166,13 +173,12 @@ def _attach(db, draft: Draft, page: engine.Page, posted: dict, uploads: dict, ke
     participant's token, under a new name that becomes the answer. A question with
     no new file keeps the one it had; a refused file keeps it too."""
     form = draft.form
-    repeat = engine.repeat_of(form, page)
-    asked = {q.name: q for q in engine.screen_inputs(form, page[0]) if q.type in UPLOAD_TYPES}
+    asked = {q.name: q for q in engine.screen_inputs(form, page.screen) if q.type in UPLOAD_TYPES}
     if set(uploads) - set(asked) or set(posted) & set(asked):
         raise FieldkitError("bad_request")  # a file for another question, or a file question sent as text
     errors = {}
     for name, q in asked.items():
-        current = engine.answer_on_page(draft.answers, name, repeat, page[1])
+        current = engine.answer_on_page(form, draft.answers, name, page)
         posted[name] = [current]
         filename, data = uploads.get(name, ("", b""))
         if not data:
@@ -193,7 +199,8 @@ def _attach(db, draft: Draft, page: engine.Page, posted: dict, uploads: dict, ke
 def _list_page(db, draft: Draft, page: engine.Page, posted, action: str) -> engine.ScreenResult:
     """A repeat's list page: add an instance, change or remove one, or go on."""
     form, repeat = draft.form, engine.repeat_of(draft.form, page)
-    rows = list(draft.answers.get(repeat) or [])
+    answers, holder = engine.with_list(form, draft.answers, page, lang=draft.language)
+    rows = [dict(r) for r in engine.given_rows(holder, repeat)]
     verb, _, number = action.partition("-")
     if posted or verb not in ("next", "back", "add", "edit", "remove") or bool(number) != (verb in ("edit", "remove")):
         raise FieldkitError("bad_request")
@@ -201,20 +208,21 @@ def _list_page(db, draft: Draft, page: engine.Page, posted, action: str) -> engi
         raise FieldkitError("bad_request")
     result = engine.ScreenResult(draft.answers, {})
     following = page
+    around = page.path[:-1]
     if verb == "add":
         if len(rows) >= engine.MAX_INSTANCES:
             result.errors[repeat] = Message(N_("You can add up to %(max)s."), {"max": engine.MAX_INSTANCES})
             return result
         rows.append(engine.defaults(form, repeat, draft.answers, lang=draft.language))
-        following = (page[0], len(rows))
+        following = engine.Page(page.screen, around + (len(rows),))
     elif verb == "remove":
         del rows[int(number) - 1]
     elif verb == "edit":
-        following = (page[0], int(number))
-    answers = dict(draft.answers, **{repeat: rows})
+        following = engine.Page(page.screen, around + (int(number),))
+    holder[repeat] = rows
     state = engine.evaluate(form, answers, lang=draft.language)
     if verb == "next":
-        following = engine.next_page(form, page, state) or (len(form.screens), 0)
+        following = engine.next_page(form, page, state) or engine.end_page(form)
     elif verb == "back":
         following = engine.previous_page(form, page, state) or page
     elif verb in ("add", "edit") and not engine.page_shown(form, following, state):
@@ -225,7 +233,7 @@ def _list_page(db, draft: Draft, page: engine.Page, posted, action: str) -> engi
 
 def back_from_end(db, draft: Draft) -> None:
     state = engine.evaluate(draft.form, draft.answers, lang=draft.language)
-    end = (len(draft.form.screens), 0)
+    end = engine.end_page(draft.form)
     _move(db, draft, draft.answers, engine.previous_page(draft.form, end, state) or end)
 
 
@@ -236,7 +244,7 @@ def submit(db, draft: Draft, device_id: str, now: dt.datetime | None = None) -> 
     invalid = engine.first_invalid_page(form, draft.answers, now, draft.language)
     if invalid is not None:
         _move(db, draft, draft.answers, invalid)
-        return "invalid", invalid[0]
+        return "invalid", invalid.screen
     submitted_at = utcnow()
     # XLSForm metadata, never shown: the draft's start, this submission, its date, this laptop.
     meta = {"start": draft.row["started_at"], "end": submitted_at, "today": submitted_at[:10],

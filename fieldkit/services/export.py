@@ -94,24 +94,45 @@ def columns(db, form_id: str) -> list[Question]:
             if q.type != "note" and name not in seen and q.repeat is None:
                 seen[name] = q
         for name, r in form.repeats.items():
-            seen.setdefault(name, Question(name=name, type="repeat", label=r.label))
+            if r.parent is None:
+                seen.setdefault(name, Question(name=name, type="repeat", label=r.label))
     return list(seen.values())
 
 
-def repeat_tables(db, form_id: str) -> dict[str, list[Question]]:
-    """Each repeat (of any version) and the questions inside it: a table each, one row
-    per instance, as KoboToolbox and ODK Central export them."""
-    tables: dict[str, dict[str, Question]] = {}
+@dataclass
+class RepeatTable:
+    """A repeat's table: one row per instance, as KoboToolbox and ODK Central export them.
+    chain: the repeats it is in, outermost first, then itself. questions: its own, and
+    for each repeat inside it a column counting that row's instances."""
+
+    chain: list[str]
+    questions: list[Question]
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return REPEAT_KEYS if len(self.chain) == 1 else NESTED_KEYS
+
+
+def repeat_tables(db, form_id: str) -> dict[str, RepeatTable]:
+    """Each repeat (of any version) and the questions inside it."""
+    tables: dict[str, RepeatTable] = {}
     for form in form_store.all_versions(db, form_id):
         for name in form.repeats:
-            tables.setdefault(name, {})
+            tables.setdefault(name, RepeatTable(form.chain(name), []))
         for name, q in form.questions.items():
-            if q.repeat is not None and q.type != "note":
-                tables.setdefault(q.repeat, {}).setdefault(name, q)
-    return {name: list(questions.values()) for name, questions in tables.items()}
+            if q.repeat is not None and q.type != "note" and all(c.name != name for c in tables[q.repeat].questions):
+                tables[q.repeat].questions.append(q)
+        for name, r in form.repeats.items():
+            inside = tables[r.parent].questions if r.parent else []
+            if r.parent and all(c.name != name for c in inside):
+                inside.append(Question(name=name, type="repeat", label=r.label, repeat=r.parent))
+    return tables
 
 
 REPEAT_KEYS = ("_submission_uuid", "_index")  # the instance's submission, and its place (1, 2, ...)
+# A repeat inside a repeat: also the place of the instance it is in (its _index there; three
+# deep, the places down to it, as "2.1").
+NESTED_KEYS = ("_submission_uuid", "_parent_index", "_index")
 
 
 def raw(answers: dict, q: Question) -> str:
@@ -122,12 +143,22 @@ def raw(answers: dict, q: Question) -> str:
     return value if isinstance(value, str) else ""
 
 
-def instances(db, form_id: str, repeat: str, **filters) -> Iterator[tuple[dict, int, dict]]:
-    """(submission, 1-based index, instance answers) for every instance of a repeat."""
+def _rows(answers, repeat: str) -> list[dict]:
+    rows = answers.get(repeat) if isinstance(answers, dict) else None
+    return [r if isinstance(r, dict) else {} for r in rows] if isinstance(rows, list) else []
+
+
+def instances(db, form_id: str, table: RepeatTable, **filters) -> Iterator[tuple[dict, list, dict]]:
+    """(submission, the keys after its uuid, instance answers) for every instance of a repeat."""
     for sub in readable(db, form_id, **filters):
-        rows = sub["answers"].get(repeat)
-        for index, row in enumerate(rows if isinstance(rows, list) else [], 1):
-            yield sub, index, row if isinstance(row, dict) else {}
+        found = [((), sub["answers"])]
+        for repeat in table.chain:
+            found = [(numbers + (i,), row) for numbers, holder in found
+                     for i, row in enumerate(_rows(holder, repeat), 1)]
+        for numbers, row in found:
+            keys = [numbers[-1]] if len(numbers) == 1 else [
+                numbers[0] if len(numbers) == 2 else ".".join(map(str, numbers[:-1])), numbers[-1]]
+            yield sub, keys, row
 
 
 def safe_cell(value: str, q: Question | None = None) -> str:
@@ -154,10 +185,10 @@ def csv_rows(db, form_id: str, **filters) -> Iterator[list[str]]:
             safe_cell(raw(sub["answers"], q), q) for q in questions]
 
 
-def repeat_csv_rows(db, form_id: str, repeat: str, questions: list[Question], **filters) -> Iterator[list[str]]:
-    yield list(REPEAT_KEYS) + [q.name for q in questions]
-    for sub, index, row in instances(db, form_id, repeat, **filters):
-        yield [sub["uuid"], str(index)] + [safe_cell(raw(row, q), q) for q in questions]
+def repeat_csv_rows(db, form_id: str, table: RepeatTable, **filters) -> Iterator[list[str]]:
+    yield list(table.keys) + [q.name for q in table.questions]
+    for sub, keys, row in instances(db, form_id, table, **filters):
+        yield [sub["uuid"], *map(str, keys)] + [safe_cell(raw(row, q), q) for q in table.questions]
 
 
 def _csv_text(rows: Iterator[list[str]]) -> Iterator[str]:
@@ -201,8 +232,8 @@ def export_zip(db, form_id: str, **filters) -> Iterator[bytes]:
     """<form_id>.csv, and <form_id>-<repeat>.csv for each repeat, linked by the
     submission's uuid (ODK Central's layout), in a ZIP written as it is read."""
     tables = [(f"{form_id}.csv", csv_rows(db, form_id, **filters))]
-    tables += [(f"{form_id}-{name}.csv", repeat_csv_rows(db, form_id, name, questions, **filters))
-               for name, questions in repeat_tables(db, form_id).items()]
+    tables += [(f"{form_id}-{name}.csv", repeat_csv_rows(db, form_id, table, **filters))
+               for name, table in repeat_tables(db, form_id).items()]
     pipe = _Pipe()
     with zipfile.ZipFile(pipe, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for filename, rows in tables:
@@ -256,17 +287,18 @@ def typed_value(q: Question, value):
 
 def export_json(db, form_id: str, **filters) -> Iterator[str]:
     """A JSON array, one object per submission, written as it is read."""
-    questions = [q for q in columns(db, form_id) if q.type != "repeat"]
+    questions = columns(db, form_id)
     repeats = repeat_tables(db, form_id)
+
+    def typed(row: dict, asked: list[Question]) -> dict:
+        """Answers typed; a repeat a list of its instances, as ODK Central's JSON has them."""
+        return {q.name: [typed(inner, repeats[q.name].questions) for inner in _rows(row, q.name)]
+                if q.type == "repeat" else typed_value(q, raw(row, q)) for q in asked}
+
     yield "["
     for i, sub in enumerate(readable(db, form_id, **filters)):
         record = {c: meta(sub, c) for c in META_COLUMNS}
-        answers = sub["answers"]
-        record["answers"] = {q.name: typed_value(q, raw(answers, q)) for q in questions}
-        for name, inner in repeats.items():  # a list of instances, as ODK Central's JSON has them
-            rows = answers.get(name) if isinstance(answers.get(name), list) else []
-            record["answers"][name] = [{q.name: typed_value(q, raw(row, q)) for q in inner}
-                                       for row in rows if isinstance(row, dict)]
+        record["answers"] = typed(sub["answers"], questions)
         yield ("," if i else "") + "\n" + json.dumps(record, ensure_ascii=False)
     yield "\n]\n"
 
@@ -305,10 +337,10 @@ def answer_rows(db, form_id: str, **filters) -> Iterator[list]:
             xlsx_value(q, raw(sub["answers"], q)) for q in questions]
 
 
-def repeat_answer_rows(db, form_id: str, repeat: str, questions: list[Question], **filters) -> Iterator[list]:
-    yield list(REPEAT_KEYS) + [q.name for q in questions]
-    for sub, index, row in instances(db, form_id, repeat, **filters):
-        yield [sub["uuid"], index] + [xlsx_value(q, raw(row, q)) for q in questions]
+def repeat_answer_rows(db, form_id: str, table: RepeatTable, **filters) -> Iterator[list]:
+    yield list(table.keys) + [q.name for q in table.questions]
+    for sub, keys, row in instances(db, form_id, table, **filters):
+        yield [sub["uuid"], *keys] + [xlsx_value(q, raw(row, q)) for q in table.questions]
 
 
 def sheet_title(name: str, taken: set[str]) -> str:
@@ -325,8 +357,8 @@ def export_xlsx(db, form_id: str, **filters) -> Iterator[bytes]:
     instance, linked by _submission_uuid), sheet "codebook" (the questions)."""
     sheets = {"answers": answer_rows(db, form_id, **filters)}
     taken = {"answers", "codebook"}
-    for name, questions in repeat_tables(db, form_id).items():
-        sheets[sheet_title(name, taken)] = repeat_answer_rows(db, form_id, name, questions, **filters)
+    for name, table in repeat_tables(db, form_id).items():
+        sheets[sheet_title(name, taken)] = repeat_answer_rows(db, form_id, table, **filters)
     sheets["codebook"] = codebook_questions(db, form_id)
     return xlsx.stream_workbook(sheets)
 
@@ -357,7 +389,7 @@ def codebook_questions(db, form_id: str) -> Iterator[list[str]]:
     default = versions[0].default_language if versions else ""
     yield (["name", "type", "list_name", "choices", *EXPRESSIONS]
            + [f"label::{lang}" for lang in languages] + [f"hint::{lang}" for lang in languages] + ["repeat"])
-    inside = [q for questions in repeat_tables(db, form_id).values() for q in questions]
+    inside = [q for table in repeat_tables(db, form_id).values() for q in table.questions]
     width = 4 + len(EXPRESSIONS) + 2 * len(languages) + 1
     for column in META_COLUMNS:  # the columns every export begins with
         row = [column, "metadata", "", ""] + [""] * len(EXPRESSIONS) + [META_MEANINGS[column]] * len(languages)

@@ -10,6 +10,7 @@ import re
 
 from .. import crypto
 from ..errors import FieldkitError
+from ..forms.engine import MAX_DEPTH
 from ..messages import Message, N_
 from ..store import sync as sync_store
 from ..store.forms import form_version, media_file, source_of
@@ -61,12 +62,13 @@ def _text(obj: dict, key: str, limit: int, required: bool = True) -> str | None:
 
 
 def _plain_answers(answers, depth: int = 0) -> bool:
-    """Names to scalars or lists of scalars; a repeat is a list of such objects (one level)."""
+    """Names to scalars or lists of scalars; a repeat is a list of such objects, and a
+    repeat inside it a list inside those, as deep as a form's pages may go."""
     def value_ok(v) -> bool:
         if isinstance(v, SCALARS):
             return True
         return isinstance(v, list) and all(
-            isinstance(x, SCALARS) or (depth == 0 and _plain_answers(x, depth + 1)) for x in v)
+            isinstance(x, SCALARS) or (depth < MAX_DEPTH and _plain_answers(x, depth + 1)) for x in v)
     return isinstance(answers, dict) and all(isinstance(k, str) and value_ok(v) for k, v in answers.items())
 
 

@@ -22,14 +22,20 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _innermost(path: str) -> int:
+    """The instance column (before nested repeats): the path's last number."""
+    return int(path.rpartition(".")[2] or 0)
+
+
 def new_draft(db, form_id: str, version: str, language: str, answers: dict, position: int,
-              event_id: int | None = None, instance: int = 0) -> tuple[str, dict]:
+              event_id: int | None = None, path: str = "") -> tuple[str, dict]:
+    """path: which instance of each repeat around the page, as engine.Page.encoded() writes it."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
     row = {"token_hash": _hash(token), "form_id": form_id, "form_version": version,
            "uuid": str(uuid.uuid4()), "language": language,
-           "answers": seal_draft(token, answers), "position": position, "instance": instance,
-           "started_at": now, "updated_at": now, "event_id": event_id}
+           "answers": seal_draft(token, answers), "position": position, "instance": _innermost(path),
+           "path": path, "started_at": now, "updated_at": now, "event_id": event_id}
     with write(db):
         db["drafts"].insert(row)
     return token, dict(row, answers=answers)
@@ -46,11 +52,11 @@ def get_draft(db, token: str | None) -> dict | None:
     return None if answers is None else dict(row, answers=answers)
 
 
-def save_draft(db, token: str, answers: dict, position: int, language: str, instance: int = 0) -> None:
+def save_draft(db, token: str, answers: dict, position: int, language: str, path: str = "") -> None:
     with write(db):
-        db.execute("UPDATE drafts SET answers = ?, position = ?, instance = ?, language = ?, updated_at = ? "
-                   "WHERE token_hash = ?",
-                   [seal_draft(token, answers), position, instance, language, utcnow(), _hash(token)])
+        db.execute("UPDATE drafts SET answers = ?, position = ?, instance = ?, path = ?, language = ?, "
+                   "updated_at = ? WHERE token_hash = ?",
+                   [seal_draft(token, answers), position, _innermost(path), path, language, utcnow(), _hash(token)])
 
 
 def delete_draft(db, token: str) -> None:

@@ -156,3 +156,11 @@ def m012_console_sessions(db):
     for row in list(db.query("SELECT username FROM users")):
         db.execute("UPDATE users SET session_key = ? WHERE username = ?", [secrets.token_urlsafe(24), row["username"]])
     db["signin_failures"].create({"name_hash": str, "failures": int, "locked_until": str}, pk="name_hash")
+
+
+@migrations()
+def m013_nested_repeats(db):
+    # Which instance of each repeat around a participant's page, outermost first, as
+    # "2.1" (the second household member's first child); "" outside repeats, a last 0
+    # on a repeat's list page. Drafts from before keep instance alone (one level).
+    db["drafts"].add_column("path", str)

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 from flask_babel import gettext
 
 from ..errors import FieldkitError
+from ..forms.engine import Page
 from ..forms.media import MAX_UPLOAD_BYTES
 from ..services import collect, help as help_service
 from .auth import access
@@ -143,7 +144,7 @@ def consent(form_id):
 def screen(form_id):
     draft = _draft_or_fail(form_id)
     page = collect.current_page(draft)
-    if page[0] >= len(draft.form.screens):
+    if page.screen >= len(draft.form.screens):
         return render_template("collect/review.html", form=draft.form, draft=draft,
                                title=draft.form.shown_title(draft.language))
     return _page(draft, page)
@@ -151,7 +152,7 @@ def screen(form_id):
 
 def _page(draft, page, result=None):
     """A page of questions, or a repeat's list page."""
-    if draft.form.screens[page[0]].repeat and page[1] == 0:
+    if page.is_list:
         return list_page(draft, page, result)
     return screen_page(draft, result, page)
 
@@ -161,21 +162,22 @@ def _page(draft, page, result=None):
 def answer(form_id):
     draft = _draft_or_fail(form_id)
     action = request.form.get("_action", "next")
-    index, instance = request.form.get("_screen", ""), request.form.get("_instance", "0")
-    # ASCII digits only: str.isdigit() also accepts '²', which int() refuses.
-    # Actions beyond next and back (add, edit-2, remove-2) are for a repeat's list page.
-    if len(action) > 20 or not all(v.isascii() and v.isdigit() and len(v) < 6 for v in (index, instance)):
+    # _instance: which instance of each repeat around the page ("2.1"; ASCII digits only:
+    # str.isdigit() also accepts '²', which int() refuses). Actions beyond next and back
+    # (add, edit-2, remove-2) are for a repeat's list page.
+    page = Page.decode(request.form.get("_screen", ""), request.form.get("_instance", ""))
+    if len(action) > 20 or page is None:
         raise FieldkitError("bad_request")
-    if int(index) > len(draft.form.screens) or (int(index) == len(draft.form.screens) and action != "back"):
+    ends = len(draft.form.screens)
+    if page.screen > ends or (page.screen == ends and (action != "back" or page.path)):
         raise FieldkitError("bad_request")
-    if int(index) == len(draft.form.screens):  # Back from the review page
+    if page.screen == ends:  # Back from the review page
         collect.back_from_end(get_db(), draft)
         return _to("collect.screen", form_id)
     posted = {k: request.form.getlist(k) for k in request.form if k not in CONTROL_FIELDS}
     # _seen: the questions the page showed when sent (JavaScript shows them as they
     # become relevant); the server still checks every one of them.
     seen = frozenset(request.form.get("_seen", "").split()[:500])
-    page = (int(index), int(instance))
     uploads = {}
     for name in request.files:
         files = [f for f in request.files.getlist(name) if f.filename]

@@ -8,6 +8,7 @@ from flask_babel import format_decimal, gettext
 
 from .. import crypto
 from ..errors import FieldkitError
+from ..forms import engine
 from ..forms.model import Question, text_in
 from ..forms.xlsform import MISSING_FILE, FormImportError, Problem
 from ..messages import Message, N_
@@ -216,16 +217,18 @@ def attachment(uuid, name):
 def answer_items(form, answers: dict) -> list[tuple[str, str, str]]:
     """(label, name, answer) for each question; a repeat's instances one by one,
     each question labelled with its instance ("Adult 2 · Age")."""
-    items = [(label(form, q.label) or q.name, q.name, answer_text(form, q, answers.get(q.name, "")))
-             for q in form.questions.values() if q.type != "note" and q.repeat is None]
-    for name, r in form.repeats.items():
-        inner = [q for q in form.questions.values() if q.repeat == name and q.type != "note"]
-        rows = answers.get(name) if isinstance(answers.get(name), list) else []
-        for number, row in enumerate(rows, 1):
-            head = instance_label(form, name, number, g.lang)
-            items += [(f"{head} · {label(form, q.label) or q.name}", f"{name}[{number}]/{q.name}",
-                       answer_text(form, q, row.get(q.name, "") if isinstance(row, dict) else "")) for q in inner]
-    return items
+    def of(repeat, row: dict, heads: list[str], path: str) -> list[tuple[str, str, str]]:
+        found = [(" · ".join(heads + [label(form, q.label) or q.name]), path + q.name,
+                  answer_text(form, q, row.get(q.name, ""))) for q in form.questions.values()
+                 if q.type != "note" and q.repeat == repeat]
+        for name, r in form.repeats.items():  # then each repeat inside, instance by instance
+            if r.parent == repeat:
+                for number, inner in enumerate(engine.given_rows(row, name), 1):
+                    found += of(name, inner, heads + [instance_label(form, name, number, g.lang)],
+                                f"{path}{name}[{number}]/")
+        return found
+
+    return of(None, answers, [], "")
 
 
 @bp.get("/activity")

@@ -124,7 +124,7 @@ def _geo_fields(name: str, current: list[str]) -> list[dict]:
 def _steps(form, page, whole) -> dict:
     """"Step 3 of 9" over every page as things stand, and whether Back leads anywhere."""
     pages = engine.all_pages(form, whole)
-    return {"step": pages.index(page) + 1 if page in pages else page[0] + 1, "steps": len(pages),
+    return {"step": pages.index(page) + 1 if page in pages else page.screen + 1, "steps": len(pages),
             "first": engine.previous_page(form, page, whole) is None}
 
 
@@ -133,12 +133,18 @@ def instance_label(form, repeat: str, number: int, lang: str) -> str:
     return gettext("%(label)s %(number)s", label=label, number=number)
 
 
+def instance_heading(form, page, lang: str) -> str:
+    """Which instance a page is of, with those around it: "Household 2 · Child 1"."""
+    return " · ".join(instance_label(form, r, n, lang) for r, n in zip(engine.chain_of(form, page), page.path) if n)
+
+
 def screen_page(draft, result=None, page=None):
     form, lang = draft.form, draft.language
-    index, instance = page = page or draft.page
+    page = page or draft.page
+    index = page.screen
     repeat = form.screens[index].repeat
     whole = engine.evaluate(form, draft.answers, lang=lang)
-    state = whole.within(repeat, instance - 1)
+    state = engine.seen_from(form, whole, page)
     errors = result.errors if result else {}
     entered = result.entered if result else {}
     questions = []
@@ -147,12 +153,12 @@ def screen_page(draft, result=None, page=None):
         questions.append(question_view(form, q, state, lang, entered.get(name), errors.get(name),
                                        hidden=name not in state.relevant, draw=draft.row["uuid"]))
     if repeat:
-        heading = instance_label(form, repeat, instance, lang)
+        heading = instance_heading(form, page, lang)
     else:
         heading = text_in(form.screens[index].label, lang, form.default_language) \
             if len(form.screens[index].questions) > 1 else ""
     return render_template(
-        "collect/screen.html", form=form, draft=draft, index=index, instance=instance, questions=questions,
+        "collect/screen.html", form=form, draft=draft, index=index, path=page.encoded(), questions=questions,
         multipart=any(q["widget"] == "file" for q in questions),
         title=form.shown_title(lang), heading=heading,
         errors=[q for q in questions if q["error"]], appeared=bool(result and result.appeared),
@@ -165,11 +171,11 @@ def list_page(draft, page, result=None):
     """A repeat the participant fills in: the instances so far, each to change or
     remove, and buttons to add another or go on. Works without JavaScript."""
     form, lang = draft.form, draft.language
-    repeat = form.screens[page[0]].repeat
+    repeat = form.screens[page.screen].repeat
     whole = engine.evaluate(form, draft.answers, lang=lang)
-    inputs = engine.screen_inputs(form, page[0])
+    inputs = engine.screen_inputs(form, page.screen)
     items = []
-    for number, row in enumerate(whole.instances.get(repeat) or [], 1):
+    for number, row in enumerate(whole.rows(engine.chain_of(form, page), page.path[:-1]), 1):
         first = next((q for q in inputs if row.values.get(q.name) and q.type != "acknowledge"), None)
         summary = ""
         if first is not None:
@@ -179,8 +185,10 @@ def list_page(draft, page, result=None):
         items.append({"number": number, "label": instance_label(form, repeat, number, lang), "summary": summary})
     error = next(iter((result.errors if result else {}).values()), None)
     return render_template(
-        "collect/repeat.html", form=form, index=page[0], title=form.shown_title(lang),
-        heading=text_in(form.repeats[repeat].label, lang, form.default_language) or repeat, items=items,
+        "collect/repeat.html", form=form, index=page.screen, path=page.encoded(), title=form.shown_title(lang),
+        heading=" · ".join(filter(None, [instance_heading(form, page, lang),
+                                         text_in(form.repeats[repeat].label, lang, form.default_language) or repeat])),
+        items=items,
         can_add=len(items) < engine.MAX_INSTANCES, error=error.render(gettext) if error else "",
         **_steps(form, page, whole))
 
@@ -248,11 +256,9 @@ def script_data(draft, page, state) -> dict:
     calculation, or its saved answer. values: the server's effective values (raw
     strings) of the other names read, with their types."""
     form, lang = draft.form, draft.language
-    index, instance = page
-    repeat = form.screens[index].repeat
-    # the instance's own answers, under their plain names, beside the others
-    answers = dict(draft.answers, **engine.instance_answers(draft.answers, repeat, instance)) if repeat \
-        else draft.answers
+    index = page.screen
+    # the instance's own answers (and those of the instances around it), under their plain names
+    answers = engine.page_answers(form, draft.answers, page)
     inputs = {q.name for q in engine.screen_inputs(form, index)}
     computed, others = _involved(form, index)
     questions, trees = [], []
@@ -276,7 +282,7 @@ def script_data(draft, page, state) -> dict:
         trees += [item[k] for k in ("required", "constraint", "calculation") if k in item] + item.get("relevant", [])
         questions.append(item)
     return {
-        "draft": draft.row["uuid"], "screen": f"{index}.{instance}" if instance else index, "now": dt.datetime.now().isoformat(timespec="seconds"),
+        "draft": draft.row["uuid"], "screen": f"{index}.{page.encoded()}" if page.path else index, "now": dt.datetime.now().isoformat(timespec="seconds"),
         "check": gettext("Please check your answers"), "questions": questions,
         "values": {n: state.values.get(n, "") for n in sorted(others)},
         "types": {n: form.questions[n].type for n in sorted(others)},

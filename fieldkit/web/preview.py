@@ -10,6 +10,8 @@ def preview_screens(form: Form, lang: str) -> list[dict]:
     state = engine.evaluate(form, engine.defaults(form), lang=lang)
     screens = []
     for screen in form.screens:
+        if not screen.questions:  # a repeat's first screen, when it begins with a repeat inside it
+            continue
         questions = []
         for name in screen.questions:
             q = form.questions[name]
