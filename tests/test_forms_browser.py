@@ -17,7 +17,7 @@ PNG = FORMS / "prompts" / "house.png"
 @pytest.fixture(scope="module")
 def forms_server(tmp_path_factory):
     data = tmp_path_factory.mktemp("forms-browser")
-    adds = [["roster.md"], ["cascade.md"], ["t_files.md"],
+    adds = [["roster.md"], ["households.md"], ["cascade.md"], ["t_files.md"],
             ["prompts.md", *sorted(p.name for p in (FORMS / "prompts").iterdir())]]
     for files in adds:
         paths = [str(FORMS / files[0])] + [str(FORMS / "prompts" / f) for f in files[1:]]
@@ -94,6 +94,39 @@ def test_roster_on_a_phone(forms_server, phone, js):
     page.locator('label[for="enough-0"]').click()
     press(page)
     page.locator('button[type="submit"]:not([value])').first.click()  # Submit on the review page
+    page.wait_for_url("**/done")
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
+def test_a_repeat_inside_a_repeat_on_a_phone(forms_server, phone, js):
+    """Households and their children: the child's page knows both positions, and its
+    constraint is checked in the page (JavaScript) or on Next (without)."""
+    page = phone(js=js)
+    start(page, forms_server.base, "households")
+    page.fill("#village", "Hill")
+    press(page)
+    page.get_by_text("None added yet.").wait_for()
+    press(page, "add")
+    page.fill("#head", "Amina")
+    page.fill("#kids", "1")
+    press(page)
+    page.locator("#child_age").wait_for()
+    assert "Household 1 · Child 1" in page.locator("h1").inner_text()
+    assert "Age of child 1 of household 1" in page.locator("label[for=child_age]").inner_text()
+    page.fill("#child_age", "30")
+    press(page)
+    page.locator(".error").first.wait_for()  # under 18, in the page or from the server
+    no_violations(page, "nested instance with an error", js)
+    page.fill("#child_age", "7")
+    press(page)
+    page.locator('label[for="pets-1"]').click()  # no pets
+    press(page)
+    page.get_by_text("Household 1: Amina").wait_for()
+    no_violations(page, "households' list", js)
+    press(page)
+    page.locator('label[for="done-0"]').click()
+    press(page)
+    page.locator('button[type="submit"]:not([value])').first.click()
     page.wait_for_url("**/done")
 
 
