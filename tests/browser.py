@@ -127,3 +127,38 @@ def record_axe(url: str, result: dict) -> None:
 def clean_artifacts():
     if ARTIFACTS.exists():
         shutil.rmtree(ARTIFACTS)
+
+
+ETHIOPIC = "[\\u1200-\\u139f\\u2d80-\\u2ddf\\uab00-\\uab2f]"
+
+
+def ethiopic_not_in_fieldkits_font(page) -> list[tuple[str, int, int]]:
+    """Each element with Ethiopic text of its own whose Ethiopic letters were not all
+    drawn with fieldkit's font (Chromium's own account of the fonts it drew with):
+    (its text, its Ethiopic letters, the glyphs fieldkit's font drew). On a machine with
+    no Ethiopic font, a letter the page's subset lacks is drawn as a box by another."""
+    page.evaluate("document.fonts.ready")
+    marked = page.evaluate("""(pattern) => { const re = new RegExp(pattern, 'g'); let n = 0; const out = [];
+        for (const el of document.body.querySelectorAll('*')) {
+            const own = [...el.childNodes].filter(c => c.nodeType === 3).map(c => c.textContent).join('');
+            const letters = (own.match(re) || []).length;
+            if (letters && el.getClientRects().length) { el.dataset.ethiopic = String(n++); out.push([own.trim().slice(0, 60), letters]); } }
+        return out; }""", ETHIOPIC)
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+    wrong = []
+    for i, (text, letters) in enumerate(marked):
+        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": f'[data-ethiopic="{i}"]'})["nodeId"]
+        fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+        ours = sum(f["glyphCount"] for f in fonts if f["isCustomFont"] and "Ethiopic" in f["familyName"])
+        if ours < letters:
+            wrong.append((text, letters, ours))
+    cdp.detach()
+    return wrong
+
+
+def has_ethiopic_system_font() -> bool:
+    found = subprocess.run(["fc-list", ":lang=am"], capture_output=True, text=True) if shutil.which("fc-list") else None
+    return bool(found and found.stdout.strip())

@@ -107,9 +107,27 @@ def test_only_amharic_participant_pages_link_the_font(app, participant, signed_i
             assert len(subset) < 3000
             cmap = TTFont(io.BytesIO(subset)).getBestCmap()
             assert all(ord(c) in cmap for c in "አማርኛ") and ord("ሰ") not in cmap
-    # The console is not for participants: no font, whatever the language.
+    # The console (on the laptop, whose answers and titles can be Amharic in any language of its
+    # own): every Ethiopic letter, which a browser fetches only for a page that shows one.
     console = signed_in("coordinator")
-    assert font_link(console.get("/console/", headers={"Accept-Language": "am"}).get_data(as_text=True)) is None
+    links = {font_link(console.get("/console/", headers={"Accept-Language": lang}).get_data(as_text=True))
+             for lang in ("en", "am")}
+    [general] = links
+    font = re.search(r'url\(([^)]+)\)', console.get(general).get_data(as_text=True)).group(1)
+    cmap = TTFont(io.BytesIO(console.get(font).data)).getBestCmap()
+    assert {chr(c) for c in cmap} >= set(fonts.every_letter()) and len(fonts.every_letter()) > 400
+
+
+def test_the_neutral_page_in_amharic_has_the_interfaces_letters_and_in_spanish_none(app):
+    for lang, wanted in (("am", True), ("es", False)):
+        phone = app.test_client()
+        page = phone.get("/recipes/lentil-soup", headers={"Accept-Language": lang}).get_data(as_text=True)
+        link = font_link(page)
+        assert bool(link) == wanted, lang
+        if link:
+            font = re.search(r'url\(([^)]+)\)', phone.get(link).get_data(as_text=True)).group(1)
+            cmap = TTFont(io.BytesIO(phone.get(font).data)).getBestCmap()
+            assert all(ord(c) in cmap for c in re.sub(r"<[^>]+>", "", page) if "\u1200" <= c <= "\u137f")
 
 
 def test_a_form_without_amharic_gets_no_font(db, add_form, participant):
@@ -144,3 +162,18 @@ def test_a_new_version_with_new_characters_gets_a_new_subset(db):
 @pytest.mark.parametrize("lang", ["en", "es", "so"])
 def test_no_subset_is_built_for_other_languages(db, lang):
     assert fonts.subset_for(db, form_store.current_form(db, "wellbeing"), lang) is None
+
+
+def test_an_events_choice_of_surveys_in_amharic_carries_the_letters_of_their_titles(app, db, add_form):
+    from fieldkit.store import events as event_store
+    add_form("household.md")
+    event = event_store.add_event(db, {"name": "Hall"}, ["wellbeing", "household"])
+    phone = app.test_client()
+    page = phone.get(f"/e/{event['code']}", headers={"Accept-Language": "am"}).get_data(as_text=True)
+    titles = re.findall(r'class="button"[^>]*>([^<]+)<', page)
+    assert len(titles) == 2 and any("\u1200" <= c <= "\u137f" for c in "".join(titles))
+    font = re.search(r'url\(([^)]+)\)', phone.get(font_link(page)).get_data(as_text=True)).group(1)
+    cmap = TTFont(io.BytesIO(phone.get(font).data)).getBestCmap()
+    assert all(ord(c) in cmap for c in "".join(titles) if "\u1200" <= c <= "\u137f")
+    assert font_link(app.test_client().get(f"/e/{event['code']}", headers={"Accept-Language": "es"})
+                     .get_data(as_text=True)) is None

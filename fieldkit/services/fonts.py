@@ -49,6 +49,38 @@ def page_characters(form: Form, lang: str, chooser: bool = False) -> str | None:
     return None
 
 
+# Ethiopic, Ethiopic Extended, Ethiopic Extended-A, Ethiopic Supplement: the letters of the
+# general subset (web/fonts.py serves it with the same unicode-range).
+ETHIOPIC = ((0x1200, 0x139F), (0x2D80, 0x2DDF), (0xAB00, 0xAB2F))
+
+
+@functools.cache
+def every_letter() -> str:
+    """Every Ethiopic letter the font has (about 66 KB as woff2): for the pages that can
+    show any of them, on the coordinator's laptop or a projector rather than a phone
+    (the console, whose answers, titles and languages can be in Amharic; the poster,
+    the display, the preview)."""
+    from fontTools.ttLib import TTFont
+    cmap = TTFont(FONT).getBestCmap()
+    return "".join(chr(c) for c in sorted(cmap) if any(lo <= c <= hi for lo, hi in ETHIOPIC))
+
+
+def interface_letters(lang: str) -> str | None:
+    """The interface's letters in lang (about 18 KB for Amharic), for a participant's
+    page that shows no form text (the quick exit's neutral page, an error page); None
+    for a language whose script the phone has."""
+    return _interface_characters(lang) if lang in LANGUAGES else None
+
+
+def prepare_general(db) -> None:
+    """Build the subsets that every laptop's pages need, once (web/db.py at start-up)."""
+    for chars in [every_letter()] + [interface_letters(lang) for lang in LANGUAGES]:
+        try:
+            subset_of(db, chars)
+        except Exception:
+            log.exception("could not build a general font subset")
+
+
 def subset_for(db, form: Form, lang: str) -> str | None:
     """The digest of form's font subset for pages in lang, built and kept on
     first use; None when pages in lang need no font of fieldkit's own."""

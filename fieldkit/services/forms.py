@@ -98,8 +98,9 @@ def ensure_demo(db) -> Imported | None:
     return Imported(form, form_store.add_form(db, form, DEMO.read_bytes(), DEMO.name))
 
 
-def prepare_fonts_later(database: str, form):
-    """Build a form's font subsets in the background, on a connection of its own."""
+def prepare_fonts_later(database: str, form=None, general: bool = False):
+    """Build a form's font subsets in the background, on a connection of its own; with
+    general, then the subsets every laptop's console and neutral pages use."""
     import threading
 
     from .. import store
@@ -107,7 +108,10 @@ def prepare_fonts_later(database: str, form):
     def build():
         db = store.connect(database)
         try:
-            fonts.prepare(db, form)
+            if form is not None:
+                fonts.prepare(db, form)
+            if general:
+                fonts.prepare_general(db)
         finally:
             db.conn.close()
 

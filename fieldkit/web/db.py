@@ -63,15 +63,15 @@ def init_app(app):
         app.secret_key = meta.secret_key(db)
         app.config["DEVICE_ID"] = meta.device_id(db)
         drafts.purge_expired(db)
-        if app.config["LOAD_DEMO"] not in (False, "0", "false", "no"):
-            demo = form_service.ensure_demo(db)
-            if demo and app.config.get("FONTS_IN_BACKGROUND", True):
-                # Marked as being built, so that the first page does not start a second build of the same subsets.
+        demo = form_service.ensure_demo(db) if app.config["LOAD_DEMO"] not in (False, "0", "false", "no") else None
+        if app.config.get("FONTS_IN_BACKGROUND", True):
+            # Marked as being built, so that the first page does not start a second build of the same subsets.
+            if demo:
                 app.extensions.setdefault("fieldkit_fonts_building", set()).add((demo.form.form_id, demo.form.version))
-                app.extensions["fieldkit_fonts_thread"] = form_service.prepare_fonts_later(
-                    app.config["DATABASE"], demo.form)
-            elif demo:
-                form_service.fonts.prepare(db, demo.form)
+            app.extensions["fieldkit_fonts_thread"] = form_service.prepare_fonts_later(
+                app.config["DATABASE"], demo.form if demo else None, general=True)
+        elif demo:
+            form_service.fonts.prepare(db, demo.form)  # the general subsets: on the first page that needs them
     finally:
         db.conn.close()
     if app.config.get("DB_POOL"):

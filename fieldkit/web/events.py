@@ -12,7 +12,8 @@ from ..services import help as help_service, poster
 from ..store import audit, events as event_store, forms as form_store
 from .auth import access, current_user
 from .db import get_db
-from .i18n import native_name
+from .fonts import titles_stylesheet_url
+from .i18n import native_name, page_lang
 
 bp = Blueprint("events", __name__)
 SMALL_COUNT = 5
@@ -213,4 +214,5 @@ def participant_entry(code):
         return redirect(url_for("collect.start_page", form_id=forms[0]["public_id"], e=event["code"]), code=303)
     if not forms:
         raise FieldkitError("form_closed")
+    g.font_css = titles_stylesheet_url([f["title"].get(page_lang()) or "" for f in forms])
     return render_template("collect/event.html", event=event, forms=forms)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Blueprint, Response, abort, current_app, url_for
+from flask import Blueprint, Response, abort, current_app, g, request, url_for
 
 from ..services import fonts as font_service, forms as form_service
 from .assets import YEAR
 from .auth import access
 from .db import get_db
+from .i18n import page_lang
 
 bp = Blueprint("fonts", __name__, url_prefix="/a/font")
 FAMILY = "Fieldkit Ethiopic"  # fieldkit.css puts it first for [lang="am"]
@@ -60,6 +61,51 @@ def stylesheet_url(form, lang: str, chooser: bool = False) -> str | None:
     return url_for("fonts.stylesheet", digest=digest, check=_check(digest)) if digest else None
 
 
+# Participant pages with no form text (quick exit, errors): the interface's letters only.
+PARTICIPANT_BLUEPRINTS = {"collect", "safety", None}
+
+
+def page_stylesheet_url() -> str | None:
+    """The font stylesheet of any page (base.html): a participant page's own (set by
+    its view), else the interface's letters on a participant's page in Amharic, else
+    (the console, poster, display, preview) every Ethiopic letter, which the browser
+    fetches only for a page that shows one."""
+    if "font_css" in g:  # set by the view (None while the form's subset is being built)
+        return g.font_css
+    if request.blueprint in ("fonts", "assets", "api", "media"):
+        return None
+    if request.blueprint in PARTICIPANT_BLUEPRINTS:
+        chars = font_service.interface_letters(page_lang())
+    else:
+        chars = font_service.every_letter()
+    return _general(chars) if chars else None
+
+
+def titles_stylesheet_url(texts: list[str]) -> str | None:
+    """A participant page that lists forms by title (an event's, the laptop's front
+    page): the interface's letters in the page's language, and the titles'."""
+    letters = font_service.interface_letters(page_lang())
+    return _general("".join(sorted(set(letters) | set("".join(texts))))) if letters else None
+
+
+def _general(chars: str) -> str | None:
+    known = current_app.extensions.setdefault("fieldkit_font_general", {})
+    if chars not in known:
+        try:
+            db = get_db()
+            digest = font_service.subset_of(db, chars, build=False)
+            building_now = current_app.extensions.get("fieldkit_fonts_thread")
+            if digest is None and building_now:
+                building_now.join(timeout=20)  # in the first seconds after start-up: being built
+                digest = font_service.subset_of(db, chars, build=False)
+            known[chars] = digest or font_service.subset_of(db, chars)  # once per laptop, then kept
+        except Exception:  # a page without the font still works; one that fails does not
+            current_app.logger.exception("no general font subset")
+            return None
+    digest = known[chars]
+    return url_for("fonts.stylesheet", digest=digest, check=_check(digest))
+
+
 def _css(digest: str) -> str:
     # swap: on a slow wifi the text shows at once in whatever the phone has, then in this font.
     return (f'@font-face{{font-family:"{FAMILY}";src:url({url_for("fonts.font", digest=digest)}) format("woff2");'
@@ -94,3 +140,8 @@ def stylesheet(digest, check):
     if check != _check(digest) or font_service.woff2(get_db(), digest) is None:
         abort(404)
     return _for_a_year(Response(_css(digest), mimetype="text/css"))
+
+
+@bp.record_once
+def _template_helper(state) -> None:
+    state.app.jinja_env.globals["page_font_css"] = page_stylesheet_url
