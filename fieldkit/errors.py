@@ -22,8 +22,8 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "form_closed": (410, N_("This survey is closed. Thank you for your interest.")),
     "answers_encrypted": (422, N_("These answers are encrypted. Choose the form's private key file to export them.")),
     "wrong_key": (422, N_("This private key does not open these answers.")),
-    "bad_public_key": (422, N_("This is not a public key fieldkit can use: paste the whole key from "
-                               "`fieldkit keys new` (RSA, in base64).")),
+    "bad_public_key": (422, N_("This is not a public key fieldkit can use: paste the whole key that the "
+                               "command fieldkit keys new printed (RSA, in base64).")),
     "rate_limited": (429, N_("Too many requests from this phone. Please wait a minute, then try again.")),
     "server_error": (500, N_("Something went wrong on the survey laptop. Your earlier answers are saved. Please try again.")),
     # sync API (web/api.py): a laptop talking to its central

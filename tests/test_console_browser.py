@@ -58,3 +58,34 @@ def test_console_pages_have_no_serious_accessibility_violations(console_server, 
         assert {name: found for name, found in problems.items() if found} == {}
     finally:
         context.close()
+
+
+def test_the_console_works_on_a_phone(console_server, chromium):
+    """At 360 px the navigation folds onto lines and tables scroll inside themselves:
+    no console page is wider than the phone."""
+    context = chromium.new_context(viewport={"width": 360, "height": 640}, device_scale_factor=2, is_mobile=True)
+    page = context.new_page()
+    base = console_server.base
+    try:
+        page.goto(f"{base}/console/login")
+        page.fill("#username", "ana")
+        page.fill("#password", PASSWORD)
+        page.locator("form.stack button[type=submit]").click()
+        page.wait_for_url("**/console/")
+        screenshot(page, "console-phone-home")
+        wide = {}
+        for path in ("/console/", "/console/forms/household", "/console/forms/household/submissions",
+                     "/console/forms/household/results", "/console/events", "/console/activity", "/console/sync",
+                     "/console/forms/household/preview"):
+            page.goto(base + path)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > 360:
+                wide[path] = width
+        screenshot(page, "console-phone-preview")
+        page.goto(f"{base}/console/forms/household")
+        screenshot(page, "console-phone-form")
+        assert wide == {}
+        nav = page.locator(".console-top nav").bounding_box()
+        assert nav["width"] <= 360
+    finally:
+        context.close()

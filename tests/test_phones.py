@@ -227,5 +227,7 @@ def test_every_page_of_the_demo_passes_axe(server, phone):
     found["error"] = axe_violations(page)
     page.goto(f"{server.base}/recipes/lentil-soup")
     found["neutral"] = axe_violations(page)
-    assert len(found) == 13
+    page.goto(f"{server.base}/")
+    found["front"] = axe_violations(page)
+    assert len(found) == 14
     assert {name: problems for name, problems in found.items() if problems} == {}

@@ -63,6 +63,13 @@ def open_form(db, key: str, for_new_answers: bool = False) -> Form:
     return form
 
 
+def open_forms(db) -> list[Form]:
+    """The current version of every form open for answers: what the laptop's front page lists."""
+    found = [form_store.current_form(db, row["form_id"]) for row in form_store.list_forms(db)
+             if row["status"] == "open"]
+    return [form for form in found if form is not None]
+
+
 def require_open(db, form: Form) -> None:
     if form_store.form_status(db, form.form_id) != "open":
         raise FieldkitError("form_closed")

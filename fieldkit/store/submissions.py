@@ -142,3 +142,11 @@ def first_sealed(db, form_id: str) -> dict | None:
     row = next(db.query("SELECT answers FROM submissions WHERE form_id = ? AND answers LIKE ? LIMIT 1",
                         [form_id, '{"__encrypted__"%']), None)
     return json.loads(row["answers"]) if row else None
+
+
+def count_since_by_event(db, since: str) -> list[dict]:
+    """Submissions at or after since (UTC, as stored), per event: {event_id, name, n};
+    those from no event have event_id and name None. Most first."""
+    return list(db.query(
+        "SELECT s.event_id, e.name, COUNT(*) AS n FROM submissions s LEFT JOIN events e ON e.id = s.event_id "
+        "WHERE s.submitted_at >= ? GROUP BY s.event_id, e.name ORDER BY n DESC, e.name", [since]))

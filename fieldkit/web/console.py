@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, session, url_for
+from markupsafe import Markup
 from flask_babel import format_decimal, gettext
 
 from .. import crypto
@@ -12,11 +13,12 @@ from ..forms import engine
 from ..forms.model import Question, text_in
 from ..forms.xlsform import MISSING_FILE, FormImportError, Problem
 from ..messages import Message, N_
-from ..services import export as export_service, forms as form_service
+from ..services import export as export_service, forms as form_service, overview as overview_service, poster
 from ..store import attachments as store_attachments, audit, connect, events as event_store, forms as form_store, \
     submissions
 from .auth import access, current_user
 from .db import get_db
+from .events import public_url
 from .i18n import native_name, show_value
 from .present import instance_label
 
@@ -68,9 +70,21 @@ def answer_text(form, q, value) -> str:
 @bp.get("/")
 @access("facilitator")
 def home():
-    db = get_db()
-    return render_template("console/home.html", forms=form_store.list_forms(db),
-                           events=event_store.list_events(db)[:5])
+    return render_template("console/home.html", **_home_context(get_db()))
+
+
+def _home_context(db, **extra) -> dict:
+    """The overview first (today's answers per event, forms open, last sync, disk
+    space), then the forms and the latest events."""
+    from .sync_console import view_status  # the sync page's own account of its last run
+    return dict(forms=form_store.list_forms(db), events=event_store.list_events(db)[:5],
+                overview=overview_service.overview(db, current_app.config["DATA_DIR"]),
+                sync_status=view_status(db), **extra)
+
+
+@bp.app_template_filter("gigabytes")
+def gigabytes(size: int) -> str:
+    return format_decimal(round(size / 1e9, 1 if size < 1e11 else 0))
 
 
 @bp.post("/forms")
@@ -80,17 +94,15 @@ def upload():
     db = get_db()
     upload = request.files.get("xlsform")
     if upload is None or not upload.filename:
-        return render_template("console/home.html", forms=form_store.list_forms(db),
-                               events=event_store.list_events(db)[:5],
-                               problems=[gettext("Choose an XLSForm file to upload.")]), 400
+        return render_template("console/home.html", **_home_context(
+            db, problems=[gettext("Choose an XLSForm file to upload.")])), 400
     data = upload.read(form_service.MAX_FORM_BYTES + 1)
     media = {f.filename: f.read() for f in request.files.getlist("media") if f.filename}
     try:
         imported = form_service.import_form(db, data, upload.filename, media=media)
     except FormImportError as error:
-        return render_template("console/home.html", forms=form_store.list_forms(db),
-                               events=event_store.list_events(db)[:5], upload_name=upload.filename,
-                               problems=[p.render(gettext) for p in error.problems]), 422
+        return render_template("console/home.html", **_home_context(
+            db, upload_name=upload.filename, problems=[p.render(gettext) for p in error.problems])), 422
     form = imported.form
     audit.record(db, current_user()["username"], "form.added", form_id=form.form_id, version=form.version,
                  outcome=imported.outcome)
@@ -105,7 +117,11 @@ def form_page(form_id):
 
 def _form_page_context(form) -> dict:
     db, form_id = get_db(), form.form_id
+    link = f"{public_url()}/f/{form.key}"
     return dict(form=form, title=label(form, form.title),
+                participant_link=link, kiosk_link=f"{link}/kiosk",
+                participant_qr=Markup(poster.svg(link, gettext("QR code to open the survey: %(link)s", link=link))),
+                collecting=[e for e in event_store.list_events(db) if form_id in e["forms"]],
                 status=form_store.form_status(db, form_id), versions=form_store.all_versions(db, form_id),
                 export_events=event_store.list_events(db), export_formats=export_formats(),
                 encrypted=bool(form_store.public_key(db, form_id) or submissions.first_sealed(db, form_id)),

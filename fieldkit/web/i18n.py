@@ -4,6 +4,7 @@ import functools
 from babel import Locale, UnknownLocaleError, numbers
 from flask import current_app, g, request
 from flask_babel import Babel, format_date, format_decimal, get_locale, get_translations
+from markupsafe import Markup
 
 from ..resources import resource_dir
 
@@ -109,6 +110,12 @@ def page_lang() -> str:
     return g.get("lang") or select_locale()
 
 
+def command(text: str) -> Markup:
+    """A command named in a sentence, shown as code (the sentence takes it as a parameter)."""
+    return Markup("<code>{}</code>").format(text)
+
+
 def register_template_helpers(app):
     app.jinja_env.globals["page_lang"] = page_lang
+    app.jinja_env.globals["command"] = command
     app.jinja_env.filters["number"] = number

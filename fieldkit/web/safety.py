@@ -1,12 +1,26 @@
 """Quick exit: the neutral page a participant lands on, served by the laptop
 itself (there is no internet at a venue to send them to)."""
 from flask import Blueprint, current_app, g, render_template, request, session
+from flask_babel import gettext
 
 from ..services import collect
 from .auth import access
 from .db import get_db
+from .fonts import titles_stylesheet_url
+from .i18n import page_lang
 
 bp = Blueprint("safety", __name__)
+
+
+@bp.get("/")
+@access("public")
+def front():
+    """The laptop's own address, typed or scanned without a path: the open surveys by
+    their public titles (never a form's internal name), or a plain instruction."""
+    lang = page_lang()
+    surveys = [(form.key, form.shown_title(lang)) for form in collect.open_forms(get_db())]
+    g.font_css = titles_stylesheet_url([title for _, title in surveys])
+    return render_template("safety/front.html", surveys=surveys, title=gettext("Surveys"))
 
 
 @bp.get("/recipes/lentil-soup")
