@@ -1,5 +1,6 @@
 """The coordinators' console: setup, sign-in, forms, events, poster, display."""
 import io
+import re
 import time
 
 import pytest
@@ -318,3 +319,24 @@ def test_small_counts_are_hidden_from_facilitators_only(add_form, participant, s
     coordinator = signed_in("coordinator").get("/console/").get_data(as_text=True)
     assert '<td class="num">&lt;5</td>' in facilitator
     assert '<td class="num">3</td>' in coordinator
+
+
+def test_the_poster_names_the_survey_by_its_public_title_and_speaks_its_languages(signed_in, db):
+    """A call to action in each of the form's languages (those the interface speaks), the
+    network and its password printed, and nothing that names the survey's topic."""
+    from fieldkit.services import forms as form_service
+    form_service.import_form(db, b"| survey |\n| | type | name | label::English (en) | label::Espa\xc3\xb1ol (es) |\n"
+                                 b"| | text | q | Q | P |\n| settings |\n| | form_id | form_title | public_title | "
+                                 b"public_id |\n| | ipv_norms | Partner violence norms | Community check-in | checkin |\n",
+                             "norms.md")
+    client = signed_in("coordinator")
+    create_event(client, forms=["ipv_norms"], wifi_ssid="HallWifi", wifi_password="lentils42")
+    event = store.events.list_events(db)[0]
+    html = client.get(f"/console/events/{event['id']}/poster").get_data(as_text=True)
+    words = Page(html).text
+    assert '<h1 class="poster-title" lang="en">Community check-in</h1>' in html
+    assert "ipv_norms" not in html and "violence" not in html.lower()
+    assert "It is anonymous" in words and "Es anónima" in words
+    assert 'lang="so"' not in html and 'lang="am"' not in html  # the form is in English and Spanish only
+    assert "HallWifi" in words and "lentils42" in words and "Contraseña" in words
+    assert re.search(r'<p class="poster-link">http://localhost/e/' + event["code"] + "</p>", html)

@@ -1,5 +1,6 @@
 """The console in a real browser: every page a coordinator uses passes axe-core
 (no serious or critical WCAG 2.x A/AA violations), in each language."""
+import re
 import subprocess
 import sys
 
@@ -87,5 +88,47 @@ def test_the_console_works_on_a_phone(console_server, chromium):
         assert wide == {}
         nav = page.locator(".console-top nav").bounding_box()
         assert nav["width"] <= 360
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("paper,size", [("a4", "A4"), ("letter", "Letter")])
+def test_the_poster_prints_on_one_sheet_with_its_link_on_one_line(console_server, chromium, paper, size):
+    """The poster printed to PDF by Chromium, as a coordinator would print it: one page,
+    the short link on a single line inside the sheet, the codes large. The PDF and a
+    picture of the sheet are kept as test artefacts."""
+    from browser import ARTIFACTS
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    base = console_server.base
+    try:
+        page.goto(f"{base}/console/login")
+        page.fill("#username", "ana")
+        page.fill("#password", PASSWORD)
+        page.locator("form.stack button[type=submit]").click()
+        page.wait_for_url("**/console/")
+        page.goto(f"{base}/console/events")
+        page.fill("#name", "Poster night")
+        page.check('input[name="forms"][value="household"]')
+        page.fill("#wifi_ssid", "HallWifi")
+        page.fill("#wifi_password", "lentils42")
+        page.locator("form.stack button.primary").click()
+        page.wait_for_url("**/console/events/*")
+        page.goto(f"{page.url}/poster?paper={paper}")
+        page.emulate_media(media="print")
+        link = page.locator(".poster-link")
+        line = float(page.evaluate("parseFloat(getComputedStyle(document.querySelector('.poster-link')).lineHeight)"
+                                   " || 1.2 * parseFloat(getComputedStyle(document.querySelector('.poster-link')).fontSize)"))
+        box, sheet = link.bounding_box(), page.locator(".poster-sheet").bounding_box()
+        assert box["height"] < 1.6 * line  # one line
+        assert page.evaluate("document.querySelector('.poster-link').scrollWidth <= "
+                             "document.querySelector('.poster-sheet').clientWidth")
+        codes = [b["width"] for b in (q.bounding_box() for q in page.locator(".poster-qr svg").all())]
+        assert len(codes) == 2 and min(codes) >= 0.35 * sheet["width"]  # large: over a third of the sheet each
+        ARTIFACTS.mkdir(exist_ok=True)
+        pdf = page.pdf(path=str(ARTIFACTS / f"poster-{paper}.pdf"), format=size, prefer_css_page_size=True,
+                       print_background=True)
+        assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1  # one sheet
+        screenshot(page, f"poster-{paper}")
     finally:
         context.close()

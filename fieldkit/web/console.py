@@ -119,7 +119,7 @@ def _form_page_context(form) -> dict:
     db, form_id = get_db(), form.form_id
     link = f"{public_url()}/f/{form.key}"
     return dict(form=form, title=label(form, form.title),
-                participant_link=link, kiosk_link=f"{link}/kiosk",
+                participant_link=link, kiosk_link=url_for("collect.kiosk", form_id=form.key),  # the laptop's own screen
                 participant_qr=Markup(poster.svg(link, gettext("QR code to open the survey: %(link)s", link=link))),
                 collecting=[e for e in event_store.list_events(db) if form_id in e["forms"]],
                 status=form_store.form_status(db, form_id), versions=form_store.all_versions(db, form_id),

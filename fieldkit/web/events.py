@@ -153,14 +153,42 @@ def delete_help(event_id, index):
     return redirect(url_for("events.event_page", event_id=event_id) + "#help", code=303)
 
 
-def instructions(has_wifi: bool) -> list[dict]:
-    """One line in each interface language, each in its own script and lang."""
+def instructions(has_wifi: bool, languages: list[str] | None = None) -> list[dict]:
+    """One line in each language (the interface's, or those given), each in its own
+    script and lang."""
     lines = []
-    for code in current_app.config["LANGUAGES"]:
+    for code in languages or current_app.config["LANGUAGES"]:
         with force_locale(code):
             text = (gettext("Join the Wi-Fi with the first code, then scan the second code to open the survey.")
                     if has_wifi else gettext("Scan the code with your phone's camera to open the survey."))
         lines.append({"lang": code, "name": native_name(code), "text": text})
+    return lines
+
+
+def poster_languages(forms: list) -> list[str]:
+    """The languages of the event's forms that the interface speaks, the first form's
+    default first: the poster's call to action is in each (or in every interface
+    language, for an event with no form open)."""
+    spoken = current_app.config["LANGUAGES"]
+    found = [f.default_language for f in forms] + [lang for f in forms for lang in f.languages]
+    return list(dict.fromkeys(lang for lang in found if lang in spoken)) or list(spoken)
+
+
+def poster_lines(forms: list, languages: list[str], has_wifi: bool) -> list[dict]:
+    """Per language: the surveys' public titles, a call to action with the privacy
+    promise, and each step's caption. Nothing here names a survey's topic: only its
+    public title, which is what participants see."""
+    lines = []
+    for code in languages:
+        with force_locale(code):
+            lines.append({
+                "lang": code, "name": native_name(code),
+                "titles": " · ".join(f.shown_title(code) for f in forms),
+                "call": gettext("Take part in a short survey on your phone. It is anonymous: nobody asks your name."),
+                "wifi": gettext("Join the Wi-Fi"), "password": gettext("Password"),
+                "scan": gettext("Scan to open the survey") if has_wifi else gettext("Scan with your phone's camera"),
+                "type": gettext("Or type this address:"),
+            })
     return lines
 
 
@@ -172,8 +200,14 @@ def poster_context(event: dict) -> dict:
                                                      event.get("wifi_security") or "WPA"),
                                  gettext("QR code to join the Wi-Fi %(name)s", name=event["wifi_ssid"])))
     form_qr = poster.svg(link, gettext("QR code to open the survey: %(link)s", link=link))
+    db = get_db()
+    forms = [form for form in (form_store.current_form(db, form_id) for form_id in event["forms"])
+             if form is not None and form_store.form_status(db, form.form_id) == "open"]
+    languages = poster_languages(forms)
     return {"event": event, "link": link, "form_qr": Markup(form_qr), "wifi_qr": wifi,
-            "instructions": instructions(wifi is not None)}
+            "instructions": instructions(wifi is not None),
+            "lines": poster_lines(forms, languages, wifi is not None),
+            "open_network": not event.get("wifi_password") or event.get("wifi_security") == "nopass"}
 
 
 @bp.get("/console/events/<int:event_id>/poster")
