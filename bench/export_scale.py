@@ -53,7 +53,7 @@ def run(quick: bool = False, work: Path | None = None) -> dict:
     for n in sizes:
         data = prepared_data_dir(work / f"data-{n}")
         bulk_submissions(data, n)
-        for fmt in ("csv", "xlsx"):
+        for fmt in ("csv", "xlsx", "sav", "dta"):  # sav, dta: written from a whole table (not flat)
             results[f"{fmt}_{n}"] = export_once(data, fmt, work / f"out-{n}.{fmt}")
     small, large = sizes
     for fmt in ("csv", "xlsx"):

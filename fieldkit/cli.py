@@ -452,7 +452,8 @@ def read_private_key(path: Path):
 @click.option("--key", "key_file", required=True, multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The private key file (from `fieldkit keys new`); again for each key the form has had.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json", "zip"]), default="csv", show_default=True)
+@click.option("--format", "fmt", type=click.Choice([f for f in export_service.FORMATS if export_service.FORMATS[f].filtered]),
+              default="csv", show_default=True)
 @click.option("--event", "event_code", metavar="CODE", help="Only the answers collected at this event.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="File to write.")
 @data_option

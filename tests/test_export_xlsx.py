@@ -56,15 +56,15 @@ def household(add_form):
 # ------------------------------------------------------------------ the registry
 
 def test_the_registry_names_each_format_once():
-    assert list(FORMATS) == ["csv", "xlsx", "json", "zip", "codebook"]
+    assert list(FORMATS) == ["csv", "xlsx", "json", "zip", "codebook", "sav", "dta"]
     for fmt in FORMATS.values():
         assert isinstance(fmt, ExportFormat) and callable(fmt.write)
         assert fmt.label and fmt.extension and "/" in fmt.mimetype
-    assert [n for n, f in FORMATS.items() if f.binary] == ["xlsx", "zip", "codebook"]
+    assert [n for n, f in FORMATS.items() if f.binary] == ["xlsx", "zip", "codebook", "sav", "dta"]
     assert FORMATS["xlsx"].mimetype == FORMATS["codebook"].mimetype == \
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert FORMATS["codebook"].extension.endswith(".xlsx")
-    assert len({f.extension for f in FORMATS.values()}) == 5
+    assert len({f.extension for f in FORMATS.values()}) == len(FORMATS)
 
 
 # ------------------------------------------------------------------ XLSX answers

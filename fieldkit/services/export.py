@@ -438,4 +438,15 @@ FORMATS: dict[str, ExportFormat] = {
                         "application/zip", export_zip, binary=True),
     "codebook": ExportFormat(N_("Codebook: questions and choices (XLSX)"), "codebook.xlsx", xlsx.MIMETYPE,
                              export_codebook, binary=True, filtered=False),
+    "sav": ExportFormat(N_("SPSS (.sav), with variable and value labels"), "sav", "application/x-spss-sav",
+                        lambda db, form_id, **f: _stats().export_sav(db, form_id, **f), binary=True),
+    "dta": ExportFormat(N_("Stata (.dta), with variable and value labels"), "dta", "application/x-stata-dta",
+                        lambda db, form_id, **f: _stats().export_dta(db, form_id, **f), binary=True),
 }
+
+
+def _stats():
+    """services/export_stats.py, imported when an SPSS or Stata file is asked for: pandas
+    takes about a second to import, which no other command should pay."""
+    from . import export_stats
+    return export_stats
