@@ -95,3 +95,30 @@ def test_forms_list_shows_each_title_in_its_forms_default_language(tmp_path):
 def test_keys_alone_prints_its_help_and_succeeds():
     result = CliRunner().invoke(main, ["keys"])
     assert result.exit_code == 0 and "new" in result.output
+
+
+def test_the_readme_documents_every_command_and_each_of_its_options():
+    """The README's command table names every command, its arguments and options
+    (all but --data, which every command takes and the table says so)."""
+    import click
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| command | what it does |"):readme.index("Every command takes `--data DIR`.")]
+
+    def commands(cmd, path):
+        if isinstance(cmd, click.Group):
+            for name, sub in cmd.commands.items():
+                yield from commands(sub, path + [name])
+        else:
+            yield " ".join(path), cmd
+
+    missing = []
+    for path, cmd in commands(main, ["fieldkit"]):
+        if f"`{path}" not in table:
+            missing.append(path)
+        for param in cmd.params:
+            names = [o for o in param.opts if o.startswith("--")] if isinstance(param, click.Option) else [
+                param.name.upper()]
+            if names and names[0] not in ("--data", "--help") and not any(n in table for n in names):
+                missing.append(f"{path} {names[0]}")
+    assert missing == []
