@@ -1,6 +1,7 @@
 """The fieldkit command: serve, forms, export. Calls the same services as the web."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
 import time
@@ -193,8 +194,14 @@ def _with_header_deadline(server, maintenance, seconds: float):
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64), help="Worker threads.")
 @click.option("--no-qr", is_flag=True, help="Do not draw the QR code in the terminal.")
+@click.option("--sync-every", "sync_every", default=300, show_default=True, type=click.IntRange(0, 86400),
+              envvar="FIELDKIT_SYNC_EVERY",
+              help="When the laptop is linked to a central: sync by itself every this many seconds, and as soon as "
+                   "the network changes (0: only by hand).")
+@click.option("--sync-purge", is_flag=True,
+              help="After each sync by itself, delete the local copies the central confirmed (as sync --purge).")
 @data_option
-def serve(host, port, threads, no_qr, data_dir):
+def serve(host, port, threads, no_qr, sync_every, sync_purge, data_dir):
     """Serve the surveys to phones on the local network (waitress)."""
     import waitress
 
@@ -238,6 +245,16 @@ def serve(host, port, threads, no_qr, data_dir):
                                    f"Is fieldkit already running? Try another port: --port {port + 1}") from None
     quiet_channels(server, per_client=None if behind else int(app.config["MAX_CONNECTIONS_PER_CLIENT"] or PER_CLIENT),
                    header_seconds=float(app.config["HEADER_SECONDS"] or HEADER_SECONDS))
+    app.config["SYNC_EVERY"] = sync_every  # the console says how this laptop syncs
+    if sync_every:
+        from .sync.auto import AutoSync
+
+        def said(text: str) -> None:
+            click.echo(f"{dt.datetime.now().strftime('%H:%M:%S')} {text}")
+            sys.stdout.flush()
+
+        AutoSync(app.config["DATABASE"], interval=sync_every, purge=sync_purge, echo=said).start()
+        click.echo(f"Syncs by itself every {sync_every} s when linked to a central (--sync-every 0: only by hand).")
     click.echo("Press Ctrl+C to stop.")
     sys.stdout.flush()
     try:
@@ -606,8 +623,13 @@ def link(url, token, ca_bundle, allow_http, data_dir):
 @allow_http_option
 @click.option("--retries", default=6, show_default=True, type=click.IntRange(0, 20),
               help="Tries again after a failed request, waiting twice as long each time (up to 30 s).")
+@click.option("--watch", is_flag=True,
+              help="Keep syncing by itself, as `fieldkit serve` does: every --every seconds and as soon as the "
+                   "network changes, a line per attempt, until Ctrl+C.")
+@click.option("--every", "every", default=300, show_default=True, type=click.IntRange(10, 86400),
+              envvar="FIELDKIT_SYNC_EVERY", help="With --watch: seconds between attempts.")
 @data_option
-def sync(purge, ca_bundle, allow_http, retries, data_dir):
+def sync(purge, ca_bundle, allow_http, retries, watch, every, data_dir):
     """Send unsynced submissions to the central and pull its forms, with a progress bar.
 
     Exits 0 only when the central acknowledged everything; 1 when something was
@@ -629,6 +651,22 @@ def sync(purge, ca_bundle, allow_http, retries, data_dir):
         bar.total = total
         bar.update(done - bar.n)
 
+    if watch:
+        from .sync.auto import AutoSync
+
+        def line(text: str) -> None:
+            for bar in bars.values():
+                bar.close()
+            bars.clear()
+            click.echo(f"{dt.datetime.now().strftime('%H:%M:%S')} {text}")
+
+        watcher = AutoSync(str(database_path(data_dir)), interval=every, purge=purge, echo=line)
+        click.echo(f"Syncing by itself every {every} s and when the network changes. Press Ctrl+C to stop.")
+        try:
+            watcher.loop(progress=progress, every_attempt=True)
+        except KeyboardInterrupt:
+            click.echo("Stopped.")
+        return
     result = runner.run(str(database_path(data_dir)), purge=purge, ca_bundle=str(ca_bundle) if ca_bundle else None,
                         allow_http=True if allow_http else None, retries=retries, progress=progress)
     for bar in bars.values():

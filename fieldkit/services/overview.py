@@ -19,6 +19,7 @@ class Overview:
     forms: int
     linked: bool
     unsynced: int
+    last_success: str | None  # when a sync last ended with everything acknowledged (UTC)
     disk_free: int | None  # bytes, None where the disk cannot be asked
     disk_total: int | None
 
@@ -50,4 +51,5 @@ def overview(db, data_dir: str | Path, now: dt.datetime | None = None) -> Overvi
                     forms_open=sum(1 for f in forms if f["status"] == "open"), forms=len(forms),
                     linked=sync_store.get_link(db) is not None,
                     unsynced=sync_store.count_by_state(db).get("unsynced", 0),
+                    last_success=(sync_store.get_last_success(db) or {}).get("at"),
                     disk_free=free, disk_total=total)

@@ -17,16 +17,19 @@ STATUS_KEY = "sync_status"
 
 # --- laptop side: the queue ----------------------------------------------------------------
 
-def unsynced(db, limit: int, skip: frozenset | set = frozenset()) -> list[dict]:
+def unsynced(db, limit: int, skip: frozenset | set = frozenset(), skip_forms: frozenset | set = frozenset()) -> list[dict]:
     """The oldest submissions not yet acknowledged by the central, in a stable order
     (a resumed sync sends the same batches again, which the central deduplicates);
-    without those in skip (the central refused them in this run)."""
+    without those in skip (the central refused them in this run), nor the answers to
+    the forms in skip_forms (synced by hand only, in a sync by itself)."""
     # The event travels by its code and name: its id is local to this laptop.
     sql = ("SELECT s.*, e.code AS event_code, e.name AS event_name, e.site AS event_site, e.date AS event_date "
            "FROM submissions s LEFT JOIN events e ON e.id = s.event_id WHERE s.sync_state IS NULL "
            f"{'AND s.uuid NOT IN (SELECT value FROM json_each(?)) ' if skip else ''}"
+           f"{'AND s.form_id NOT IN (SELECT value FROM json_each(?)) ' if skip_forms else ''}"
            "ORDER BY s.submitted_at, s.uuid LIMIT ?")
-    params = [json.dumps(sorted(skip)), limit] if skip else [limit]
+    params = ([json.dumps(sorted(skip))] if skip else []) + ([json.dumps(sorted(skip_forms))] if skip_forms else []) \
+        + [limit]
     rows = [dict(r, answers=json.loads(r["answers"])) for r in db.query(sql, params)]
     files = attachments.for_sync(db, [r["uuid"] for r in rows])
     for row in rows:
@@ -147,6 +150,37 @@ def get_link(db) -> dict | None:
 
 def set_link(db, link: dict) -> None:
     _put_json(db, LINK_KEY, link)
+
+
+AUTO_KEY = "sync_auto"
+SUCCESS_KEY = "sync_last_success"
+
+
+def get_auto(db) -> dict:
+    """{'by_hand': bool (the whole laptop), 'forms_by_hand': [form_id, ...]}: what a sync
+    by itself leaves to a sync by hand (some programmes must not move data over a home network)."""
+    found = _get_json(db, AUTO_KEY) or {}
+    return {"by_hand": bool(found.get("by_hand")), "forms_by_hand": sorted(set(found.get("forms_by_hand") or []))}
+
+
+def set_auto(db, by_hand: bool, forms_by_hand: list[str]) -> None:
+    _put_json(db, AUTO_KEY, {"by_hand": bool(by_hand), "forms_by_hand": sorted(set(forms_by_hand))})
+
+
+def count_unsynced(db, skip_forms: frozenset | set = frozenset()) -> int:
+    sql = "SELECT COUNT(*) AS n FROM submissions WHERE sync_state IS NULL"
+    if skip_forms:
+        sql += " AND form_id NOT IN (SELECT value FROM json_each(?))"
+    return next(db.query(sql, [json.dumps(sorted(skip_forms))] if skip_forms else []))["n"]
+
+
+def get_last_success(db) -> dict | None:
+    """{'at', 'sent', 'by'} of the last sync that ended with everything acknowledged."""
+    return _get_json(db, SUCCESS_KEY)
+
+
+def put_last_success(db, value: dict) -> None:
+    _put_json(db, SUCCESS_KEY, value)
 
 
 def get_status(db) -> dict | None:

@@ -49,15 +49,18 @@ def messages_of(result: Result) -> list[Message]:
 
 
 def run(database: str, *, purge: bool = False, ca_bundle: str | None = None, allow_http: bool | None = None,
-        retries: int = 6, backoff: float = 0.5, progress: Progress | None = None, user: str | None = None) -> Result:
+        retries: int = 6, backoff: float = 0.5, progress: Progress | None = None, user: str | None = None,
+        skip_forms: frozenset | set = frozenset()) -> Result:
+    """skip_forms: forms whose answers this run leaves alone (a sync by itself skips
+    those set to sync by hand only)."""
     db = store.connect(database)
     try:
-        return _run(db, purge, ca_bundle, allow_http, retries, backoff, progress, user)
+        return _run(db, purge, ca_bundle, allow_http, retries, backoff, progress, user, frozenset(skip_forms))
     finally:
         db.conn.close()
 
 
-def _run(db, purge, ca_bundle, allow_http, retries, backoff, progress, user) -> Result:
+def _run(db, purge, ca_bundle, allow_http, retries, backoff, progress, user, skip_forms) -> Result:
     result = Result()
     link = sync_store.get_link(db)
     if link is None:
@@ -88,8 +91,8 @@ def _run(db, purge, ca_bundle, allow_http, retries, backoff, progress, user) -> 
         central = Central(link["url"], link["token"], ca_bundle=ca_bundle or link.get("ca_bundle"),
                           allow_http=link.get("allow_http", False) if allow_http is None else allow_http,
                           retries=retries, backoff=backoff, before_attempt=renew)
-        central.hello()
-        push_all(db, central, result, report)
+        central.hello()  # online means this: the central answered, authenticated, as the central
+        push_all(db, central, result, report, skip_forms)
         pull_forms(db, central, result, report)
         result.ok = not result.problems
     except SyncError as error:
@@ -103,6 +106,8 @@ def _run(db, purge, ca_bundle, allow_http, retries, backoff, progress, user) -> 
         status.update(state="done" if result.ok else "failed", finished_at=utcnow(), **counts(result),
                       message=result.message, problems=result.problems, unsynced=result.unsynced)
         sync_store.put_status(db, status)
+        if result.ok:
+            sync_store.put_last_success(db, {"at": status["finished_at"], "sent": result.sent, "by": user})
         store.audit.record(db, user, "sync", central=link["url"], **counts(result), ok=result.ok)
         sync_store.release_lease(db, owner)
     return result
@@ -112,10 +117,10 @@ def counts(result: Result) -> dict:
     return {k: getattr(result, k) for k in ("sent", "created", "duplicates", "conflicts", "forms_pulled", "purged")}
 
 
-def push_all(db, central: Central, result: Result, report: Progress) -> None:
+def push_all(db, central: Central, result: Result, report: Progress, skip_forms: frozenset = frozenset()) -> None:
     """Send the unsynced in batches until none is left. Each round has at least
     one submission acknowledged (or raises), so the loop ends; the bound guards that."""
-    total = sync_store.count_by_state(db)["unsynced"]
+    total = sync_store.count_unsynced(db, skip_forms)
     report("push", 0, total)
 
     refused: dict[str, tuple[str, str]] = {}  # uuid -> (form_id, version) the central lacks
@@ -131,7 +136,7 @@ def push_all(db, central: Central, result: Result, report: Progress) -> None:
         report("push", result.sent, max(total, result.sent))
 
     for _round in range(total + 50):
-        batch = sync_store.unsynced(db, central.batch_size, skip=set(refused))
+        batch = sync_store.unsynced(db, central.batch_size, skip=set(refused), skip_forms=skip_forms)
         if not batch:
             break
         versions.update({sub["uuid"]: (sub["form_id"], sub["form_version"]) for sub in batch})

@@ -7,15 +7,17 @@ import datetime as dt
 import json
 import threading
 
-from flask import Blueprint, abort, current_app, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from .. import store
+from ..errors import FieldkitError
 from ..messages import Message
-from ..store import devices as device_store, forms as form_store, submissions, sync as sync_store
+from ..store import audit, devices as device_store, forms as form_store, submissions, sync as sync_store
 from ..store.util import utcnow
 from .auth import access, current_user
 from .db import get_db
+from .i18n import page_lang
 
 bp = Blueprint("sync_console", __name__, url_prefix="/console/sync")
 REFRESH_SECONDS = 2
@@ -27,9 +29,28 @@ START_GRACE = dt.timedelta(seconds=60)  # a sync asked for but not started by th
 def index():
     db = get_db()
     link = sync_store.get_link(db)
+    forms = [{"form_id": f["form_id"], "title": f["title"].get(page_lang()) or next(iter(f["title"].values()), f["form_id"])}
+             for f in form_store.list_forms(db)]
     return render_template("console/sync.html", link=link, counts=sync_store.count_by_state(db),
                            status=view_status(db), local_conflicts=sync_store.local_conflicts(db),
-                           devices=device_store.list_devices(db), conflicts=sync_store.list_conflicts(db))
+                           devices=device_store.list_devices(db), conflicts=sync_store.list_conflicts(db),
+                           auto=sync_store.get_auto(db), last_success=sync_store.get_last_success(db),
+                           sync_every=current_app.config.get("SYNC_EVERY", 0), sync_forms=forms)
+
+
+@bp.post("/auto")
+@access("coordinator")
+def set_auto():
+    """Which answers a sync by itself leaves to a sync by hand: the whole laptop's, or a form's."""
+    db = get_db()
+    known = {f["form_id"] for f in form_store.list_forms(db)}
+    chosen = request.form.getlist("forms_by_hand")
+    if set(chosen) - known or request.form.get("by_hand") not in (None, "1"):
+        raise FieldkitError("bad_request")
+    sync_store.set_auto(db, request.form.get("by_hand") == "1", chosen)
+    audit.record(db, current_user()["username"], "sync.by_hand", laptop=request.form.get("by_hand") == "1",
+                 forms=sorted(chosen))
+    return redirect(url_for(".index"), code=303)
 
 
 @bp.post("/run")
