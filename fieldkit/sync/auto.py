@@ -28,6 +28,7 @@ FIRST_BACKOFF = 30.0  # after a failed attempt; doubled each time, up to the int
 NETWORK_CHECK = 5.0  # how often the network is looked at (a cheap local call: nothing is sent)
 DEFAULT_INTERVAL = 300
 RETRIES = 2  # within one attempt: the loop itself is the longer retry
+PAUSE = 0.1  # seconds of rest after each batch of up to 200: the participants' pages go first (bench/RESULTS.md)
 
 
 def network_fingerprint() -> str:
@@ -83,7 +84,7 @@ class AutoSync:
         if settings["by_hand"]:
             return Attempt(False, why_not="by hand only")
         result = runner.run(self.database, purge=self.purge, retries=RETRIES, progress=progress, user="auto",
-                            skip_forms=frozenset(settings["forms_by_hand"]))
+                            skip_forms=frozenset(settings["forms_by_hand"]), pause=PAUSE)
         if result.busy:
             return Attempt(False, why_not="another sync is running")
         self.failures = 0 if result.ok else self.failures + 1

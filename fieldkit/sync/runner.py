@@ -4,6 +4,7 @@ console's Sync now button (in a thread); its status is kept in the database,
 so the console's status page can show a sync started anywhere."""
 from __future__ import annotations
 
+import time
 import uuid as uuidlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -50,17 +51,18 @@ def messages_of(result: Result) -> list[Message]:
 
 def run(database: str, *, purge: bool = False, ca_bundle: str | None = None, allow_http: bool | None = None,
         retries: int = 6, backoff: float = 0.5, progress: Progress | None = None, user: str | None = None,
-        skip_forms: frozenset | set = frozenset()) -> Result:
+        skip_forms: frozenset | set = frozenset(), pause: float = 0.0) -> Result:
     """skip_forms: forms whose answers this run leaves alone (a sync by itself skips
-    those set to sync by hand only)."""
+    those set to sync by hand only). pause: seconds to rest after each batch (a sync
+    by itself leaves the laptop's CPU to the participants' pages in between)."""
     db = store.connect(database)
     try:
-        return _run(db, purge, ca_bundle, allow_http, retries, backoff, progress, user, frozenset(skip_forms))
+        return _run(db, purge, ca_bundle, allow_http, retries, backoff, progress, user, frozenset(skip_forms), pause)
     finally:
         db.conn.close()
 
 
-def _run(db, purge, ca_bundle, allow_http, retries, backoff, progress, user, skip_forms) -> Result:
+def _run(db, purge, ca_bundle, allow_http, retries, backoff, progress, user, skip_forms, pause=0.0) -> Result:
     result = Result()
     link = sync_store.get_link(db)
     if link is None:
@@ -92,7 +94,7 @@ def _run(db, purge, ca_bundle, allow_http, retries, backoff, progress, user, ski
                           allow_http=link.get("allow_http", False) if allow_http is None else allow_http,
                           retries=retries, backoff=backoff, before_attempt=renew)
         central.hello()  # online means this: the central answered, authenticated, as the central
-        push_all(db, central, result, report, skip_forms)
+        push_all(db, central, result, report, skip_forms, pause)
         pull_forms(db, central, result, report)
         result.ok = not result.problems
     except SyncError as error:
@@ -117,7 +119,8 @@ def counts(result: Result) -> dict:
     return {k: getattr(result, k) for k in ("sent", "created", "duplicates", "conflicts", "forms_pulled", "purged")}
 
 
-def push_all(db, central: Central, result: Result, report: Progress, skip_forms: frozenset = frozenset()) -> None:
+def push_all(db, central: Central, result: Result, report: Progress, skip_forms: frozenset = frozenset(),
+             pause: float = 0.0) -> None:
     """Send the unsynced in batches until none is left. Each round has at least
     one submission acknowledged (or raises), so the loop ends; the bound guards that."""
     total = sync_store.count_unsynced(db, skip_forms)
@@ -141,6 +144,8 @@ def push_all(db, central: Central, result: Result, report: Progress, skip_forms:
             break
         versions.update({sub["uuid"]: (sub["form_id"], sub["form_version"]) for sub in batch})
         central.push([sync_service.to_wire(sub) for sub in batch], acknowledged)
+        if pause:
+            time.sleep(pause)
     for (form_id, version) in sorted(set(refused.values())):
         count = sum(v == (form_id, version) for v in refused.values())
         result.problems.append(asdict(Message(N_(
