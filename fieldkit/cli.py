@@ -205,7 +205,7 @@ def serve(host, port, threads, no_qr, sync_every, sync_purge, data_dir):
     """Serve the surveys to phones on the local network (waitress)."""
     import waitress
 
-    from . import create_app
+    from .web.app import create_app
     from .web.auth import new_setup_token
 
     app = create_app(dict({"DATA_DIR": data_dir} if data_dir else {}, DB_POOL=threads))
@@ -304,6 +304,28 @@ def users_list(data_dir):
         click.echo("No accounts yet. `fieldkit serve` prints a setup link, or use: fieldkit users add NAME --role coordinator")
     for row in rows:
         click.echo(f"{row['username']:<24} {row['role']:<12} last sign-in: {row['last_login'] or 'never'}")
+
+
+@users.command("password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input (for scripts).")
+@data_option
+def users_password(name, password_stdin, data_dir):
+    """Give an account a new password (asked twice); its sessions end everywhere."""
+    from .web.auth import account_problem
+    if password_stdin:
+        password = confirm = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("New password", hide_input=True)
+        confirm = click.prompt("New password again", hide_input=True)
+    problem = account_problem(name, password, confirm)
+    if problem:
+        raise click.ClickException(problem)
+    db = open_db(data_dir)
+    if not store.users.set_password(db, name, password):
+        raise click.ClickException(f"There is no account called {name!r}.")
+    store.audit.record(db, None, "user.password_changed", account=name, via="command line")
+    click.echo(f"New password for {name}; its sessions have ended.")
 
 
 @users.command("remove")

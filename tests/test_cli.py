@@ -122,3 +122,25 @@ def test_the_readme_documents_every_command_and_each_of_its_options():
             if names and names[0] not in ("--data", "--help") and not any(n in table for n in names):
                 missing.append(f"{path} {names[0]}")
     assert missing == []
+
+
+def test_a_forgotten_password_is_replaced_from_the_terminal_and_its_sessions_end(tmp_path):
+    from fieldkit import create_app
+    from conftest import PASSWORD, sign_in
+    data = ["--data", str(tmp_path)]
+    runner = CliRunner()
+    assert runner.invoke(main, ["users", "add", "ana", "--role", "coordinator", "--password-stdin"] + data,
+                         input=PASSWORD + "\n").exit_code == 0
+    app = create_app({"DATA_DIR": tmp_path, "TESTING": True, "RATELIMIT_ENABLED": False})
+    browser = app.test_client()
+    assert sign_in(browser, "ana").status_code == 303
+    assert browser.get("/console/").status_code == 200
+    short = runner.invoke(main, ["users", "password", "ana", "--password-stdin"] + data, input="short\n")
+    assert short.exit_code == 1 and "at least 10" in short.output
+    missing = runner.invoke(main, ["users", "password", "nobody", "--password-stdin"] + data, input=PASSWORD + "\n")
+    assert missing.exit_code == 1 and "no account" in missing.output
+    changed = runner.invoke(main, ["users", "password", "ana", "--password-stdin"] + data,
+                            input="a-new-long-password\n")
+    assert changed.exit_code == 0, changed.output
+    assert browser.get("/console/").status_code in (302, 303, 401)  # the old session opens nothing
+    assert sign_in(browser, "ana", "a-new-long-password").status_code == 303

@@ -75,3 +75,18 @@ def test_flask_compress_takes_a_streamed_response(app):
         streamed = Response((chunk for chunk in ["a" * 1000]), mimetype="text/csv")
         out = compress.after_request(streamed)
         assert out.headers.get("Content-Encoding") == "gzip"
+
+
+def test_passwords_read_werkzeugs_hashes_and_werkzeug_reads_ours():
+    """Accounts made before fieldkit hashed with the standard library keep signing in,
+    and a hash written now is one werkzeug (and so an older fieldkit) reads."""
+    from werkzeug.security import check_password_hash, generate_password_hash
+
+    from fieldkit.passwords import check_password, hash_password
+    for method in ("scrypt", "pbkdf2:sha256:1000"):
+        old = generate_password_hash("correct horse", method=method)
+        assert check_password(old, "correct horse") and not check_password(old, "wrong horse")
+    ours = hash_password("correct horse")
+    assert ours.startswith("scrypt:32768:8:1$") and check_password_hash(ours, "correct horse")
+    assert not check_password("md5$x$y", "x") and not check_password("garbage", "x")
+    assert not check_password("scrypt:1048577:8:1$s$00", "x")  # work beyond the bound is refused, not done

@@ -50,3 +50,26 @@ def test_installed_console_script_serves_the_demo(installed, tmp_path):
     listing = subprocess.run([str(installed / "fieldkit"), "forms", "list", "--data", str(tmp_path / "data")],
                              capture_output=True, text=True, check=True, cwd=tmp_path).stdout
     assert "wellbeing" in listing
+
+
+def test_the_forms_and_the_store_load_no_web_library():
+    """fieldkit's layers (ARCHITECTURE.md): importing the forms engine, the store and the
+    services that the commands use loads neither Flask nor werkzeug; and no module in
+    forms/ or store/ imports one."""
+    import ast
+    import subprocess
+    import sys
+    from pathlib import Path
+    probe = ("import sys, fieldkit, fieldkit.forms.engine, fieldkit.forms.xlsform, fieldkit.store, "
+             "fieldkit.services.export, fieldkit.services.collect, fieldkit.sync.runner; "
+             "print(sorted(m for m in ('flask', 'werkzeug', 'flask_babel', 'jinja2') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]"
+    package = Path(__file__).resolve().parent.parent / "fieldkit"
+    found = []
+    for path in [*(package / "forms").glob("*.py"), *(package / "store").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            found += [f"{path.name}: {n}" for n in names if n.split(".")[0] in ("flask", "werkzeug", "flask_babel")]
+    assert found == []

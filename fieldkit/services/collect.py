@@ -47,10 +47,6 @@ class Draft:
     def language(self) -> str:
         return self.row["language"]
 
-    @property
-    def at_end(self) -> bool:
-        return self.position >= len(self.form.screens)
-
 
 def open_form(db, key: str, for_new_answers: bool = False) -> Form:
     """The current version of the form a participant URL names (by its public_id)."""

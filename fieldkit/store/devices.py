@@ -6,19 +6,14 @@ not let anyone push as a laptop.
 """
 from __future__ import annotations
 
-import hashlib
 import secrets
 
 from .db import write
-from .util import utcnow
+from .util import token_hash, utcnow
 
 
 class DeviceExists(Exception):
     pass
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def add_device(db, name: str) -> str:

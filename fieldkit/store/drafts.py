@@ -7,19 +7,14 @@ a participant's session nor read what they have answered so far.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 import uuid
 
 from ..crypto import open_draft, seal_draft
 from .db import write
-from .util import utcnow
+from .util import token_hash as _hash, utcnow
 
 LIFETIME = dt.timedelta(hours=12)
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _innermost(path: str) -> int:

@@ -6,8 +6,7 @@ import json
 from collections.abc import Iterator
 
 from .db import write
-from .drafts import _hash
-from .util import utcnow
+from .util import token_hash as _hash, utcnow
 
 
 def content_hash(form_id: str, form_version: str, answers: dict) -> str:
@@ -115,11 +114,6 @@ def iter_filtered(db, form_id: str, limit: int | None = None, offset: int = 0, n
 def get_submission(db, uuid: str) -> dict | None:
     row = next(db.query("SELECT * FROM submissions WHERE uuid = ?", [uuid]), None)
     return dict(row, answers=json.loads(row["answers"])) if row else None
-
-
-def languages_used(db, form_id: str) -> list[str]:
-    return [r["language"] for r in db.query(
-        "SELECT DISTINCT language FROM submissions WHERE form_id = ? ORDER BY language", [form_id])]
 
 
 def sealed_keys(db, form_id: str) -> dict[str | None, int]:

@@ -1,4 +1,4 @@
-"""Console accounts. Passwords are stored as werkzeug scrypt hashes only."""
+"""Console accounts. Passwords are stored as scrypt hashes only (fieldkit/passwords.py)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,8 +6,7 @@ import functools
 import hashlib
 import secrets
 
-from werkzeug.security import check_password_hash, generate_password_hash
-
+from ..passwords import check_password, hash_password
 from .db import write
 from .util import utcnow
 
@@ -26,7 +25,7 @@ def add_user(db, username: str, password: str, role: str) -> None:
     with write(db):
         if next(db.query("SELECT 1 FROM users WHERE username = ?", [username]), None):
             raise UserExists(username)
-        db["users"].insert({"username": username, "password_hash": generate_password_hash(password),
+        db["users"].insert({"username": username, "password_hash": hash_password(password),
                             "role": role, "created_at": utcnow(), "failed_logins": 0,
                             "session_key": secrets.token_urlsafe(24)})
 
@@ -36,7 +35,7 @@ def set_password(db, username: str, password: str) -> bool:
     with write(db):
         return db.execute("UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL, "
                           "session_key = ? WHERE username = ?",
-                          [generate_password_hash(password), secrets.token_urlsafe(24), username]).rowcount == 1
+                          [hash_password(password), secrets.token_urlsafe(24), username]).rowcount == 1
 
 
 def end_sessions(db, username: str) -> None:
@@ -74,7 +73,7 @@ def authenticate(db, username: str, password: str, now: dt.datetime | None = Non
         row = next(db.query("SELECT * FROM users WHERE username = ?", [username]), None)
         if row and row["locked_until"] and row["locked_until"] > _iso(now):
             return "locked", None
-        valid = check_password_hash(row["password_hash"] if row else _dummy_hash(), password)
+        valid = check_password(row["password_hash"] if row else _dummy_hash(), password)
         if not row:
             return _unknown_name_failed(db, username, now), None
         if not valid:
@@ -107,4 +106,4 @@ def _iso(moment: dt.datetime) -> str:
 
 @functools.cache
 def _dummy_hash() -> str:
-    return generate_password_hash("fieldkit-timing-equaliser")
+    return hash_password("fieldkit-timing-equaliser")

@@ -1,4 +1,10 @@
 import datetime as dt
+import hashlib
+
+
+def token_hash(token: str) -> str:
+    """What is stored of a secret token (a draft's, a device's, the setup link's): its SHA-256."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def utcnow() -> str:

@@ -7,7 +7,6 @@ cannot be added without deciding who may reach it.
 from __future__ import annotations
 
 import functools
-import hashlib
 import secrets
 import time
 
@@ -16,6 +15,7 @@ from flask_babel import gettext
 
 from ..errors import FieldkitError
 from ..store import audit, devices, meta, users
+from ..store.util import token_hash as _hash
 from .db import get_db
 
 bp = Blueprint("auth", __name__, url_prefix="/console")
@@ -85,10 +85,6 @@ def current_device() -> dict:
     if device["revoked_at"]:
         raise FieldkitError("device_revoked")
     return device
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def new_setup_token(db) -> str | None:

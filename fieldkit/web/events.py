@@ -7,6 +7,7 @@ from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_te
 from flask_babel import force_locale, format_decimal, gettext
 from markupsafe import Markup
 
+from .. import config as configuration
 from ..errors import FieldkitError
 from ..services import help as help_service, poster
 from ..store import audit, events as event_store, forms as form_store
@@ -16,7 +17,15 @@ from .fonts import titles_stylesheet_url
 from .i18n import native_name, page_lang
 
 bp = Blueprint("events", __name__)
-SMALL_COUNT = 5
+SMALL_COUNT = configuration.DEFAULTS["SMALL_COUNT"]
+
+
+def small_count() -> int:
+    """The configured threshold below which counts are shown as '<N' (read here alone)."""
+    try:
+        return int(current_app.config.get("SMALL_COUNT", SMALL_COUNT))
+    except (TypeError, ValueError):
+        return SMALL_COUNT  # a mistyped setting must not turn suppression off
 
 
 def public_url() -> str:
@@ -33,7 +42,7 @@ def event_or_404(event_id: int) -> dict:
 
 def shown_count(count: int) -> str:
     """Small counts are shown as '<5' wherever a facilitator or a printout can see them."""
-    threshold = int(current_app.config.get("SMALL_COUNT", SMALL_COUNT))
+    threshold = small_count()
     return f"<{threshold}" if 0 < count < threshold else str(count)
 
 

@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from flask import Blueprint, current_app, g, render_template, request, url_for
+from flask import Blueprint, g, render_template, request, url_for
 from flask_babel import format_date, format_decimal, get_locale, gettext
 
 from ..errors import FieldkitError
@@ -22,7 +22,7 @@ from .auth import access
 from .charts import Bar, bar_chart
 from .console import event_filter, form_or_404, label
 from .db import get_db
-from .events import SMALL_COUNT
+from .events import small_count
 from .i18n import native_name
 
 bp = Blueprint("results", __name__, url_prefix="/console")
@@ -68,13 +68,6 @@ def percent(fraction: float) -> str:
     pattern = copy.copy(locale.percent_formats[None])  # a copy: the locale's data is shared
     pattern.frac_prec = (0, 1)
     return pattern.apply(fraction, locale)
-
-
-def small_count() -> int:
-    try:
-        return int(current_app.config.get("SMALL_COUNT", SMALL_COUNT))
-    except (TypeError, ValueError):
-        return SMALL_COUNT  # a mistyped setting must not turn suppression off
 
 
 def read_filters(db, form) -> tuple[dict, dict]:
