@@ -13,7 +13,7 @@ import click
 from . import config as configuration, store
 from .forms.model import text_in
 from .forms.xlsform import MISSING_FILE, FormImportError, Problem
-from .services import export as export_service, forms as form_service
+from .services import accounts, export as export_service, forms as form_service
 
 data_option = click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
                            envvar="FIELDKIT_DATA",
@@ -288,10 +288,9 @@ def users_add(name, role, password_stdin, data_dir):
         raise click.ClickException(problem)
     db = open_db(data_dir)
     try:
-        store.users.add_user(db, name, password, role)
-    except store.users.UserExists:
+        accounts.add_user(db, name, password, role)
+    except accounts.UserExists:
         raise click.ClickException(f"There is already an account called {name!r}.") from None
-    store.audit.record(db, None, "user.created", account=name, role=role, via="command line")
     click.echo(f"Added {role} {name}.")
 
 
@@ -322,9 +321,8 @@ def users_password(name, password_stdin, data_dir):
     if problem:
         raise click.ClickException(problem)
     db = open_db(data_dir)
-    if not store.users.set_password(db, name, password):
+    if not accounts.set_password(db, name, password):
         raise click.ClickException(f"There is no account called {name!r}.")
-    store.audit.record(db, None, "user.password_changed", account=name, via="command line")
     click.echo(f"New password for {name}; its sessions have ended.")
 
 
@@ -334,9 +332,8 @@ def users_password(name, password_stdin, data_dir):
 def users_remove(name, data_dir):
     """Remove a console account; its sessions end at once."""
     db = open_db(data_dir)
-    if not store.users.delete_user(db, name):
+    if not accounts.remove_user(db, name):
         raise click.ClickException(f"There is no account called {name!r}.")
-    store.audit.record(db, None, "user.removed", account=name, via="command line")
     click.echo(f"Removed {name}.")
 
 
@@ -442,15 +439,13 @@ def export(form_id, fmt, event_code, out, data_dir, key_file=()):
                                    f"Choose where to write it: --out {form_id}.{export_format.extension}")
     private_key = read_keys(key_file)
     try:
-        export_service.check_key(db, form_id, private_key)
+        export_service.begin(db, form_id, fmt, None, "command line", private_key, **filters)
     except export_service.Sealed as sealed:
         needs = "; ".join(f"{n} answer(s) need the key {kid}" if kid else f"{n} older answer(s) open with none of "
                           "the keys given" for kid, n in sorted(sealed.missing.items(), key=lambda i: str(i[0])))
         raise click.ClickException(
             f"The answers to {form_id} are encrypted: {needs}. Give each key with --key FILE; "
             "nothing was written.") from None
-    store.audit.record(db, None, "decrypt" if private_key else "export", form_id=form_id, format=fmt,
-                       via="command line", **filters)
     chunks = export_format.write(db, form_id, private_key=private_key, **filters)
     if out is None:  # bytes either way: text formats as UTF-8, whatever the console's own encoding
         for chunk in chunks:
@@ -554,15 +549,13 @@ def devices():
 @data_option
 def devices_add(name, data_dir):
     """Register a laptop and print its token, alone on the last line (shown only once)."""
-    from .store import devices as device_store
     if not valid_device_name(name):
         raise click.ClickException("Choose a device name of letters, numbers, '-', '_' or '.' (up to 40).")
     db = open_db(data_dir)
     try:
-        token = device_store.add_device(db, name)
-    except device_store.DeviceExists:
+        token = accounts.add_device(db, name)
+    except accounts.DeviceExists:
         raise click.ClickException(f"There is already a device called {name!r}. Choose another name.") from None
-    store.audit.record(db, None, "device.added", device=name, via="command line")
     click.echo(f"Added device {name}. This central keeps only a hash of its token: copy it now.")
     click.echo("On that laptop, run: fieldkit link https://THIS-CENTRAL --token TOKEN")
     click.echo(token)
@@ -587,11 +580,9 @@ def devices_list(data_dir):
 @data_option
 def devices_revoke(name, data_dir):
     """Refuse a device's token from now on (what it already sent is kept)."""
-    from .store import devices as device_store
     db = open_db(data_dir)
-    if not device_store.revoke_device(db, name):
+    if not accounts.revoke_device(db, name):
         raise click.ClickException(f"There is no active device called {name!r}. See: fieldkit devices list")
-    store.audit.record(db, None, "device.revoked", device=name, via="command line")
     click.echo(f"Revoked {name}. Its token no longer works.")
 
 

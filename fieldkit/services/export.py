@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from .. import crypto
 from ..forms.model import Choice, Form, Question
 from ..messages import N_
-from ..store import attachments as attachment_store, forms as form_store, submissions
+from ..store import attachments as attachment_store, audit as audit_store, forms as form_store, submissions
 from . import export_xlsx as xlsx
 
 META_COLUMNS = ("uuid", "form_version", "language", "started_at", "submitted_at", "event", "device")
@@ -71,6 +71,19 @@ def check_key(db, form_id: str, private_key=None) -> None:
             missing[None] = unopened
     if missing or not keyring:
         raise Sealed(form_id, missing or dict(counts))
+
+
+def begin(db, form_id: str, name: str, actor: str | None, via: str, private_key=None, **filters) -> "ExportFormat":
+    """The one way an export starts, from the console or the command line: the format,
+    every encrypted answer's key among those given (else Sealed, before a byte is
+    written), and the activity log's entry (a decryption as such). Then stream
+    FORMATS[name].write(db, form_id, private_key=..., **filters)."""
+    fmt = FORMATS[name]
+    if fmt.filtered:
+        check_key(db, form_id, private_key)
+    audit_store.record(db, actor, "decrypt" if private_key else "export", form_id=form_id, format=name,
+                       **({"via": via} if via else {}), **filters)
+    return fmt
 
 
 def readable(db, form_id: str, private_key=None, **filters) -> Iterator[dict]:

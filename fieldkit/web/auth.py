@@ -14,6 +14,7 @@ from flask import Blueprint, g, redirect, render_template, request, session, url
 from flask_babel import gettext
 
 from ..errors import FieldkitError
+from ..services import accounts
 from ..store import audit, devices, meta, users
 from ..store.util import token_hash as _hash
 from .db import get_db
@@ -122,9 +123,8 @@ def setup(token):
         password = request.form.get("password", "")
         error = account_problem(username, password, request.form.get("confirm", ""))
         if error is None:
-            users.add_user(db, username, password, "coordinator")
+            accounts.add_user(db, username, password, "coordinator", actor=username, via="setup link")
             meta.delete(db, "setup_token")
-            audit.record(db, username, "user.created", role="coordinator", via="setup link")
             _sign_in({"username": username})
             return redirect(url_for("console.home"), code=303)
     return render_template("console/setup.html", error=error), 422 if error else 200

@@ -271,19 +271,16 @@ def export(form_id):
         raise FieldkitError("bad_request")
     filters = event_filter(db)
     private_key = uploaded_private_key() if request.method == "POST" else None
-    if fmt.filtered:
-        try:
-            export_service.check_key(db, form_id, private_key)
-        except export_service.Sealed as sealed:
-            if not private_key:
-                raise FieldkitError("answers_encrypted") from None
-            needs = sum(sealed.missing.values())
-            keys = ", ".join(sorted(str(k) for k in sealed.missing if k)) or "?"
-            raise FieldkitError("wrong_key", Message(N_("%(count)s answers need a private key that was not chosen "
-                                                        "(%(keys)s). Choose every key the form has had; nothing "
-                                                        "was exported."), {"count": needs, "keys": keys})) from None
-    audit.record(db, current_user()["username"], "decrypt" if private_key else "export", form_id=form_id,
-                 format=name, **filters)
+    try:
+        export_service.begin(db, form_id, name, current_user()["username"], "", private_key, **filters)
+    except export_service.Sealed as sealed:
+        if not private_key:
+            raise FieldkitError("answers_encrypted") from None
+        needs = sum(sealed.missing.values())
+        keys = ", ".join(sorted(str(k) for k in sealed.missing if k)) or "?"
+        raise FieldkitError("wrong_key", Message(N_("%(count)s answers need a private key that was not chosen "
+                                                    "(%(keys)s). Choose every key the form has had; nothing "
+                                                    "was exported."), {"count": needs, "keys": keys})) from None
     filename = f"{form_id}-{dt.date.today().isoformat()}.{fmt.extension}"
     return Response(exported(current_app.config["DATABASE"], fmt, form_id, dict(filters, private_key=private_key)),
                     mimetype=fmt.mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
