@@ -302,3 +302,16 @@ def test_parse_answer_never_raises_on_arbitrary_text(question, values):
             # whatever is accepted is something the expression engine can read back
             from fieldkit.forms import expr
             expr.typed(question.type, result)
+
+
+def test_a_post_that_comes_back_with_errors_works_the_form_out_twice_not_six_times(participant, monkeypatch):
+    """Once on the answers it found, once on the answers posted; the page drawn again
+    with its errors reuses the second (issue 16)."""
+    p = participant("wellbeing")
+    page = p.start("en")
+    calls = []
+    real = engine.evaluate
+    monkeypatch.setattr(engine, "evaluate", lambda *a, **k: calls.append(1) or real(*a, **k))
+    response = p.post({"household_size": "-3"}, page=page)
+    assert response.status_code == 422
+    assert len(calls) == 2

@@ -129,6 +129,7 @@ class ScreenResult:
     entered: dict[str, list[str]]  # what was typed, to show it again beside an error
     errors: dict[str, Message] = field(default_factory=dict)
     appeared: list[str] = field(default_factory=list)  # questions that became relevant on this screen
+    state: State | None = None  # the whole form's state on the new answers, when apply_screen worked it out
 
 
 def _scoped_rows(chain: list[str], instances: dict, scope: Scope, every: bool) -> list[Instance]:
@@ -576,9 +577,12 @@ def with_list(form: Form, answers: dict, page: Page, now=None, lang=None) -> tup
 
 
 def apply_screen(form: Form, page: Page | int, answers: dict, posted: dict[str, list[str]],
-                 now=None, lang=None, check=True, seen: set[str] | frozenset = frozenset()) -> ScreenResult:
+                 now=None, lang=None, check=True, seen: set[str] | frozenset = frozenset(),
+                 before: State | None = None) -> ScreenResult:
     """Merge one page's posted answers (into its instance, inside a repeat); when
-    check, apply required and constraints. A screen outside repeats may be given by its index."""
+    check, apply required and constraints. A screen outside repeats may be given by its
+    index; before: evaluate(form, answers), when the caller has it already (a form is
+    evaluated once per state, not once per use)."""
     page = Page(page) if isinstance(page, int) else page
     inputs = screen_inputs(form, page.screen)
     names = {q.name for q in inputs}
@@ -599,8 +603,9 @@ def apply_screen(form: Form, page: Page | int, answers: dict, posted: dict[str, 
     _run_triggers(form, page, answers, result.answers, target, now, lang)
     if not check:
         return result
-    before = seen_from(form, evaluate(form, answers, now, lang), page)
-    after = seen_from(form, evaluate(form, result.answers, now, lang), page)
+    result.state = evaluate(form, result.answers, now, lang)
+    before = seen_from(form, before or evaluate(form, answers, now, lang), page)
+    after = seen_from(form, result.state, page)
     for q in inputs:
         # A question that became relevant with this post was not on the participant's
         # screen (without JavaScript), unless the page says it showed it (seen).

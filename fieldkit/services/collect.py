@@ -158,9 +158,10 @@ def answer_screen(db, draft: Draft, page: engine.Page, posted: dict[str, list[st
     going_back = action == "back"
     posted, upload_errors = _attach(db, draft, page, dict(posted), uploads or {}, keep_errors=not going_back)
     result = engine.apply_screen(form, page, draft.answers, posted, now, draft.language, check=not going_back,
-                                 seen=seen)
+                                 seen=seen, before=state)
     result.errors.update(upload_errors)
-    state = engine.evaluate(form, result.answers, now, draft.language)
+    state = result.state or engine.evaluate(form, result.answers, now, draft.language)
+    result.state = state
     if going_back:
         following = engine.previous_page(form, page, state) or page
     elif result.errors or result.appeared:

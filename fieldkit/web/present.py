@@ -143,7 +143,9 @@ def screen_page(draft, result=None, page=None):
     page = page or draft.page
     index = page.screen
     repeat = form.screens[index].repeat
-    whole = engine.evaluate(form, draft.answers, lang=lang)
+    # the state the answer just worked out (the draft holds those answers now), else anew
+    whole = result.state if result is not None and result.state is not None else engine.evaluate(
+        form, draft.answers, lang=lang)
     state = engine.seen_from(form, whole, page)
     errors = result.errors if result else {}
     entered = result.entered if result else {}
