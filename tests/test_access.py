@@ -90,3 +90,25 @@ def test_facilitator_cannot_read_answers_or_export(world, signed_in):
         assert facilitator.get(url).status_code == 403, url
     assert facilitator.get(f"/console/events/{world['event_id']}/display").status_code == 200
     assert PASSWORD
+
+
+def test_every_route_belongs_to_a_declared_part_of_fieldkit(app):
+    """Hooks and error pages follow web/areas.py, by blueprint: a new blueprint must say
+    which part it is, and the parts' URLs are what they should be."""
+    from fieldkit.web import areas
+    expected = {areas.PARTICIPANT: ("/f/", "/e/", "/recipes/", "/"), areas.CONSOLE: ("/console",),
+                areas.API: ("/api/",), areas.ASSET: ("/a/", "/static/")}
+    for rule in app.url_map.iter_rules():
+        blueprint = rule.endpoint.rpartition(".")[0] or None
+        part = areas.ENDPOINTS.get(rule.endpoint) or areas.BLUEPRINTS.get(blueprint)
+        assert part is not None, f"{rule.endpoint} ({rule.rule}) is in no part: add its blueprint to web/areas.py"
+        assert rule.rule.startswith(expected[part]), (rule.endpoint, rule.rule, part)
+
+
+def test_an_unknown_api_url_answers_json_and_an_unknown_page_html(client):
+    api = client.get("/api/v1/nothing-here")
+    assert api.status_code == 404 and api.get_json()["error"]["code"]
+    page = client.get("/nothing-here")
+    assert page.status_code == 404 and "<html" in page.get_data(as_text=True)
+    console = client.get("/console/nothing-here")
+    assert console.status_code == 404 and "<html" in console.get_data(as_text=True)

@@ -17,6 +17,7 @@ from ..errors import FieldkitError
 from ..services import accounts
 from ..store import audit, devices, meta, users
 from ..store.util import token_hash as _hash
+from . import areas
 from .db import get_db
 
 bp = Blueprint("auth", __name__, url_prefix="/console")
@@ -174,4 +175,4 @@ def init_app(app):
 
     @app.context_processor
     def inject_user():
-        return {"user": current_user() if request.path.startswith("/console") else None}
+        return {"user": current_user() if areas.is_console() else None}

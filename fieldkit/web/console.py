@@ -16,6 +16,7 @@ from ..messages import Message, N_
 from ..services import export as export_service, forms as form_service, overview as overview_service, poster
 from ..store import attachments as store_attachments, audit, connect, events as event_store, forms as form_store, \
     submissions
+from . import areas
 from .auth import access, current_user
 from .db import get_db
 from .events import public_url
@@ -29,7 +30,7 @@ PAGE_SIZE = 50
 @bp.before_app_request
 def console_language():
     """The console's language: chosen in the page (remembered), else the browser's."""
-    if not request.path.startswith("/console"):
+    if not areas.is_console():
         return
     languages = current_app.config["LANGUAGES"]
     asked = request.args.get("lang")
@@ -40,7 +41,7 @@ def console_language():
 
 @bp.app_context_processor
 def console_context():
-    if not request.path.startswith("/console"):
+    if not areas.is_console():
         return {}
     return {"console_languages": [(c, native_name(c)) for c in current_app.config["LANGUAGES"]]}
 

@@ -7,6 +7,7 @@ from werkzeug.exceptions import HTTPException
 from ..errors import FieldkitError
 from ..services import collect
 from ..store.forms import form_id_for_public
+from . import areas
 from .db import get_db
 from ..forms.engine import InputError
 
@@ -35,14 +36,13 @@ def render_error(error: FieldkitError):
     if error.status < 500:
         participant_language()
     text = error.message.render(gettext)
-    if request.path.startswith("/api/") or (
-            request.accept_mimetypes.best == "application/json"):
+    part = areas.area()
+    if part == areas.API or request.accept_mimetypes.best == "application/json":
         return jsonify({"error": {"code": error.code, "message": text}}), error.status
     restart = None
     if error.code in ("draft_missing", "session_expired") and request.view_args and "form_id" in request.view_args:
         restart = url_for("collect.start_page", form_id=request.view_args["form_id"])
-    layout = ("collect/base.html" if request.path.startswith(("/f/", "/e/"))
-              else "console/base.html" if request.path.startswith("/console") else "base.html")
+    layout = {areas.PARTICIPANT: "collect/base.html", areas.CONSOLE: "console/base.html"}.get(part, "base.html")
     return render_template("error.html", message=text, code=error.code, restart_url=restart,
                            layout=layout), error.status
 

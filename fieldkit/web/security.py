@@ -12,6 +12,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from ..errors import FieldkitError
 from ..forms.media import MAX_UPLOAD_BYTES
+from . import areas
 
 csrf = CSRFProtect()
 
@@ -28,7 +29,7 @@ HEADERS = {
 def add_headers(response):
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
-    if not request.path.startswith(("/static/", "/a/")):
+    if areas.area() != areas.ASSET:
         # Nothing a participant answered stays in the phone's cache.
         response.headers["Cache-Control"] = "no-store"
     return response
@@ -41,7 +42,7 @@ def check_body():
     them into U+FFFD)."""
     if request.method != "POST":
         return
-    if request.path.startswith("/f/"):
+    if areas.area() == areas.PARTICIPANT:
         files = request.mimetype == "multipart/form-data" and request.path.endswith("/q")
         request.max_content_length = MAX_UPLOAD_BYTES + 256 * 1024 if files else current_app.config["COLLECT_MAX_BODY"]
     if request.mimetype == "application/x-www-form-urlencoded":
