@@ -2,6 +2,11 @@
 
 One handler (web/errors.py) shows these as a page for people and as JSON for
 machines. Codes never change meaning; add new ones at the end.
+
+Each code also has a problem number, as ODK Central numbers its problems: the HTTP
+status, a dot, and its place among that status's codes (404.2). People can read it
+out over the phone ("error four-oh-four point two"); it is on the error page and in
+the JSON. A number is never given to another code.
 """
 from __future__ import annotations
 
@@ -35,10 +40,26 @@ CATALOGUE: dict[str, tuple[int, str]] = {
 }
 
 
+PROBLEMS: dict[str, str] = {
+    "bad_request": "400.1", "bad_encoding": "400.2", "session_expired": "400.3", "bad_batch": "400.4",
+    "signed_out": "401.1", "device_unauthorized": "401.2", "device_revoked": "401.3",
+    "forbidden": "403.1",
+    "not_found": "404.1", "form_not_found": "404.2",
+    "method_not_allowed": "405.1",
+    "draft_missing": "410.1", "form_closed": "410.2",
+    "too_large": "413.1",
+    "unsupported_media": "415.1",
+    "answers_encrypted": "422.1", "wrong_key": "422.2", "bad_public_key": "422.3",
+    "rate_limited": "429.1",
+    "server_error": "500.1",
+}
+
+
 class FieldkitError(Exception):
     def __init__(self, code: str, message: Message | None = None, status: int | None = None):
         default_status, text = CATALOGUE[code]
         self.code = code
+        self.problem = PROBLEMS[code]
         self.status = status or default_status
         self.message = message or Message(text)
         super().__init__(f"{code}: {self.message.text}")

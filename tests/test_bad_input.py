@@ -510,8 +510,8 @@ def test_errors_as_json_have_the_same_code_and_status(p, db, app):
         assert response.status_code == status, (code, response.get_data(as_text=True)[:500])
         assert response.is_json, code
         body = response.get_json()
-        assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
-        assert body["error"]["code"] == code
+        assert set(body) == {"error"} and set(body["error"]) == {"code", "problem", "message"}
+        assert body["error"]["code"] == code and body["error"]["problem"].startswith(f"{status}.")
         assert isinstance(body["error"]["message"], str) and body["error"]["message"].strip()
         # and the very same request as a person sees it
         page_response = getattr(p.client, method)(path, **{k: v for k, v in kwargs.items() if k != "headers"})

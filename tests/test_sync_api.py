@@ -198,3 +198,19 @@ def test_an_answer_to_a_form_version_the_central_lacks_is_not_acknowledged_as_ke
     assert [r["outcome"] for r in results] == ["created", "unknown_form", "unknown_form"]
     assert submissions.has_submission(db, known["uuid"])
     assert not submissions.has_submission(db, unknown["uuid"]) and not submissions.has_submission(db, other_form["uuid"])
+
+
+def test_every_error_code_has_its_own_problem_number_of_its_status():
+    from fieldkit.errors import PROBLEMS
+    assert set(PROBLEMS) == set(CATALOGUE)
+    assert len(set(PROBLEMS.values())) == len(PROBLEMS)
+    for code, number in PROBLEMS.items():
+        status, _, place = number.partition(".")
+        assert int(status) == CATALOGUE[code][0] and place.isdigit() and int(place) >= 1, code
+
+
+def test_an_error_names_its_problem_number_in_json_and_on_the_page(client):
+    api = client.post("/api/v1/submissions", data=b"{}", headers={"Content-Type": "application/json"})
+    assert api.status_code == 401 and api.get_json()["error"]["problem"] == "401.2"
+    page = client.get("/f/no-such-survey")
+    assert page.status_code == 404 and "404.2" in page.get_data(as_text=True)

@@ -38,12 +38,12 @@ def render_error(error: FieldkitError):
     text = error.message.render(gettext)
     part = areas.area()
     if part == areas.API or request.accept_mimetypes.best == "application/json":
-        return jsonify({"error": {"code": error.code, "message": text}}), error.status
+        return jsonify({"error": {"code": error.code, "problem": error.problem, "message": text}}), error.status
     restart = None
     if error.code in ("draft_missing", "session_expired") and request.view_args and "form_id" in request.view_args:
         restart = url_for("collect.start_page", form_id=request.view_args["form_id"])
     layout = {areas.PARTICIPANT: "collect/base.html", areas.CONSOLE: "console/base.html"}.get(part, "base.html")
-    return render_template("error.html", message=text, code=error.code, restart_url=restart,
+    return render_template("error.html", message=text, code=error.code, problem=error.problem, restart_url=restart,
                            layout=layout), error.status
 
 
