@@ -14,6 +14,7 @@ from . import config as configuration, store
 from .forms.model import text_in
 from .forms.xlsform import MISSING_FILE, FormImportError, Problem
 from .services import accounts, export as export_service, forms as form_service
+from .store.db import url_for as db_url
 
 data_option = click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
                            envvar="FIELDKIT_DATA",
@@ -22,7 +23,7 @@ data_option = click.option("--data", "data_dir", type=click.Path(file_okay=False
 
 def open_db(data_dir: Path | None):
     path = configuration.prepare_data_dir(data_dir or configuration.default_data_dir())
-    return store.connect(path / "fieldkit.db", migrate=True)
+    return store.connect(db_url(path), migrate=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -531,8 +532,8 @@ def keys_new(out):
 
 # --- sync: devices (on a central), link and sync (on a laptop), backup --------------------
 
-def database_path(data_dir: Path | None) -> Path:
-    return configuration.prepare_data_dir(data_dir or configuration.default_data_dir()) / "fieldkit.db"
+def database_url(data_dir: Path | None) -> str:
+    return db_url(configuration.prepare_data_dir(data_dir or configuration.default_data_dir()))
 
 
 def valid_device_name(name: str) -> bool:
@@ -673,14 +674,14 @@ def sync(purge, ca_bundle, allow_http, retries, watch, every, data_dir):
             bars.clear()
             click.echo(f"{dt.datetime.now().strftime('%H:%M:%S')} {text}")
 
-        watcher = AutoSync(str(database_path(data_dir)), interval=every, purge=purge, echo=line)
+        watcher = AutoSync(database_url(data_dir), interval=every, purge=purge, echo=line)
         click.echo(f"Syncing by itself every {every} s and when the network changes. Press Ctrl+C to stop.")
         try:
             watcher.loop(progress=progress, every_attempt=True)
         except KeyboardInterrupt:
             click.echo("Stopped.")
         return
-    result = runner.run(str(database_path(data_dir)), purge=purge, ca_bundle=str(ca_bundle) if ca_bundle else None,
+    result = runner.run(database_url(data_dir), purge=purge, ca_bundle=str(ca_bundle) if ca_bundle else None,
                         allow_http=True if allow_http else None, retries=retries, progress=progress)
     for bar in bars.values():
         bar.close()

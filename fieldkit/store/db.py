@@ -1,4 +1,8 @@
-"""Opening the database: one SQLite file per instance, WAL, durable commits."""
+"""Opening the database: one SQLite file per instance, WAL, durable commits.
+
+A database is named by a URL, `sqlite:///absolute/path/fieldkit.db` (a plain path
+is read as one): the one name every part of fieldkit passes around, so that a
+central on PostgreSQL (`postgresql://...`, issue 16) is a matter of this module."""
 from __future__ import annotations
 
 import os
@@ -11,14 +15,35 @@ import sqlite_utils
 from .migrations import migrations
 
 
-def connect(path: str | Path, migrate: bool = False) -> sqlite_utils.Database:
+DATABASE_FILE = "fieldkit.db"  # an instance's database, in its data directory
+SQLITE = "sqlite:///"
+
+
+def url_for(data_dir: str | Path) -> str:
+    """The URL of the database of the instance in data_dir."""
+    return SQLITE + str(Path(data_dir).resolve() / DATABASE_FILE)
+
+
+def sqlite_path(url: str | Path) -> Path:
+    """The file a sqlite URL (or a plain path) names; anything else is refused plainly."""
+    text = str(url)
+    if text.startswith(SQLITE):
+        return Path(text[len(SQLITE):])
+    if "://" in text:
+        scheme = text.split("://", 1)[0]
+        raise ValueError(f"fieldkit cannot open a {scheme} database yet: use sqlite:///PATH "
+                         "(PostgreSQL for a central is planned, issue 16)")
+    return Path(text)
+
+
+def connect(url: str | Path, migrate: bool = False) -> sqlite_utils.Database:
     """A connection with the pragmas every fieldkit connection needs.
 
     synchronous=FULL: a submission the participant was thanked for survives a
     power cut. isolation_level=None: transactions are begun explicitly by
     write(), so a logical write is exactly one transaction.
     """
-    path = Path(path)
+    path = sqlite_path(url)
     new = not path.exists()
     conn = sqlite3.connect(path, timeout=15, isolation_level=None, check_same_thread=False)
     if new:

@@ -5,6 +5,7 @@ from flask import Flask
 
 from .. import config as configuration
 from ..resources import resource_dir
+from ..store.db import url_for as db_url
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -12,7 +13,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask("fieldkit", template_folder=str(resource_dir("templates")))
     app.config.update(configuration.load(config))
     data_dir = configuration.prepare_data_dir(app.config["DATA_DIR"])
-    app.config["DATABASE"] = str(data_dir / "fieldkit.db")
+    app.config["DATABASE"] = db_url(data_dir)  # sqlite:///... : the one name of the database
 
     from . import assets, auth, collect, console, db, errors, events, i18n, results, safety, security
     db.init_app(app)
