@@ -352,7 +352,7 @@ def forms_add(path, media, data_dir):
     media files it names (images and audio, CSV files of select_one_from_file)."""
     db = open_db(data_dir)
     try:
-        imported = form_service.import_path(db, path, media_paths=media)
+        imported = form_service.import_path(db, path, media_paths=media, via="command line")
     except FormImportError as error:
         click.echo(f"{path.name} was not added:", err=True)
         for problem in error.problems:

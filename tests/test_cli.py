@@ -144,3 +144,15 @@ def test_a_forgotten_password_is_replaced_from_the_terminal_and_its_sessions_end
     assert changed.exit_code == 0, changed.output
     assert browser.get("/console/").status_code in (302, 303, 401)  # the old session opens nothing
     assert sign_in(browser, "ana", "a-new-long-password").status_code == 303
+
+
+def test_a_form_added_from_the_terminal_is_in_the_activity_log_as_from_the_console(tmp_path):
+    from fieldkit import store as fk_store
+    result = CliRunner().invoke(main, ["forms", "add", str(FORMS / "household.md"), "--data", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    db = fk_store.connect(tmp_path / "fieldkit.db")
+    try:
+        [entry] = [e for e in fk_store.audit.recent(db) if e["action"] == "form.added"]
+    finally:
+        db.conn.close()
+    assert entry["detail"]["via"] == "command line" and entry["detail"]["form_id"] == "household"

@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import store
+from .. import crypto, store
 from ..forms.model import Form
 from ..forms.xlsform import MISSING_FILE, FormImportError, load_xlsform, problem
 from ..messages import N_
@@ -32,9 +32,10 @@ class Imported:
 
 
 def import_form(db, data: bytes, filename: str, fonts_now: bool = True,
-                media: dict[str, bytes] | None = None) -> Imported:
+                media: dict[str, bytes] | None = None, actor: str | None = None, via: str | None = None) -> Imported:
     """Parse and store an XLSForm with its media files (name -> bytes): all or
-    nothing. Raises FormImportError."""
+    nothing. Raises FormImportError. With via (a person adding it: 'console',
+    'command line'), the activity log says so."""
     if len(data) > MAX_FORM_BYTES:
         raise FormImportError([problem(N_("This file is too large for a form (more than %(mb)s MB)."),
                                        mb=MAX_FORM_BYTES // (1024 * 1024))])
@@ -51,9 +52,28 @@ def import_form(db, data: bytes, filename: str, fonts_now: bool = True,
             N_("Version %(version)s of form %(form_id)s already exists with different content. "
                "Change the version in the settings sheet."),
             "settings", None, "version", version=clash.version, form_id=clash.form_id)]) from None
+    if via:
+        store.audit.record(db, actor, "form.added", form_id=form.form_id, version=form.version, outcome=outcome,
+                           **({} if via == "console" else {"via": via}))
     if fonts_now:
         fonts.prepare(db, form)  # also for 'unchanged': a form stored before fonts existed
     return Imported(form, outcome)
+
+
+def set_status(db, form_id: str, status: str, actor: str | None = None, via: str | None = None) -> None:
+    """Open or close a form for answers (every version of it), in the activity log."""
+    if status not in ("open", "closed"):
+        raise ValueError(status)
+    form_store.set_status(db, form_id, status)
+    store.audit.record(db, actor, f"form.{status}", form_id=form_id, **({"via": via} if via else {}))
+
+
+def set_public_key(db, form_id: str, key: str, actor: str | None = None, via: str | None = None) -> None:
+    """Seal this form's answers for key's private key from now on (raises
+    crypto.CryptoKeyError for a key fieldkit cannot use), in the activity log."""
+    crypto.load_public_key(key)
+    form_store.set_public_key(db, form_id, key)
+    store.audit.record(db, actor, "form.encrypted", form_id=form_id, **({"via": via} if via else {}))
 
 
 def attach(db, form_id: str, media: dict[str, bytes], actor: str | None = None, via: str = "console") -> Form:
@@ -79,11 +99,12 @@ def attach(db, form_id: str, media: dict[str, bytes], actor: str | None = None, 
     return updated
 
 
-def import_path(db, path: str | Path, fonts_now: bool = True, media_paths=()) -> Imported:
+def import_path(db, path: str | Path, fonts_now: bool = True, media_paths=(), actor: str | None = None,
+                via: str | None = None) -> Imported:
     """An XLSForm file, and the media files it names (images, audio, CSV choices)."""
     path = Path(path)
     media = {Path(m).name: Path(m).read_bytes() for m in media_paths}
-    return import_form(db, path.read_bytes(), path.name, fonts_now, media)
+    return import_form(db, path.read_bytes(), path.name, fonts_now, media, actor=actor, via=via)
 
 
 def ensure_demo(db) -> Imported | None:

@@ -100,13 +100,12 @@ def upload():
     data = upload.read(form_service.MAX_FORM_BYTES + 1)
     media = {f.filename: f.read() for f in request.files.getlist("media") if f.filename}
     try:
-        imported = form_service.import_form(db, data, upload.filename, media=media)
+        imported = form_service.import_form(db, data, upload.filename, media=media,
+                                            actor=current_user()["username"], via="console")
     except FormImportError as error:
         return render_template("console/home.html", **_home_context(
             db, upload_name=upload.filename, problems=[p.render(gettext) for p in error.problems])), 422
     form = imported.form
-    audit.record(db, current_user()["username"], "form.added", form_id=form.form_id, version=form.version,
-                 outcome=imported.outcome)
     return redirect(url_for("console.form_page", form_id=form.form_id, added=imported.outcome), code=303)
 
 
@@ -154,8 +153,7 @@ def set_status(form_id):
     status = request.form.get("status")
     if status not in ("open", "closed"):
         raise FieldkitError("bad_request")
-    form_store.set_status(get_db(), form_id, status)
-    audit.record(get_db(), current_user()["username"], f"form.{status}", form_id=form_id)
+    form_service.set_status(get_db(), form_id, status, actor=current_user()["username"])
     return redirect(url_for("console.form_page", form_id=form_id), code=303)
 
 
@@ -317,11 +315,9 @@ def set_public_key(form_id):
     form_or_404(form_id)
     key = "".join(request.form.get("public_key", "").split())
     try:
-        crypto.load_public_key(key)
+        form_service.set_public_key(db, form_id, key, actor=current_user()["username"])
     except crypto.CryptoKeyError:
         raise FieldkitError("bad_public_key") from None
-    form_store.set_public_key(db, form_id, key)
-    audit.record(db, current_user()["username"], "form.encrypted", form_id=form_id)
     return redirect(url_for("console.form_page", form_id=form_id), code=303)
 
 
