@@ -9,8 +9,8 @@ from markupsafe import Markup
 
 from .. import config as configuration
 from ..errors import FieldkitError
-from ..services import help as help_service, poster
-from ..store import audit, events as event_store, forms as form_store
+from ..services import events as event_service, help as help_service, poster
+from ..store import events as event_store, forms as form_store
 from .auth import access, current_user
 from .db import get_db
 from .fonts import titles_stylesheet_url
@@ -94,8 +94,8 @@ def create():
     if error:
         return render_template("console/events.html", events=event_store.list_events(db),
                                forms=form_store.list_forms(db), values=values, chosen=forms, error=error), 422
-    event = event_store.add_event(db, values, forms, help=help_service.example_resources(translated))
-    audit.record(db, current_user()["username"], "event.created", event=event["code"], name=event["name"])
+    event = event_service.create(db, values, forms, help_service.example_resources(translated),
+                                 actor=current_user()["username"])
     return redirect(url_for("events.event_page", event_id=event["id"]), code=303)
 
 
@@ -121,8 +121,7 @@ def update(event_id):
                                forms=form_store.list_forms(db), chosen=forms, values=values, error=error,
                                resources=[help_service.in_language(r, g.lang) for r in event["help"] or []],
                                count=event_store.count_event_submissions(db, event_id)), 422
-    event_store.update_event(db, event_id, values, forms)
-    audit.record(db, current_user()["username"], "event.changed", event=event["code"])
+    event_service.update(db, event, values, forms, actor=current_user()["username"])
     return redirect(url_for("events.event_page", event_id=event_id), code=303)
 
 
@@ -142,8 +141,7 @@ def add_help(event_id):
     if not name or len(name) > 120 or len(phone) > 40 or any(len(t) > 500 for t in texts.values()):
         raise FieldkitError("bad_request")
     resources = list(event["help"] or []) + [{"name": name, "phone": phone, "text": {k: v for k, v in texts.items() if v}}]
-    event_store.set_help(db, event_id, resources)
-    audit.record(db, current_user()["username"], "event.help_added", event=event["code"], name=name)
+    event_service.set_help(db, event, resources, actor=current_user()["username"], added=name)
     return redirect(url_for("events.event_page", event_id=event_id) + "#help", code=303)
 
 
@@ -156,9 +154,8 @@ def delete_help(event_id, index):
     if not 0 <= index < len(resources):
         abort(404)
     removed = resources.pop(index)
-    event_store.set_help(db, event_id, resources)
-    audit.record(db, current_user()["username"], "event.help_removed", event=event["code"],
-                 name=help_service.in_language(removed, "en")["name"])
+    event_service.set_help(db, event, resources, actor=current_user()["username"],
+                           removed=help_service.in_language(removed, "en")["name"])
     return redirect(url_for("events.event_page", event_id=event_id) + "#help", code=303)
 
 
