@@ -124,6 +124,9 @@ class Form:
     # What the coordinator was told at import: what fieldkit shows differently or leaves out.
     # Each {"text", "params", "sheet", "row", "column"}, as xlsform.Problem.to_dict() makes it.
     warnings: list[dict] = field(default_factory=list)
+    # The XForm pyxform made of the XLSForm, byte for byte what ODK Collect downloads (issue 17):
+    # stored beside the model, not in it (store/forms.py), so it is here only just after an import.
+    xform: str = field(default="", compare=False, repr=False)
 
     @property
     def key(self) -> str:
@@ -157,6 +160,7 @@ class Form:
 
     def to_dict(self) -> dict:
         data = asdict(self)
+        del data["xform"]  # kept in a column of its own
         # Keys only some forms use are left out when empty: other models stay as they were.
         for question in data["questions"].values():
             for key in ("parameters", "repeat", "choice_filter", "media", "read_only", "trigger", "guidance", "default_expr"):

@@ -102,7 +102,7 @@ def load_xlsform(data: bytes, filename: str, translate=None, media: dict[str, by
         tree = workbook_to_json(workbook, fallback_form_name=PurePath(filename).stem, warnings=warnings)
         # to_xml builds the XForm, which checks references and structure;
         # validate=False keeps Java's ODK Validate out of it.
-        builder.create_survey_element_from_dict(tree).to_xml(validate=False, warnings=warnings)
+        xform = builder.create_survey_element_from_dict(tree).to_xml(validate=False, warnings=warnings)
     except FormImportError:
         raise
     except PyXFormError as error:
@@ -125,6 +125,7 @@ def load_xlsform(data: bytes, filename: str, translate=None, media: dict[str, by
     form = builder_.build()
     _apply_extensions(form, extensions)
     form.public_key = _public_key(tree.get("public_key"))
+    form.xform = xform
     return form
 
 

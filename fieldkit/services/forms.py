@@ -60,6 +60,22 @@ def import_form(db, data: bytes, filename: str, fonts_now: bool = True,
     return Imported(form, outcome)
 
 
+def xform(db, form_id: str, version: str) -> tuple[str, str] | None:
+    """(XForm, md5) of a stored version: as pyxform made it at import, or, for a version
+    stored without one (the bundled demo, forms added before), made now from its
+    XLSForm and kept, so that it never changes after. None: no such version."""
+    found = form_store.xform_of(db, form_id, version)
+    if found is not None:
+        return found
+    stored = form_store.source_of(db, form_id, version)
+    if stored is None:
+        return None
+    source_name, source = stored
+    made = load_xlsform(source, source_name, translate=own_words).xform
+    form_store.set_xform(db, form_id, version, made)
+    return form_store.xform_of(db, form_id, version)
+
+
 def set_status(db, form_id: str, status: str, actor: str | None = None, via: str | None = None) -> None:
     """Open or close a form for answers (every version of it), in the activity log."""
     if status not in ("open", "closed"):

@@ -37,11 +37,30 @@ def add_form(db, form: Form, source: bytes, source_name: str, media: dict[str, b
             "status": "open", "created_at": utcnow(), "public_id": form.key,
             # a key set in the console stays, unless the new XLSForm brings its own
             "public_key": form.public_key or _latest_public_key(db, form.form_id),
+            "xform": form.xform or None, "xform_md5": xform_md5(form.xform) if form.xform else None,
         })
         for name, meta in form.media_files.items():
             db.execute("INSERT OR IGNORE INTO form_media (sha256, content_type, data, created_at) VALUES (?, ?, ?, ?)",
                        [meta["sha256"], meta["type"], (media or {})[name], utcnow()])
     return "added"
+
+
+def xform_md5(xform: str) -> str:
+    """The XForm's hash as OpenRosa's formList gives it: md5 of its UTF-8 bytes."""
+    return hashlib.md5(xform.encode("utf-8")).hexdigest()
+
+
+def xform_of(db, form_id: str, version: str) -> tuple[str, str] | None:
+    """(XForm, md5) of a stored version, or None when it has none stored yet."""
+    row = next(db.query("SELECT xform, xform_md5 FROM forms WHERE form_id = ? AND version = ?",
+                        [form_id, version]), None)
+    return (row["xform"], row["xform_md5"]) if row and row["xform"] else None
+
+
+def set_xform(db, form_id: str, version: str, xform: str) -> None:
+    with write(db):
+        db.execute("UPDATE forms SET xform = ?, xform_md5 = ? WHERE form_id = ? AND version = ? AND xform IS NULL",
+                   [xform, xform_md5(xform), form_id, version])
 
 
 def replace_model(db, form: Form, media: dict[str, bytes]) -> None:

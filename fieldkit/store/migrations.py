@@ -164,3 +164,12 @@ def m013_nested_repeats(db):
     # "2.1" (the second household member's first child); "" outside repeats, a last 0
     # on a repeat's list page. Drafts from before keep instance alone (one level).
     db["drafts"].add_column("path", str)
+
+
+@migrations()
+def m014_xforms(db):
+    # The XForm pyxform made of each version, kept byte for byte (what ODK Collect
+    # downloads) with its md5 (the formList's hash). NULL for versions stored before:
+    # made from their XLSForm the first time it is asked for (services/forms.xform).
+    db["forms"].add_column("xform", str)
+    db["forms"].add_column("xform_md5", str)
