@@ -28,6 +28,12 @@ def walk_demo(page, base: str, lang: str, shots: str | None = None, axe: dict | 
         if axe is not None:
             axe[step] = axe_violations(page)
 
+    def next_page():
+        """Next, and the page it leads to (the same URL: a wait for an element alone
+        could find it on the page being left)."""
+        with page.expect_navigation():
+            page.locator('button[name="_action"][value="next"]').click()
+
     page.goto(f"{base}/f/wellbeing")
     snap("1-language")
     page.locator(f'button[name="lang"][value="{lang}"]').click()
@@ -38,28 +44,28 @@ def walk_demo(page, base: str, lang: str, shots: str | None = None, axe: dict | 
     page.locator('label[for="age_band-1"]').click()
     page.fill("#household_size", "4")
     snap("3-about")
-    page.locator('button[name="_action"][value="next"]').click()
+    next_page()
     page.locator('label[for="wellbeing_rating-2"]').wait_for()
     page.locator('label[for="wellbeing_rating-2"]').click()
     page.locator('label[for="worries-0"]').click()
     page.locator('label[for="worries-1"]').click()
     snap("4-wellbeing")
-    page.locator('button[name="_action"][value="next"]').click()
+    next_page()
     page.locator('label[for="has_support-0"]').wait_for()
     page.locator('label[for="has_support-0"]').click()
     if page.locator("#support_who-field").is_hidden():  # without JavaScript the server reveals it
-        page.locator('button[name="_action"][value="next"]').click()
+        next_page()
         page.locator("#support_who-field").wait_for(state="visible")
     page.locator('label[for="support_who-1"]').click()
     snap("5-support")
-    page.locator('button[name="_action"][value="next"]').click()
+    next_page()
     page.locator("#comments").wait_for()
     page.fill("#comments", "ሰላም, hola, nabad")
     snap("6-closing")
-    page.locator('button[name="_action"][value="next"]').click()
+    next_page()
     page.locator(".note").first.wait_for()
     snap("7-summary")
-    page.locator('button[name="_action"][value="next"]').click()
+    next_page()
     page.locator('input[name="_uuid"]').wait_for(state="attached")
     snap("8-review")
     page.locator('button.primary[type="submit"]').click()
