@@ -86,6 +86,16 @@ def begin(db, form_id: str, name: str, actor: str | None, via: str, private_key=
     return fmt
 
 
+def attachment_download(db, uuid: str, name: str, actor: str | None) -> dict | None:
+    """A file a participant attached, for a coordinator to download, the download in the
+    activity log; None for one that is not there or is sealed for a private key."""
+    found = attachment_store.get(db, uuid, name)
+    if found is None or found["sealed"]:
+        return None
+    audit_store.record(db, actor, "attachment.downloaded", uuid=uuid, name=name)
+    return found
+
+
 def readable(db, form_id: str, private_key=None, **filters) -> Iterator[dict]:
     """Submissions with their answers open: sealed ones opened with the private
     key given for this export alone (it is never stored)."""

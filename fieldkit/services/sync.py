@@ -12,7 +12,7 @@ from .. import crypto
 from ..errors import FieldkitError
 from ..forms.engine import MAX_DEPTH
 from ..messages import Message, N_
-from ..store import sync as sync_store
+from ..store import audit, sync as sync_store
 from ..store.forms import form_version, media_file, source_of
 from ..store.submissions import content_hash
 from .forms import import_form
@@ -188,3 +188,10 @@ def add_pulled_form(db, listed: dict, download: dict) -> None:
             raise ValueError(f"the media file {item['name']} does not match its checksum")
         media[item["name"]] = content
     import_form(db, data, download["source_name"], media=media)
+
+
+def set_by_hand(db, by_hand: bool, forms_by_hand: list[str], actor: str | None) -> None:
+    """What a sync by itself leaves to a sync by hand (the whole laptop's answers, or
+    some forms'), in the activity log."""
+    sync_store.set_auto(db, by_hand, forms_by_hand)
+    audit.record(db, actor, "sync.by_hand", laptop=by_hand, forms=sorted(forms_by_hand))

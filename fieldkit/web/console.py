@@ -220,11 +220,9 @@ def format_size(size: int) -> str:
 def attachment(uuid, name):
     """A file a participant attached, downloaded (never shown inline: it is not
     the console's to render), and the download recorded."""
-    db = get_db()
-    found = store_attachments.get(db, uuid, name)
-    if found is None or found["sealed"]:
+    found = export_service.attachment_download(get_db(), uuid, name, actor=current_user()["username"])
+    if found is None:
         abort(404)
-    audit.record(db, current_user()["username"], "attachment.downloaded", uuid=uuid, name=name)
     return Response(found["data"], mimetype="application/octet-stream",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

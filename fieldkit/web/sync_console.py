@@ -13,7 +13,8 @@ from flask_babel import gettext
 from .. import store
 from ..errors import FieldkitError
 from ..messages import Message
-from ..store import audit, devices as device_store, forms as form_store, submissions, sync as sync_store
+from ..services import sync as sync_service
+from ..store import devices as device_store, forms as form_store, submissions, sync as sync_store
 from ..store.util import utcnow
 from .auth import access, current_user
 from .db import get_db
@@ -47,9 +48,7 @@ def set_auto():
     chosen = request.form.getlist("forms_by_hand")
     if set(chosen) - known or request.form.get("by_hand") not in (None, "1"):
         raise FieldkitError("bad_request")
-    sync_store.set_auto(db, request.form.get("by_hand") == "1", chosen)
-    audit.record(db, current_user()["username"], "sync.by_hand", laptop=request.form.get("by_hand") == "1",
-                 forms=sorted(chosen))
+    sync_service.set_by_hand(db, request.form.get("by_hand") == "1", chosen, actor=current_user()["username"])
     return redirect(url_for(".index"), code=303)
 
 
