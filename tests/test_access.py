@@ -21,7 +21,7 @@ def world(app, db, add_form, participant):
     device_token = devices.add_device(db, "laptop-1")
     return {"form_id": "household", "event_id": event["id"], "code": event["code"], "uuid": uuid,
             "token": "not-a-token", "filename": "fieldkit.css", "index": 0, "name": "fieldkit.css",
-            "digest": "0" * 20, "check": "0" * 8,  # a font subset (web/fonts.py)
+            "digest": "0" * 20, "fallback": "1" * 20, "check": "0" * 8,  # font subsets (web/fonts.py)
             "version": "1", "conflict_id": 1, "device_token": device_token}
 
 

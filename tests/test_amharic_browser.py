@@ -83,3 +83,39 @@ def test_the_check_finds_a_letter_the_font_does_not_have(amharic_server, chromiu
         assert ethiopic_not_in_fieldkits_font(page) == [("ሰላም", 3, 0)]
     finally:
         context.close()
+
+
+def test_amharic_typed_on_a_page_in_another_language_is_drawn_too(amharic_server, chromium):
+    """A participant answering in English who types a word in Amharic: the page's face of
+    every letter is fetched then, and only then (not for a page with no Ethiopic)."""
+    if has_ethiopic_system_font():
+        pytest.skip("this machine has an Ethiopic font of its own")
+    import time
+    deadline = time.monotonic() + 30
+    while True:  # the every-letter subset is built in the background at start-up: a new phone each try
+        context = chromium.new_context(viewport={"width": 360, "height": 640}, locale="en")
+        page = context.new_page()
+        page.goto(f"{amharic_server.base}/f/wellbeing?lang=en")
+        page.locator('button[name="lang"][value="en"]').click()
+        page.locator('button[name="consent"][value="yes"]').click()
+        page.wait_for_url("**/q")
+        if page.locator('link[href*="/a/font/"]').count() or time.monotonic() > deadline:
+            break
+        context.close()
+        time.sleep(0.5)
+    try:
+        assert page.locator('link[href*="/a/font/"]').count() == 1
+        statuses = "[...document.fonts].filter(f => f.family.includes('Fieldkit')).map(f => f.status)"
+        page.evaluate("document.fonts.ready")
+        assert set(page.evaluate(statuses)) == {"unloaded"}  # nothing fetched for an English page
+        page.fill("#household_size", "3")
+        page.evaluate("() => { const p = document.createElement('p'); p.textContent = 'ሰላም'; "
+                      "document.querySelector('main').append(p); }")  # what a typed word is drawn like
+        until = time.monotonic() + 10
+        while "loaded" not in page.evaluate(statuses) and time.monotonic() < until:  # (the page's CSP allows no eval)
+            page.wait_for_timeout(100)
+        assert "loaded" in page.evaluate(statuses)
+        page.evaluate("async () => { await document.fonts.ready; await new Promise(r => requestAnimationFrame(r)); }")
+        assert ethiopic_not_in_fieldkits_font(page) == []
+    finally:
+        context.close()

@@ -177,3 +177,23 @@ def test_an_events_choice_of_surveys_in_amharic_carries_the_letters_of_their_tit
     assert all(ord(c) in cmap for c in "".join(titles) if "\u1200" <= c <= "\u137f")
     assert font_link(app.test_client().get(f"/e/{event['code']}", headers={"Accept-Language": "es"})
                      .get_data(as_text=True)) is None
+
+
+def test_a_participants_own_amharic_words_have_a_face_on_every_survey_page(app, db, participant):
+    """Once the every-letter subset is built (at start-up), a survey page in any language
+    links it; an Amharic page's stylesheet has it before the form's own subset, so a
+    letter the form's texts never use, typed by a participant, is not a box either."""
+    fonts.prepare_general(db)
+    english = participant(client_=app.test_client())
+    english.start("en")
+    link = font_link(english.current().html)
+    css = english.client.get(link).get_data(as_text=True)
+    assert css.count("@font-face") == 1 and "unicode-range" in css
+    amharic = participant(client_=app.test_client())
+    amharic.start("am")
+    css = amharic.client.get(font_link(amharic.current().html)).get_data(as_text=True)
+    first, second = re.findall(r"url\(([^)]+)\)", css)
+    every = TTFont(io.BytesIO(amharic.client.get(first).data)).getBestCmap()
+    own = TTFont(io.BytesIO(amharic.client.get(second).data)).getBestCmap()
+    assert len(every) > 400 > len(own)  # the form's small subset is defined last: tried first
+    assert amharic.client.get(font_link(amharic.current().html).replace(".css", "x.css")).status_code == 404

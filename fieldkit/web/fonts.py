@@ -19,7 +19,7 @@ from .db import get_db
 from .i18n import page_lang
 
 bp = Blueprint("fonts", __name__, url_prefix="/a/font")
-FAMILY = "Fieldkit Ethiopic"  # fieldkit.css puts it first for [lang="am"]
+FAMILY = "Fieldkit Ethiopic"  # first in every page's font stack (fieldkit.css): its faces have Ethiopic letters only
 # Ethiopic, Ethiopic Extended, Ethiopic Extended-A: the browser uses the font
 # for these characters only, and the phone's own font for Latin, digits, spaces.
 UNICODE_RANGE = "U+1200-139F,U+2D80-2DDF,U+AB00-AB2F"
@@ -58,7 +58,35 @@ def stylesheet_url(form, lang: str, chooser: bool = False) -> str | None:
             return None
         known[key] = digest
     digest = known[key]
-    return url_for("fonts.stylesheet", digest=digest, check=_check(digest)) if digest else None
+    if digest is None:
+        # a survey page in a language of another script: only the face of every letter, which the
+        # browser fetches only if the page shows Ethiopic (an answer typed in Amharic, say)
+        general = _general_digest()
+        return _stylesheet(general) if general else None
+    return _stylesheet(digest)
+
+
+def _general_digest() -> str | None:
+    """The every-letter subset's digest when it is built (at start-up); never builds it."""
+    known = current_app.extensions.setdefault("fieldkit_font_general", {})
+    chars = font_service.every_letter()
+    if known.get(chars) is None:
+        try:
+            known[chars] = font_service.subset_of(get_db(), chars, build=False)
+        except Exception:
+            return None
+    return known[chars]
+
+
+def _stylesheet(digest: str) -> str:
+    """A page's font stylesheet: its subset's face, and before it the face of every
+    Ethiopic letter (when built), which a browser uses for a letter the subset lacks (a
+    participant's own words) and fetches only then: the faces share a family, and the
+    one defined last is tried first (CSS Fonts, unicode-range)."""
+    general = _general_digest()
+    if general and general != digest:
+        return url_for("fonts.stylesheet_with", digest=digest, fallback=general, check=_check(digest, general))
+    return url_for("fonts.stylesheet", digest=digest, check=_check(digest))
 
 
 # Participant pages with no form text (quick exit, errors): the interface's letters only.
@@ -90,7 +118,7 @@ def titles_stylesheet_url(texts: list[str]) -> str | None:
 
 def _general(chars: str) -> str | None:
     known = current_app.extensions.setdefault("fieldkit_font_general", {})
-    if chars not in known:
+    if known.get(chars) is None:  # not built yet when last asked: ask again
         try:
             db = get_db()
             digest = font_service.subset_of(db, chars, build=False)
@@ -102,20 +130,23 @@ def _general(chars: str) -> str | None:
         except Exception:  # a page without the font still works; one that fails does not
             current_app.logger.exception("no general font subset")
             return None
-    digest = known[chars]
-    return url_for("fonts.stylesheet", digest=digest, check=_check(digest))
+    return _stylesheet(known[chars])
 
 
-def _css(digest: str) -> str:
+def _face(digest: str) -> str:
     # swap: on a slow wifi the text shows at once in whatever the phone has, then in this font.
     return (f'@font-face{{font-family:"{FAMILY}";src:url({url_for("fonts.font", digest=digest)}) format("woff2");'
             f"font-display:swap;unicode-range:{UNICODE_RANGE}}}\n")
 
 
-def _check(digest: str) -> str:
+def _css(digest: str, fallback: str | None = None) -> str:
+    return (_face(fallback) if fallback else "") + _face(digest)
+
+
+def _check(digest: str, fallback: str | None = None) -> str:
     """The stylesheet's own content hash: a later fieldkit that writes it
     differently gives it a new name, so no phone keeps the old one."""
-    return hashlib.sha256(_css(digest).encode()).hexdigest()[:8]
+    return hashlib.sha256(_css(digest, fallback).encode()).hexdigest()[:8]
 
 
 def _for_a_year(response: Response) -> Response:
@@ -140,6 +171,17 @@ def stylesheet(digest, check):
     if check != _check(digest) or font_service.woff2(get_db(), digest) is None:
         abort(404)
     return _for_a_year(Response(_css(digest), mimetype="text/css"))
+
+
+@bp.get("/<digest>+<fallback>.<check>.css")
+@access("public")
+def stylesheet_with(digest, fallback, check):
+    """A subset's face, after the face of every letter (see _stylesheet)."""
+    db = get_db()
+    if check != _check(digest, fallback) or font_service.woff2(db, digest) is None or \
+            font_service.woff2(db, fallback) is None:
+        abort(404)
+    return _for_a_year(Response(_css(digest, fallback), mimetype="text/css"))
 
 
 @bp.record_once
