@@ -277,22 +277,28 @@ def users():
 @data_option
 def users_add(name, role, password_stdin, data_dir):
     """Add a console account. Asks for its password twice (or reads it from stdin)."""
-    from .web.auth import account_problem
-
-    if password_stdin:
-        password = confirm = sys.stdin.readline().rstrip("\n")
-    else:
-        password = click.prompt("Password", hide_input=True)
-        confirm = click.prompt("Password again", hide_input=True)
-    problem = account_problem(name, password, confirm)
-    if problem:
-        raise click.ClickException(problem)
+    password = read_password(name, password_stdin, "Password")
     db = open_db(data_dir)
     try:
         accounts.add_user(db, name, password, role)
     except accounts.UserExists:
         raise click.ClickException(f"There is already an account called {name!r}.") from None
     click.echo(f"Added {role} {name}.")
+
+
+def read_password(name: str, from_stdin: bool, prompt: str) -> str:
+    """A password for the account name, asked twice (or one line of standard input),
+    held to the console's rules for names and passwords."""
+    from .web.auth import account_problem
+    if from_stdin:
+        password = confirm = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt(prompt, hide_input=True)
+        confirm = click.prompt(f"{prompt} again", hide_input=True)
+    problem = account_problem(name, password, confirm)
+    if problem:
+        raise click.ClickException(problem)
+    return password
 
 
 @users.command("list")
@@ -312,15 +318,7 @@ def users_list(data_dir):
 @data_option
 def users_password(name, password_stdin, data_dir):
     """Give an account a new password (asked twice); its sessions end everywhere."""
-    from .web.auth import account_problem
-    if password_stdin:
-        password = confirm = sys.stdin.readline().rstrip("\n")
-    else:
-        password = click.prompt("New password", hide_input=True)
-        confirm = click.prompt("New password again", hide_input=True)
-    problem = account_problem(name, password, confirm)
-    if problem:
-        raise click.ClickException(problem)
+    password = read_password(name, password_stdin, "New password")
     db = open_db(data_dir)
     if not accounts.set_password(db, name, password):
         raise click.ClickException(f"There is no account called {name!r}.")

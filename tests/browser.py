@@ -162,3 +162,25 @@ def ethiopic_not_in_fieldkits_font(page) -> list[tuple[str, int, int]]:
 def has_ethiopic_system_font() -> bool:
     found = subprocess.run(["fc-list", ":lang=am"], capture_output=True, text=True) if shutil.which("fc-list") else None
     return bool(found and found.stdout.strip())
+
+
+def sign_in_on_page(page, username: str = "ana") -> None:
+    """On the console's sign-in page: sign in, and wait for the console's home."""
+    from conftest import PASSWORD
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.locator("form.stack button[type=submit]").click()
+    page.wait_for_url("**/console/")
+
+
+def new_event(page, base: str, form_id: str, name: str = "Hall", wifi_password: str | None = None) -> str:
+    """Make an event in the console (its Wi-Fi HallWifi) and return its page's URL."""
+    page.goto(f"{base}/console/events")
+    page.fill("#name", name)
+    page.check(f'input[name="forms"][value="{form_id}"]')
+    page.fill("#wifi_ssid", "HallWifi")
+    if wifi_password is not None:
+        page.fill("#wifi_password", wifi_password)
+    page.locator("form.stack button.primary").click()
+    page.wait_for_url("**/console/events/*")
+    return page.url

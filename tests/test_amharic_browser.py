@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from browser import Server, chromium, ethiopic_not_in_fieldkits_font, has_ethiopic_system_font, screenshot  # noqa: F401
+from browser import (Server, chromium, ethiopic_not_in_fieldkits_font, has_ethiopic_system_font,  # noqa: F401
+                     new_event, screenshot, sign_in_on_page)
 from conftest import PASSWORD
 from test_phones import walk_demo
 
@@ -39,18 +40,9 @@ def test_every_page_that_can_show_amharic_draws_it_in_fieldkits_font(amharic_ser
         for lang, context in laptop.items():
             page = context.new_page()
             page.goto(f"{base}/console/login")
-            page.fill("#username", "ana")
-            page.fill("#password", PASSWORD)
-            page.locator("form.stack button[type=submit]").click()
-            page.wait_for_url("**/console/")
+            sign_in_on_page(page)
             if lang == "en":
-                page.goto(f"{base}/console/events")
-                page.fill("#name", "Hall")
-                page.check('input[name="forms"][value="wellbeing"]')
-                page.fill("#wifi_ssid", "HallWifi")
-                page.locator("form.stack button.primary").click()
-                page.wait_for_url("**/console/events/*")
-                event = page.url
+                event = new_event(page, base, "wellbeing")
             pages = {"home": "/console/", "form": "/console/forms/wellbeing",
                      "preview": "/console/forms/wellbeing/preview?in=am",
                      "answers": "/console/forms/wellbeing/submissions",

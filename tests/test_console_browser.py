@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from browser import Server, axe_violations, chromium, screenshot  # noqa: F401 (fixture)
+from browser import Server, axe_violations, chromium, new_event, screenshot, sign_in_on_page  # noqa: F401 (fixture)
 from conftest import FORMS, PASSWORD
 
 
@@ -31,17 +31,8 @@ def test_console_pages_have_no_serious_accessibility_violations(console_server, 
     try:
         page.goto(f"{base}/console/login?lang={lang}")
         problems = {"login": axe_violations(page)}
-        page.fill("#username", "ana")
-        page.fill("#password", PASSWORD)
-        page.locator("form.stack button[type=submit]").click()
-        page.wait_for_url("**/console/")
-        page.goto(f"{base}/console/events")
-        page.fill("#name", "Hall")
-        page.check('input[name="forms"][value="household"]')
-        page.fill("#wifi_ssid", "HallWifi")
-        page.locator("form.stack button.primary").click()
-        page.wait_for_url("**/console/events/*")
-        event_url = page.url
+        sign_in_on_page(page)
+        event_url = new_event(page, base, "household")
         for name, path in (("home", "/console/"), ("form", "/console/forms/household"),
                            ("preview", "/console/forms/household/preview"),
                            ("results", "/console/forms/household/results"),
@@ -69,10 +60,7 @@ def test_the_console_works_on_a_phone(console_server, chromium):
     base = console_server.base
     try:
         page.goto(f"{base}/console/login")
-        page.fill("#username", "ana")
-        page.fill("#password", PASSWORD)
-        page.locator("form.stack button[type=submit]").click()
-        page.wait_for_url("**/console/")
+        sign_in_on_page(page)
         screenshot(page, "console-phone-home")
         wide = {}
         for path in ("/console/", "/console/forms/household", "/console/forms/household/submissions",
@@ -103,18 +91,8 @@ def test_the_poster_prints_on_one_sheet_with_its_link_on_one_line(console_server
     base = console_server.base
     try:
         page.goto(f"{base}/console/login")
-        page.fill("#username", "ana")
-        page.fill("#password", PASSWORD)
-        page.locator("form.stack button[type=submit]").click()
-        page.wait_for_url("**/console/")
-        page.goto(f"{base}/console/events")
-        page.fill("#name", "Poster night")
-        page.check('input[name="forms"][value="household"]')
-        page.fill("#wifi_ssid", "HallWifi")
-        page.fill("#wifi_password", "lentils42")
-        page.locator("form.stack button.primary").click()
-        page.wait_for_url("**/console/events/*")
-        page.goto(f"{page.url}/poster?paper={paper}")
+        sign_in_on_page(page)
+        page.goto(f"{new_event(page, base, 'household', 'Poster night', 'lentils42')}/poster?paper={paper}")
         page.emulate_media(media="print")
         link = page.locator(".poster-link")
         line = float(page.evaluate("parseFloat(getComputedStyle(document.querySelector('.poster-link')).lineHeight)"

@@ -119,16 +119,24 @@ def _checked(rows: list[dict], filename: str) -> tuple[list[dict], list[Message]
     return rows, []
 
 
-def _choices_from_xml(data: bytes, filename: str) -> tuple[list[dict], list[Message]]:
-    """ODK's XML list: <root><item><name>a</name><label>A</label>...</item>...</root>.
-    Parsed with the standard library's expat, which expands no external entities."""
+def _xml_root(data: bytes, filename: str):
+    """An attached XML file's root element, or the Message why it is refused: parsed with
+    the standard library's expat, which expands no external entities; a file that
+    declares entities is refused outright."""
     import xml.etree.ElementTree as ET
     if b"<!DOCTYPE" in data[:2048] or b"<!ENTITY" in data:
-        return [], [Message(N_("%(name)s cannot be read: a list may not declare entities."), {"name": filename})]
+        return Message(N_("%(name)s cannot be read: a list may not declare entities."), {"name": filename})
     try:
-        root = ET.fromstring(data)
+        return ET.fromstring(data)
     except ET.ParseError:
-        return [], [Message(N_("%(name)s is not a readable XML list."), {"name": filename})]
+        return Message(N_("%(name)s is not a readable XML list."), {"name": filename})
+
+
+def _choices_from_xml(data: bytes, filename: str) -> tuple[list[dict], list[Message]]:
+    """ODK's XML list: <root><item><name>a</name><label>A</label>...</item>...</root>."""
+    root = _xml_root(data, filename)
+    if isinstance(root, Message):
+        return [], [root]
     rows = []
     for item in root.iter("item"):
         row = {child.tag: (child.text or "").strip() for child in item}
@@ -143,13 +151,9 @@ def rows_from_xml(data: bytes, filename: str) -> tuple[list[dict], list[Message]
     """An XML file for instance('id') (xml-external: another form's answers, as
     KoboToolbox's dynamic data attachment gives them): each child of the root a row,
     its elements by their path inside it (P_Demographic/P_Name), the first of each."""
-    import xml.etree.ElementTree as ET
-    if b"<!DOCTYPE" in data[:2048] or b"<!ENTITY" in data:
-        return [], [Message(N_("%(name)s cannot be read: a list may not declare entities."), {"name": filename})]
-    try:
-        root = ET.fromstring(data)
-    except ET.ParseError:
-        return [], [Message(N_("%(name)s is not a readable XML list."), {"name": filename})]
+    root = _xml_root(data, filename)
+    if isinstance(root, Message):
+        return [], [root]
 
     def leaves(element, prefix: str, row: dict) -> dict:
         for child in element:
