@@ -63,7 +63,7 @@ def fieldkit_commits(path: Path, count: int, seconds: float) -> tuple[int, float
         if time.perf_counter() > deadline:
             break
     elapsed = time.perf_counter() - began
-    db.conn.close()
+    db.close()
     return done, elapsed
 
 

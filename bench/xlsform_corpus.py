@@ -147,7 +147,7 @@ def run(folders: list[Path], verbose: bool = False) -> dict:
             try:
                 result = judge(path, app, db)
             finally:
-                db.conn.close()
+                db.close()
             results.append(result)
             if verbose:
                 print(f"{result['outcome']:9} {path.name}: {(result.get('problems') or [''])[0][:160]}")

@@ -14,16 +14,47 @@ from . import config as configuration, store
 from .forms.model import text_in
 from .forms.xlsform import MISSING_FILE, FormImportError, Problem
 from .services import accounts, export as export_service, forms as form_service
-from .store.db import url_for as db_url
+from .store.db import DatabaseUnavailable, url_for as db_url
 
-data_option = click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
-                           envvar="FIELDKIT_DATA",
-                           help="Data directory (default: FIELDKIT_DATA or your user data folder).")
+_data_dir_option = click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
+                                envvar="FIELDKIT_DATA",
+                                help="Data directory (default: FIELDKIT_DATA or your user data folder).")
+
+
+def _remember_database(ctx, _param, value):
+    if value:
+        ctx.meta["fieldkit.database"] = value
+    return value
+
+
+_database_option = click.option(
+    "--database", metavar="URL", envvar="FIELDKIT_DATABASE_URL", expose_value=False, callback=_remember_database,
+    help="The database: postgresql://USER@HOST/NAME for a central (default: FIELDKIT_DATABASE_URL, or "
+         "fieldkit.db in the data directory). The data directory still holds keys and files.")
+
+
+def data_option(command):
+    """--data DIR and --database URL, on every command that opens the store."""
+    return _data_dir_option(_database_option(command))
+
+
+def chosen_database() -> str | None:
+    """The database named by --database or FIELDKIT_DATABASE_URL, if any."""
+    context = click.get_current_context(silent=True)
+    return context.meta.get("fieldkit.database") if context else None
+
+
+def database_url(data_dir: Path | None) -> str:
+    directory = configuration.prepare_data_dir(data_dir or configuration.default_data_dir())
+    return chosen_database() or db_url(directory)
 
 
 def open_db(data_dir: Path | None):
-    path = configuration.prepare_data_dir(data_dir or configuration.default_data_dir())
-    return store.connect(db_url(path), migrate=True)
+    url = database_url(data_dir)
+    try:
+        return store.connect(url, migrate=True)
+    except (DatabaseUnavailable, ValueError) as error:
+        raise click.ClickException(str(error)) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -209,7 +240,13 @@ def serve(host, port, threads, no_qr, sync_every, sync_purge, data_dir):
     from .web.app import create_app
     from .web.auth import new_setup_token
 
-    app = create_app(dict({"DATA_DIR": data_dir} if data_dir else {}, DB_POOL=threads))
+    settings = {"DB_POOL": threads, **({"DATA_DIR": data_dir} if data_dir else {})}
+    if chosen_database():
+        settings["DATABASE_URL"] = chosen_database()
+    try:
+        app = create_app(settings)
+    except DatabaseUnavailable as error:
+        raise click.ClickException(str(error)) from None
     db = store.connect(app.config["DATABASE"])
     forms = store.forms.list_forms(db)
     address = lan_address() if host in ("0.0.0.0", "::") else host
@@ -227,7 +264,7 @@ def serve(host, port, threads, no_qr, sync_every, sync_purge, data_dir):
         click.echo(f"Participants: join this laptop's wifi, then scan (for {newest['form_id']}):{others}")
         print_qr(link(newest))
     setup = new_setup_token(db)
-    db.conn.close()
+    db.close()
     if setup:
         click.echo("No console account yet. On this laptop, open this one-time link to create one:")
         click.echo(f"  http://127.0.0.1:{port}/console/setup/{setup}")
@@ -530,10 +567,6 @@ def keys_new(out):
 
 # --- sync: devices (on a central), link and sync (on a laptop), backup --------------------
 
-def database_url(data_dir: Path | None) -> str:
-    return db_url(configuration.prepare_data_dir(data_dir or configuration.default_data_dir()))
-
-
 def valid_device_name(name: str) -> bool:
     return 1 <= len(name) <= 40 and name.replace("-", "").replace("_", "").replace(".", "").isalnum()
 
@@ -649,7 +682,7 @@ def sync(purge, ca_bundle, allow_http, retries, watch, every, data_dir):
     from tqdm import tqdm
 
     from .sync import runner
-    open_db(data_dir).conn.close()  # migrated before the sync opens it
+    open_db(data_dir).close()  # migrated before the sync opens it
     bars: dict[str, tqdm] = {}
     labels = {"push": ("Sending submissions", " submissions"), "pull": ("Pulling forms", " forms")}
 
@@ -701,6 +734,9 @@ def backup(file, force, data_dir):
     if file.exists() and not force:
         raise click.ClickException(f"{file} exists. Choose another name, or replace it with --force.")
     db = open_db(data_dir)
+    if db.dialect != "sqlite":
+        raise click.ClickException("A PostgreSQL database is backed up with PostgreSQL's own tools: "
+                                   "pg_dump, or your provider's backups (see sync/README.md).")
     backup_to(db, file)
     click.echo(f"Backed up {store.submissions.count_submissions(db)} submissions and "
                f"{store.forms.count_forms(db)} form versions to {file}")

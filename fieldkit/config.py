@@ -8,6 +8,8 @@ import platformdirs
 
 DEFAULTS = {
     "DATA_DIR": None,
+    # The database (FIELDKIT_DATABASE_URL): sqlite:///PATH or postgresql://...; None: fieldkit.db in DATA_DIR.
+    "DATABASE_URL": None,
     "LANGUAGES": ["en", "es", "so", "am"],  # the interface's own translations
     "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,  # form uploads (console)
     "COLLECT_MAX_BODY": 64 * 1024,  # one screen of answers is a few KB at most

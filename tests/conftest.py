@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+import engines
+from engines import engine_url  # noqa: F401  (a fixture for the tests on both engines)
 from fieldkit import create_app, store
 from fieldkit.crypto import open_draft
 from fieldkit.services import forms as form_service
@@ -26,6 +28,26 @@ def compiled_catalogues():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.compile_catalogues(only_stale=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def postgresql_cleanup():
+    yield
+    engines.drop_all_made()
+
+
+@pytest.fixture(autouse=True)
+def test_engine(monkeypatch):
+    """With FIELDKIT_TEST_ENGINE=postgresql, this test's fieldkit runs on a PostgreSQL database
+    of its own (tests/engines.py): the app, the command line and `fieldkit serve` read
+    FIELDKIT_DATABASE_URL, as a central's would."""
+    if engines.ENGINE != "postgresql":
+        yield None
+        return
+    url = engines.new_postgresql_database()
+    monkeypatch.setenv("FIELDKIT_DATABASE_URL", url)
+    yield url
+    engines.drop_postgresql_database(url)
 
 
 @pytest.fixture
@@ -51,7 +73,7 @@ def runner(app):
 def db(app):
     database = store.connect(app.config["DATABASE"])
     yield database
-    database.conn.close()
+    database.close()
 
 
 @pytest.fixture

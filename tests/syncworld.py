@@ -1,6 +1,7 @@
 """Two real fieldkits for the sync tests: a central as a real `fieldkit serve`
 process on a loopback port (restartable on the same port, to be killed
-mid-batch), and a laptop with its own SQLite file, driven by its commands."""
+mid-batch), and a laptop with its own SQLite file, driven by its commands. With
+FIELDKIT_TEST_ENGINE=postgresql the central runs on PostgreSQL (tests/engines.py)."""
 from __future__ import annotations
 
 import json
@@ -12,12 +13,13 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from conftest import PASSWORD, sign_in
+import engines
 from faultproxy import FaultProxy
 from fieldkit import create_app, store
 from fieldkit.cli import main
 from fieldkit.config import prepare_data_dir
 from fieldkit.store import devices
-from fieldkit.store.db import write
+from fieldkit.store.db import url_for, write
 from test_serve import free_port, stop, wait_for
 
 FIELDKIT = [sys.executable, "-m", "fieldkit"]
@@ -34,11 +36,15 @@ class Central:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = None
         self.log = data.parent / f"{data.name}.log"
+        # its own database, named to each of its commands: a central may outlive the test that made it
+        # (a PostgreSQL one is dropped at the end of the session)
+        self.database = engines.new_postgresql_database() if engines.ENGINE == "postgresql" else url_for(data)
 
     def start(self) -> None:
         with self.log.open("a") as log:
             self.process = subprocess.Popen(FIELDKIT + ["serve", "--host", "127.0.0.1", "--port", str(self.port),
-                                                        "--data", str(self.data), "--no-qr"],
+                                                        "--data", str(self.data), "--database", self.database,
+                                                        "--no-qr"],
                                             stdout=log, stderr=subprocess.STDOUT, text=True)
         wait_for(self.url + "/f/wellbeing", self.process)
 
@@ -51,10 +57,13 @@ class Central:
             stop(self.process)
 
     def db(self):
-        return store.connect(self.data / "fieldkit.db")
+        return store.connect(self.database)
+
+    def cli(self, *args: str):
+        return run_cli(*args, "--data", str(self.data), "--database", self.database)
 
     def add_device(self, name: str) -> str:
-        result = run_cli("devices", "add", name, "--data", str(self.data))
+        result = self.cli("devices", "add", name)
         assert result.exit_code == 0, result.output
         return result.output.splitlines()[-1]  # the token, alone on the last line
 
@@ -63,25 +72,28 @@ class Central:
         try:
             return [r["uuid"] for r in db.query("SELECT uuid FROM submissions WHERE device_name = ?", [device])]
         finally:
-            db.conn.close()
+            db.close()
 
     def device(self, name: str) -> dict:
         db = self.db()
         try:
             return devices.get_device(db, name)
         finally:
-            db.conn.close()
+            db.close()
 
 
 class Laptop:
     """A second fieldkit: its own data directory, driven by its commands."""
 
-    def __init__(self, data: Path):
+    def __init__(self, data: Path, database: str | None = None):
         self.data = prepare_data_dir(data)
-        self.db = store.connect(data / "fieldkit.db", migrate=True)
+        # SQLite, as in the field, whatever engine the central runs on (unless told otherwise)
+        self.database = database or url_for(self.data)
+        self.db = store.connect(self.database, migrate=True)
+        self.options = ["--data", str(self.data), "--database", self.database]  # for its commands
 
     def cli(self, *args: str):
-        return run_cli(*args, "--data", str(self.data))
+        return run_cli(*args, *self.options)
 
     def link(self, url: str, token: str, *extra: str) -> None:
         result = self.cli("link", url, "--token", token, *extra)
@@ -131,13 +143,13 @@ def assert_exactly_once(central: Central, laptop: Laptop, device: str, uuids: li
     assert all(states[u] == "synced" for u in uuids)
 
 
-def console(data: Path):
-    """A coordinator signed in to the console of the fieldkit in data."""
-    app = create_app({"DATA_DIR": data, "TESTING": True})
+def console(central: Central):
+    """A coordinator signed in to the central's console."""
+    app = create_app({"DATA_DIR": central.data, "DATABASE_URL": central.database, "TESTING": True})
     db = store.connect(app.config["DATABASE"])
     if store.users.get_user(db, "coordinator") is None:
         store.users.add_user(db, "coordinator", PASSWORD, "coordinator")
-    db.conn.close()
+    db.close()
     client = app.test_client()
     assert sign_in(client, "coordinator").status_code == 303
     return client

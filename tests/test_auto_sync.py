@@ -27,7 +27,7 @@ class Serving:
         self.log = laptop.data.parent / f"serve-{self.port}.log"
         with self.log.open("w") as out:
             self.process = subprocess.Popen(
-                FIELDKIT + ["serve", "--host", "127.0.0.1", "--port", str(self.port), "--data", str(laptop.data),
+                FIELDKIT + ["serve", "--host", "127.0.0.1", "--port", str(self.port), *laptop.options,
                             "--no-qr", "--sync-every", str(INTERVAL), *extra],
                 stdout=out, stderr=subprocess.STDOUT, text=True)
         wait_for(f"http://127.0.0.1:{self.port}/f/wellbeing", self.process)
@@ -54,7 +54,7 @@ def until(check, seconds: float = 30.0) -> bool:
 def laptop(tmp_path):
     machine = Laptop(tmp_path / "laptop")
     yield machine
-    machine.db.conn.close()
+    machine.db.close()
 
 
 @pytest.mark.slow
@@ -124,7 +124,7 @@ def test_a_manual_sync_during_one_by_itself_sends_nothing_twice(tmp_path, laptop
         serving = Serving(laptop)
         try:
             assert until(lambda: any(p.startswith("/api/v1/submissions") for _m, p, _ in proxy.log))
-            manual = subprocess.run(FIELDKIT + ["sync", "--data", str(laptop.data)], capture_output=True, text=True,
+            manual = subprocess.run(FIELDKIT + ["sync", *laptop.options], capture_output=True, text=True,
                                     timeout=120)
             assert manual.returncode in (0, 3), manual.stdout + manual.stderr
             assert until(lambda: set(laptop.states().values()) == {"synced"}, seconds=60)
@@ -147,7 +147,7 @@ def test_sync_watch_is_the_same_loop_in_the_foreground_with_a_line_per_attempt(t
         laptop.link(central.url, central.add_device(name))
         made = laptop.collect(5)
         with log.open("w") as out:
-            watching = subprocess.Popen(FIELDKIT + ["sync", "--watch", "--every", "10", "--data", str(laptop.data)],
+            watching = subprocess.Popen(FIELDKIT + ["sync", "--watch", "--every", "10", *laptop.options],
                                         stdout=out, stderr=subprocess.STDOUT, text=True)
         try:
             assert until(lambda: "Sync: Sync complete: sent 0" in log.read_text(), seconds=40)  # the idle one, too

@@ -6,6 +6,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from engines import instance_url
 from fieldkit.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,7 +100,7 @@ def test_keys_alone_prints_its_help_and_succeeds():
 
 def test_the_readme_documents_every_command_and_each_of_its_options():
     """The README's command table names every command, its arguments and options
-    (all but --data, which every command takes and the table says so)."""
+    (all but --data and --database, which every command that opens the store takes, as the table says)."""
     import click
     from pathlib import Path
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
@@ -119,7 +120,7 @@ def test_the_readme_documents_every_command_and_each_of_its_options():
         for param in cmd.params:
             names = [o for o in param.opts if o.startswith("--")] if isinstance(param, click.Option) else [
                 param.name.upper()]
-            if names and names[0] not in ("--data", "--help") and not any(n in table for n in names):
+            if names and names[0] not in ("--data", "--database", "--help") and not any(n in table for n in names):
                 missing.append(f"{path} {names[0]}")
     assert missing == []
 
@@ -150,9 +151,9 @@ def test_a_form_added_from_the_terminal_is_in_the_activity_log_as_from_the_conso
     from fieldkit import store as fk_store
     result = CliRunner().invoke(main, ["forms", "add", str(FORMS / "household.md"), "--data", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    db = fk_store.connect(tmp_path / "fieldkit.db")
+    db = fk_store.connect(instance_url(tmp_path))
     try:
         [entry] = [e for e in fk_store.audit.recent(db) if e["action"] == "form.added"]
     finally:
-        db.conn.close()
+        db.close()
     assert entry["detail"]["via"] == "command line" and entry["detail"]["form_id"] == "household"

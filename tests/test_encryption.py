@@ -152,7 +152,7 @@ def test_sync_carries_ciphertext_and_the_central_stores_ciphertext(tmp_path, key
         central.stop()
     raw = b"".join(p.read_bytes() for p in (tmp_path / "central").iterdir() if p.is_file())
     assert SECRET.encode() not in raw
-    db = store.connect(tmp_path / "central" / "fieldkit.db")
+    db = central.db()
     [row] = list(db.query("SELECT answers FROM submissions WHERE uuid = ?", ["6b0f8f6e-2f65-4c1e-9d57-7d1f4b0f0c01"]))
     received = __import__("json").loads(row["answers"])
     assert crypto.unseal(crypto.load_private_key(private_pem), received) == {"comments": SECRET}

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from engines import instance_url
 from fieldkit.forms import engine, expr, functions
 from fieldkit.forms.media import MAX_UPLOAD_BYTES
 from fieldkit.forms.xlsform import load_xlsform
@@ -177,8 +178,8 @@ def test_real_sized_photos_upload_submit_export_and_sync(laptop_server, tmp_path
     central = Central(tmp_path / "central")
     central.start()
     try:
-        run_cli("forms", "add", str(FORMS / "t_files.md"), "--data", str(central.data))
-        laptop = Laptop(data)
+        central.cli("forms", "add", str(FORMS / "t_files.md"))
+        laptop = Laptop(data, instance_url(data))  # the database the laptop's serve used
         laptop.link(central.url, central.add_device("hall"))
         synced = laptop.cli("sync")
         assert synced.exit_code == 0, synced.output
@@ -186,7 +187,7 @@ def test_real_sized_photos_upload_submit_export_and_sync(laptop_server, tmp_path
         try:
             [row] = list(db.query("SELECT data FROM attachments"))
         finally:
-            db.conn.close()
+            db.close()
         assert bytes(row["data"]) == big
     finally:
         central.stop()
@@ -226,12 +227,12 @@ def test_submit_sent_four_times_at_once_from_six_phones_thanks_every_time(laptop
     assert len(outcomes) == 24
     assert [o for o in outcomes if o[0] != 303 or not o[1].endswith("/f/wellbeing/done")] == []
     from fieldkit import store
-    db = store.connect(data / "fieldkit.db")
+    db = store.connect(instance_url(data))
     try:
         assert db.execute("SELECT COUNT(*), COUNT(DISTINCT uuid) FROM submissions").fetchone() == (6, 6)
         assert {p[1]["_uuid"] for p in phones} == {r[0] for r in db.execute("SELECT uuid FROM submissions")}
     finally:
-        db.conn.close()
+        db.close()
 
 
 def test_a_resend_after_the_laptop_restarted_is_thanked(laptop_server):
@@ -348,11 +349,11 @@ def test_a_zip_bomb_xlsx_is_refused_before_it_is_read(db, monkeypatch):
     def never(*args, **kwargs):
         raise AssertionError("a zip bomb must not reach the spreadsheet reader")
     monkeypatch.setattr("pyxform.xls2json_backends.get_xlsform", never)
-    before = db["forms"].count
+    before = db.count("forms")
     with pytest.raises(xlsform.FormImportError) as caught:
         form_service.import_form(db, bomb, "bomb.xlsx")
     assert "unpacks to far more" in caught.value.problems[0].render()
-    assert db["forms"].count == before
+    assert db.count("forms") == before
 
 
 def test_the_console_refuses_a_zip_bomb_in_the_coordinators_language(signed_in):

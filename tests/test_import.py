@@ -100,7 +100,7 @@ def db(tmp_path):
     """A real SQLite file with fieldkit's schema, and no Flask: import is a service."""
     database = store.connect(tmp_path / "fieldkit.db", migrate=True)
     yield database
-    database.conn.close()
+    database.close()
 
 
 def forms_table(db) -> list[dict]:

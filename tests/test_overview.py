@@ -43,9 +43,9 @@ def test_the_overview_counts_todays_answers_per_event_and_the_forms_open(app, db
     for _ in range(2):
         submit_household(participant("household"), "no")
     submit_household(participant("household"), "old")
-    db.execute("UPDATE submissions SET submitted_at = ? WHERE rowid = (SELECT MAX(rowid) FROM submissions)",
+    db.execute("UPDATE submissions SET submitted_at = ? WHERE uuid = (SELECT MAX(uuid) FROM submissions)",
                [yesterday])
-    db.execute("UPDATE submissions SET event_id = ? WHERE rowid = (SELECT MIN(rowid) FROM submissions)", [hall["id"]])
+    db.execute("UPDATE submissions SET event_id = ? WHERE uuid = (SELECT MIN(uuid) FROM submissions)", [hall["id"]])
     seen = overview_service.overview(db, tmp_path)
     assert seen.answers_today == 2 and sorted((r["name"] or "", r["n"]) for r in seen.today) == [
         ("", 1), ("Church hall", 1)]

@@ -9,6 +9,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from conftest import FORMS, Page, Participant, csrf_of, drafts_of, submissions_of
+from engines import instance_url
 from fieldkit import store
 from test_serve import field, free_port, stop, wait_for
 
@@ -261,9 +262,9 @@ def test_no_participant_address_or_browser_is_stored_or_logged(tmp_path):
         assert 429 in statuses  # the rate limiter's own log line would name the address
     finally:
         stop(process)
-    db = store.connect(data / "fieldkit.db")
+    db = store.connect(instance_url(data))
     assert store.submissions.count_submissions(db) == 1
-    db.conn.close()
+    db.close()
     for path in [log] + list(data.iterdir()):
         blob = path.read_bytes()
         for secret in (address, agent, "unique-agent"):

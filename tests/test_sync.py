@@ -39,7 +39,7 @@ def central(tmp_path_factory):
 def laptop(tmp_path):
     machine = Laptop(tmp_path / "laptop")
     yield machine
-    machine.db.conn.close()
+    machine.db.close()
 
 
 @pytest.fixture
@@ -179,17 +179,17 @@ def test_uuid_conflict_keeps_both_and_is_shown_for_review(central, linked, proxy
     assert kept["device_name"] == linked.name
     assert linked.states() == {clash: "conflict"}  # kept on the laptop too, not purged
     assert summary(linked.cli("sync")).startswith("Sync complete: sent 0,")  # and not sent again
-    db.conn.close()
+    db.close()
     # Shown for review: on the central, and on the laptop.
-    page = console(central.data).get(f"/console/sync/conflicts/{kept['id']}").get_data(as_text=True)
+    page = console(central).get(f"/console/sync/conflicts/{kept['id']}").get_data(as_text=True)
     assert clash in page and "número 2" in page and linked.name in page
-    assert clash in console(linked.data).get("/console/sync/").get_data(as_text=True)
+    assert clash in console(linked).get("/console/sync/").get_data(as_text=True)
 
 
 def test_revoked_token_stops_with_a_clear_message(central, linked, proxy):
     first = linked.collect(3)
     assert linked.cli("sync").exit_code == 0
-    assert run_cli("devices", "revoke", linked.name, "--data", str(central.data)).exit_code == 0
+    assert central.cli("devices", "revoke", linked.name).exit_code == 0
     later = linked.collect(4)
     proxy.log.clear()
     result = linked.cli("sync")
@@ -206,9 +206,9 @@ def test_revoked_token_stops_with_a_clear_message(central, linked, proxy):
 
 
 def test_form_version_published_after_laptop_collected_on_an_older_one(central, linked, proxy, tmp_path):
-    assert run_cli("forms", "add", str(FORMS / "household.md"), "--data", str(central.data)).exit_code == 0
+    assert central.cli("forms", "add", str(FORMS / "household.md")).exit_code == 0
     assert linked.cli("sync").exit_code == 0  # pulls household version 1
-    app = create_app({"DATA_DIR": linked.data, "TESTING": True})
+    app = create_app({"DATA_DIR": linked.data, "DATABASE_URL": linked.database, "TESTING": True})
     participant = Participant(app.test_client(), "household")
     participant.start("en")
     participant.answer({"consent": "no"})
@@ -218,16 +218,16 @@ def test_form_version_published_after_laptop_collected_on_an_older_one(central, 
     newer.write_text((FORMS / "household.md").read_text(encoding="utf-8")
                      .replace("| Household check | household | 1 |", "| Household check | household | 2 |"),
                      encoding="utf-8")
-    assert run_cli("forms", "add", str(newer), "--data", str(central.data)).exit_code == 0
+    assert central.cli("forms", "add", str(newer)).exit_code == 0
     result = linked.cli("sync")
     assert result.exit_code == 0, result.output
     assert "forms pulled 1" in summary(result)
     assert_exactly_once(central, linked, linked.name, [made])
     db = central.db()
     assert store.submissions.get_submission(db, made)["form_version"] == "1"  # kept on its own version
-    db.conn.close()
+    db.close()
     assert store.forms.current_form(linked.db, "household").version == "2"  # new answers use the new one
-    page = console(central.data).get("/console/forms/household/submissions").get_data(as_text=True)
+    page = console(central).get("/console/forms/household/submissions").get_data(as_text=True)
     assert f"<td>1</td><td>{linked.name}</td>" in page  # its form version and its device
 
 
@@ -246,7 +246,7 @@ def test_a_batch_too_large_is_split(central, linked, proxy):
 def test_a_second_sync_at_the_same_time_does_not_double_send(central, linked, proxy):
     made = linked.collect(600)
     proxy.add("delay", times=None, seconds=0.3)
-    command = FIELDKIT + ["sync", "--data", str(linked.data)]
+    command = FIELDKIT + ["sync", *linked.options]
     both = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [p.communicate(timeout=60) for p in both]
     assert sorted(p.returncode for p in both) in ([0, 0], [0, 3]), outputs
@@ -309,7 +309,7 @@ def test_tls_is_verified_and_a_custom_ca_bundle_works(central, laptop, tmp_path)
 
 def test_console_sync_now_runs_in_the_background_with_progress(central, linked, proxy):
     made = linked.collect(50)
-    client = console(linked.data)
+    client = console(linked)
     sync_store.put_status(linked.db, {"state": "running", "stage": "push", "done": 200, "total": 1000,
                                       "started_at": "2025-01-01T00:00:00Z"})
     assert sync_store.take_lease(linked.db, "a-sync-elsewhere", 60)
@@ -326,22 +326,25 @@ def test_console_sync_now_runs_in_the_background_with_progress(central, linked, 
         time.sleep(0.1)
     assert "Sync complete" in page
     assert_exactly_once(central, linked, linked.name, made)
-    central_page = console(central.data).get("/console/sync/").get_data(as_text=True)
+    central_page = console(central).get("/console/sync/").get_data(as_text=True)
     assert linked.name in central_page
 
 
 def test_devices_list_and_backup_while_serving(central, linked, proxy, tmp_path):
     linked.collect(7)
     assert linked.cli("sync").exit_code == 0
-    listing = run_cli("devices", "list", "--data", str(central.data))
+    listing = central.cli("devices", "list")
     assert linked.name in listing.output and "received 7" in listing.output
     target = tmp_path / "backup.db"
-    result = run_cli("backup", str(target), "--data", str(central.data))
+    result = central.cli("backup", str(target))
+    if central.database.startswith("postgresql://"):
+        assert result.exit_code == 1 and "pg_dump" in result.output and not target.exists()
+        return
     assert result.exit_code == 0, result.output
     copy = store.connect(target)
     assert set(central.uuids_from(linked.name)) <= {r["uuid"] for r in copy.query("SELECT uuid FROM submissions")}
-    copy.conn.close()
-    assert run_cli("backup", str(target), "--data", str(central.data)).exit_code == 1  # no silent overwrite
+    copy.close()
+    assert central.cli("backup", str(target)).exit_code == 1  # no silent overwrite
 
 
 def test_five_thousand_submissions(central, laptop, capsys):
@@ -373,7 +376,7 @@ def test_events_travel_by_code_so_the_central_compares_gatherings(central, linke
         assert held[made[0]] == held[made[1]] == there["id"] and held[made[2]] is None
         assert store.submissions.count_filtered(db, "wellbeing", event_id=there["id"]) == 2
     finally:
-        db.conn.close()
+        db.close()
     assert_exactly_once(central, linked, linked.name, made)
 
 
@@ -383,13 +386,13 @@ def test_media_come_with_a_pulled_form_and_photos_go_back_with_answers(central, 
     attaches on the laptop reaches the central with its submission, byte for byte."""
     import io
     media = sorted(str(p) for p in (FORMS / "prompts").iterdir())
-    assert run_cli("forms", "add", str(FORMS / "prompts.md"), *media, "--data", str(central.data)).exit_code == 0
-    assert run_cli("forms", "add", str(FORMS / "t_files.md"), "--data", str(central.data)).exit_code == 0
+    assert central.cli("forms", "add", str(FORMS / "prompts.md"), *media).exit_code == 0
+    assert central.cli("forms", "add", str(FORMS / "t_files.md")).exit_code == 0
     result = linked.cli("sync")
     assert result.exit_code == 0, result.output
     pulled = store.forms.current_form(linked.db, "prompts")
     assert pulled is not None and [c.name for c in pulled.choices["districts.csv"]] == ["hill", "river", "harbour"]
-    app = create_app({"DATA_DIR": linked.data, "TESTING": True})
+    app = create_app({"DATA_DIR": linked.data, "DATABASE_URL": linked.database, "TESTING": True})
     client = app.test_client()
     p = Participant(client, "prompts")
     page = p.start("so")
@@ -412,7 +415,7 @@ def test_media_come_with_a_pulled_form_and_photos_go_back_with_answers(central, 
         stored = store.attachments.get(db, made, sub["answers"]["photo"])
         assert stored["data"] == photo and stored["sealed"] is None
     finally:
-        db.conn.close()
+        db.close()
 
 
 def test_answers_to_a_form_the_central_lacks_stay_unsynced_and_are_never_purged(central, linked):

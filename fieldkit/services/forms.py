@@ -150,7 +150,7 @@ def prepare_fonts_later(database: str, form=None, general: bool = False):
             if general:
                 fonts.prepare_general(db)
         finally:
-            db.conn.close()
+            db.close()
 
     thread = threading.Thread(target=build, name="fieldkit-fonts", daemon=True)
     thread.start()

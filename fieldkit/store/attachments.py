@@ -15,8 +15,11 @@ def put_draft_file(db, uuid: str, token: str, name: str, question: str, content_
     with write(db):
         if replaces:
             db.execute("DELETE FROM attachments WHERE uuid = ? AND name = ? AND sealed = 'draft'", [uuid, replaces])
-        db.execute("INSERT OR REPLACE INTO attachments (uuid, name, question, content_type, size, sha256, data, "
-                   "sealed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'draft', ?)",
+        db.execute("INSERT INTO attachments (uuid, name, question, content_type, size, sha256, data, "
+                   "sealed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'draft', ?) ON CONFLICT (uuid, name) DO UPDATE "
+                   "SET question = excluded.question, content_type = excluded.content_type, size = excluded.size, "
+                   "sha256 = excluded.sha256, data = excluded.data, sealed = excluded.sealed, "
+                   "created_at = excluded.created_at",
                    [uuid, name, question, content_type, len(data), hashlib.sha256(data).hexdigest(),
                     crypto.seal_draft_bytes(token, data), utcnow()])
 
@@ -58,8 +61,8 @@ def of_submission(db, uuid: str, with_data: bool = False) -> list[dict]:
 def add_received(db, uuid: str, files: list[dict]) -> None:
     """On a central: the files a device sent with a submission (inside the batch's transaction)."""
     for f in files:
-        db.execute("INSERT OR IGNORE INTO attachments (uuid, name, question, content_type, size, sha256, data, "
-                   "sealed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        db.execute("INSERT INTO attachments (uuid, name, question, content_type, size, sha256, data, "
+                   "sealed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                    [uuid, f["name"], f["question"], f["content_type"], len(f["data"]), f["sha256"], f["data"],
                     f.get("sealed"), utcnow()])
 

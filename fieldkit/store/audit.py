@@ -9,8 +9,8 @@ from .util import utcnow
 
 def record(db, username: str | None, action: str, **detail) -> None:
     with write(db):
-        db["audit"].insert({"at": utcnow(), "username": username, "action": action,
-                            "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True)})
+        db.insert("audit", {"at": utcnow(), "username": username, "action": action,
+                             "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True)})
 
 
 def recent(db, limit: int = 200) -> list[dict]:

@@ -1,27 +1,44 @@
-"""Opening the database: one SQLite file per instance, WAL, durable commits.
+"""Opening the database: SQLite (a laptop, and the default everywhere) or PostgreSQL
+(a central that outgrows one file and one process).
 
-A database is named by a URL, `sqlite:///absolute/path/fieldkit.db` (a plain path
-is read as one): the one name every part of fieldkit passes around, so that a
-central on PostgreSQL (`postgresql://...`, issue 16) is a matter of this module."""
+A database is named by a URL: `sqlite:///absolute/path/fieldkit.db` (a plain path is
+read as one) or `postgresql://user:password@host:port/name`. Every part of fieldkit
+passes that one name around; `Store` turns it into connections.
+
+store/ speaks to a `Database`, whichever engine is behind it: `execute` and `query`
+with `?` placeholders, in the SQL both engines share (ON CONFLICT upserts, savepoints,
+COUNT and LIMIT), and `insert`. The few true differences between the engines are
+methods of the two classes, written once each: JSON access (`json_text`), "not one of
+these values" (`not_in`), row locks (`for_update`), how a write transaction begins.
+The SQLite class is in this module; the PostgreSQL one in store/postgresql.py, which
+imports psycopg only when a postgresql:// URL is opened."""
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import sqlite3
+import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import sqlite_utils
-
-from .migrations import migrations
-
-
 DATABASE_FILE = "fieldkit.db"  # an instance's database, in its data directory
 SQLITE = "sqlite:///"
+POSTGRESQL = ("postgresql://", "postgres://")
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be opened: said in plain words, without its password."""
 
 
 def url_for(data_dir: str | Path) -> str:
     """The URL of the database of the instance in data_dir."""
     return SQLITE + str(Path(data_dir).resolve() / DATABASE_FILE)
+
+
+def is_postgresql(url: str | Path) -> bool:
+    return str(url).startswith(POSTGRESQL)
 
 
 def sqlite_path(url: str | Path) -> Path:
@@ -31,19 +48,147 @@ def sqlite_path(url: str | Path) -> Path:
         return Path(text[len(SQLITE):])
     if "://" in text:
         scheme = text.split("://", 1)[0]
-        raise ValueError(f"fieldkit cannot open a {scheme} database yet: use sqlite:///PATH "
-                         "(PostgreSQL for a central is planned, issue 16)")
+        raise ValueError(f"fieldkit cannot open a {scheme} database: use sqlite:///PATH or postgresql://…")
     return Path(text)
 
 
-def connect(url: str | Path, migrate: bool = False) -> sqlite_utils.Database:
-    """A connection with the pragmas every fieldkit connection needs.
+def shown(url: str | Path) -> str:
+    """A database URL fit for a log or a message: without its password."""
+    text = str(url)
+    if is_postgresql(text) and "@" in text.split("://", 1)[1].split("/", 1)[0]:
+        scheme, rest = text.split("://", 1)
+        credentials, host = rest.split("@", 1)
+        return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}" if ":" in credentials else text
+    return text
 
-    synchronous=FULL: a submission the participant was thanked for survives a
-    power cut. isolation_level=None: transactions are begun explicitly by
-    write(), so a logical write is exactly one transaction.
-    """
-    path = sqlite_path(url)
+
+class Database:
+    """One connection to either engine. Autocommit outside write(): a read sees what
+    is committed, and a logical write is exactly one transaction."""
+
+    dialect = ""
+
+    def execute(self, sql: str, params=()):
+        """A cursor: fetchone(), fetchall(), rowcount, iteration over tuples."""
+        raise NotImplementedError
+
+    def executemany(self, sql: str, rows) -> None:
+        raise NotImplementedError
+
+    def query(self, sql: str, params=()) -> Iterator[dict]:
+        """Rows as dicts, read from a cursor."""
+        cursor = self.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        for row in cursor:
+            yield dict(zip(names, row))
+
+    def one(self, sql: str, params=()) -> dict | None:
+        """The first row as a dict, or None."""
+        cursor = self.execute(sql, params)
+        row = cursor.fetchone()
+        return dict(zip([d[0] for d in cursor.description], row)) if row is not None else None
+
+    def insert(self, table: str, row: dict, returning: str | None = None):
+        """One INSERT of a row; with returning, the value of that column (a new id)."""
+        raise NotImplementedError
+
+    def count(self, table: str) -> int:
+        return self.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+    @property
+    def in_transaction(self) -> bool:
+        raise NotImplementedError
+
+    def begin(self) -> None:
+        """Begin a write transaction."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    # --- the dialect: SQL fragments that differ between the engines ---------------------------
+
+    def json_text(self, column: str, *keys: str) -> str:
+        """The text at keys in a JSON column, NULL when absent."""
+        raise NotImplementedError
+
+    def not_in(self, column: str, values) -> tuple[str, list]:
+        """(a condition, its one parameter): column is none of the values."""
+        raise NotImplementedError
+
+    for_update = ""  # after a SELECT: lock the rows read until the transaction ends
+
+    @staticmethod
+    def insert_sql(table: str, row: dict) -> str:
+        return (f"INSERT INTO {table} ({', '.join(_quoted(c) for c in row)}) "
+                f"VALUES ({', '.join('?' for _ in row)})")
+
+
+def _quoted(name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise ValueError(name)
+    return f'"{name}"'
+
+
+class SQLite(Database):
+    """A SQLite file, WAL, durable commits."""
+
+    dialect = "sqlite"
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def execute(self, sql, params=()):
+        return self.conn.execute(sql, params)
+
+    def executemany(self, sql, rows):
+        self.conn.executemany(sql, rows)
+
+    def insert(self, table, row, returning=None):
+        cursor = self.conn.execute(self.insert_sql(table, row), list(row.values()))
+        return cursor.lastrowid if returning else None
+
+    @property
+    def in_transaction(self):
+        return self.conn.in_transaction
+
+    def begin(self):
+        # IMMEDIATE: two writers queue on the lock instead of failing when a read turns into a write.
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def close(self):
+        self.conn.close()
+
+    def json_text(self, column, *keys):
+        return f"json_extract({column}, '$.{'.'.join(keys)}')"
+
+    def not_in(self, column, values):
+        return f"{column} NOT IN (SELECT value FROM json_each(?))", json.dumps(sorted(values))
+
+    def sqlite_utils(self):
+        """The same connection as sqlite-utils sees it (migrations, backups)."""
+        import sqlite_utils
+        return sqlite_utils.Database(self.conn)
+
+
+def connect(url: str | Path, migrate: bool = False) -> Database:
+    """A new connection, with what every fieldkit connection needs; migrated on request."""
+    if is_postgresql(url):
+        from . import postgresql
+        db = postgresql.connect(str(url))
+        if migrate:
+            postgresql.migrate(db)
+        return db
+    db = _connect_sqlite(sqlite_path(url))
+    if migrate:
+        from .migrations import migrations
+        migrations.apply(db.sqlite_utils())
+    return db
+
+
+def _connect_sqlite(path: Path) -> SQLite:
+    """synchronous=FULL: a submission the participant was thanked for survives a power
+    cut. isolation_level=None: transactions are begun explicitly by write()."""
     new = not path.exists()
     conn = sqlite3.connect(path, timeout=15, isolation_level=None, check_same_thread=False)
     if new:
@@ -51,24 +196,80 @@ def connect(url: str | Path, migrate: bool = False) -> sqlite_utils.Database:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
-    db = sqlite_utils.Database(conn)
-    if migrate:
-        migrations.apply(db)
-    return db
+    return SQLite(conn)
+
+
+_savepoints = itertools.count(1)
 
 
 @contextmanager
-def write(db: sqlite_utils.Database):
-    """One write transaction, taken at once (IMMEDIATE) so that two writers
-    queue on the lock instead of failing when a read turns into a write."""
-    if db.conn.in_transaction:
-        with db.atomic():
+def write(db: Database):
+    """One write transaction; inside another, a savepoint of it (undone alone on error)."""
+    if db.in_transaction:
+        name = f"fk_{next(_savepoints)}"
+        db.execute(f"SAVEPOINT {name}")
+        try:
             yield db
+        except BaseException:
+            db.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            db.execute(f"RELEASE SAVEPOINT {name}")
+            raise
+        db.execute(f"RELEASE SAVEPOINT {name}")
         return
-    db.conn.execute("BEGIN IMMEDIATE")
+    db.begin()
     try:
         yield db
     except BaseException:
-        db.conn.execute("ROLLBACK")
+        db.execute("ROLLBACK")
         raise
-    db.conn.execute("COMMIT")
+    db.execute("COMMIT")
+
+
+class Store:
+    """A database by its URL, and the connections to it: `connection()` lends one
+    for a request or a task and takes it back. At most `keep` stay open between
+    uses (a busier moment opens more, closed when given back); keep=0 opens and
+    closes one each time. The first open migrates the database."""
+
+    def __init__(self, url: str | Path, keep: int = 0, migrate: bool = True):
+        self.url, self.keep = str(url), keep
+        self.idle: list[Database] = []
+        self.lock = threading.Lock()
+        if migrate:
+            connect(self.url, migrate=True).close()
+
+    @property
+    def dialect(self) -> str:
+        return "postgresql" if is_postgresql(self.url) else "sqlite"
+
+    def take(self) -> Database:
+        with self.lock:
+            if self.idle:
+                return self.idle.pop()
+        return connect(self.url)
+
+    def give(self, db: Database) -> None:
+        """Back to the idle ones, unless it is in a transaction it did not end (or broken)."""
+        if not db.in_transaction and getattr(db, "healthy", True):
+            with self.lock:
+                if len(self.idle) < self.keep:
+                    self.idle.append(db)
+                    return
+        db.close()
+
+    @contextmanager
+    def connection(self):
+        db = self.take()
+        try:
+            yield db
+        finally:
+            self.give(db)
+
+    def close(self) -> None:
+        with self.lock:
+            idle, self.idle = self.idle, []
+        for db in idle:
+            db.close()
+
+    def __repr__(self) -> str:
+        return f"Store({shown(self.url)!r})"

@@ -20,10 +20,11 @@ def add_device(db, name: str) -> str:
     """Register a device; returns its token, which is not stored and cannot be shown again."""
     token = secrets.token_urlsafe(32)
     with write(db):
-        if next(db.query("SELECT 1 FROM devices WHERE name = ?", [name]), None):
+        # the database, not a check before it, refuses a second device of the name (two processes at once)
+        if db.execute("INSERT INTO devices (name, token_hash, created_at, received, duplicates, conflicts) "
+                      "VALUES (?, ?, ?, 0, 0, 0) ON CONFLICT (name) DO NOTHING",
+                      [name, token_hash(token), utcnow()]).rowcount == 0:
             raise DeviceExists(name)
-        db["devices"].insert({"name": name, "token_hash": token_hash(token), "created_at": utcnow(),
-                              "received": 0, "duplicates": 0, "conflicts": 0})
     return token
 
 

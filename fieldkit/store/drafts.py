@@ -32,7 +32,7 @@ def new_draft(db, form_id: str, version: str, language: str, answers: dict, posi
            "answers": seal_draft(token, answers), "position": position, "instance": _innermost(path),
            "path": path, "started_at": now, "updated_at": now, "event_id": event_id}
     with write(db):
-        db["drafts"].insert(row)
+        db.insert("drafts", row)
     return token, dict(row, answers=answers)
 
 

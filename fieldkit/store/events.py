@@ -24,7 +24,7 @@ def add_event(db, values: dict, forms: list[str], help: list[dict] | None = None
         row = {k: values.get(k) or None for k in FIELDS}
         row.update(code=code, name=values["name"], forms=json.dumps(forms), created_at=utcnow(),
                    help=None if help is None else json.dumps(help, ensure_ascii=False))
-        event_id = db["events"].insert(row).last_pk
+        event_id = db.insert("events", row, returning="id")
     return get_event(db, event_id)
 
 
@@ -32,7 +32,8 @@ def update_event(db, event_id: int, values: dict, forms: list[str]) -> None:
     row = {k: values.get(k) or None for k in FIELDS}
     row.update(name=values["name"], forms=json.dumps(forms))
     with write(db):
-        db["events"].update(event_id, row)
+        db.execute(f"UPDATE events SET {', '.join(f'{k} = ?' for k in row)} WHERE id = ?",
+                   [*row.values(), event_id])
 
 
 def get_event(db, event_id: int) -> dict | None:
@@ -62,13 +63,14 @@ def set_help(db, event_id: int, resources: list[dict]) -> None:
 
 def received_event(db, event: dict, form_id: str) -> int:
     """On a central: the event a device's submission came from, found by its
-    code, or recorded on first sight (inside the caller's transaction)."""
-    row = next(db.query("SELECT id, forms FROM events WHERE code = ?", [event["code"]]), None)
-    if row:
-        forms = json.loads(row["forms"])
-        if form_id not in forms:
-            db.execute("UPDATE events SET forms = ? WHERE id = ?", [json.dumps(forms + [form_id]), row["id"]])
-        return row["id"]
-    return db["events"].insert({
-        "code": event["code"], "name": event["name"], "site": event.get("site"), "date": event.get("date"),
-        "forms": json.dumps([form_id]), "created_at": utcnow()}).last_pk
+    code, or recorded on first sight (inside the caller's transaction). Two batches from
+    one gathering at once, in two processes: the database keeps one row of the code, and
+    the row is locked while its list of forms is read and written."""
+    db.execute("INSERT INTO events (code, name, site, date, forms, created_at) VALUES (?, ?, ?, ?, ?, ?) "
+               "ON CONFLICT (code) DO NOTHING",
+               [event["code"], event["name"], event.get("site"), event.get("date"), json.dumps([form_id]), utcnow()])
+    row = db.one("SELECT id, forms FROM events WHERE code = ?" + db.for_update, [event["code"]])
+    forms = json.loads(row["forms"])
+    if form_id not in forms:
+        db.execute("UPDATE events SET forms = ? WHERE id = ?", [json.dumps(forms + [form_id]), row["id"]])
+    return row["id"]

@@ -18,7 +18,8 @@ def add_subset(db, key: str, chars: str, woff2: bytes) -> str:
     at once both succeed: the first one's row stays."""
     digest = hashlib.sha256(woff2).hexdigest()[:20]  # its name in URLs
     with write(db):
-        db.execute("INSERT OR IGNORE INTO fonts (key, digest, woff2, chars, created_at) VALUES (?, ?, ?, ?, ?)",
+        db.execute("INSERT INTO fonts (key, digest, woff2, chars, created_at) VALUES (?, ?, ?, ?, ?) "
+                   "ON CONFLICT DO NOTHING",
                    [key, digest, woff2, chars, utcnow()])
     return subset_digest(db, key)
 

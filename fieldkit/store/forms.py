@@ -28,7 +28,7 @@ def add_form(db, form: Form, source: bytes, source_name: str, media: dict[str, b
                               [form.key, form.key, form.form_id]), None)
         if taken:
             raise PublicIdClash(form.key, taken["form_id"])
-        db["forms"].insert({
+        db.insert("forms", {
             "form_id": form.form_id, "version": form.version,
             "title": json.dumps(form.title, ensure_ascii=False),
             "languages": json.dumps(form.languages), "model": model,
@@ -40,7 +40,8 @@ def add_form(db, form: Form, source: bytes, source_name: str, media: dict[str, b
             "xform": form.xform or None, "xform_md5": xform_md5(form.xform) if form.xform else None,
         })
         for name, meta in form.media_files.items():
-            db.execute("INSERT OR IGNORE INTO form_media (sha256, content_type, data, created_at) VALUES (?, ?, ?, ?)",
+            db.execute("INSERT INTO form_media (sha256, content_type, data, created_at) VALUES (?, ?, ?, ?) "
+                       "ON CONFLICT DO NOTHING",
                        [meta["sha256"], meta["type"], (media or {})[name], utcnow()])
     return "added"
 
@@ -72,8 +73,8 @@ def replace_model(db, form: Form, media: dict[str, bytes]) -> None:
                    [model, hashlib.sha256(model.encode()).hexdigest(), form.form_id, form.version])
         for name, meta in form.media_files.items():
             if name in media:
-                db.execute("INSERT OR IGNORE INTO form_media (sha256, content_type, data, created_at) "
-                           "VALUES (?, ?, ?, ?)", [meta["sha256"], meta["type"], media[name], utcnow()])
+                db.execute("INSERT INTO form_media (sha256, content_type, data, created_at) "
+                           "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", [meta["sha256"], meta["type"], media[name], utcnow()])
 
 
 def media_of(db, form: Form) -> dict[str, bytes]:
@@ -122,12 +123,12 @@ def _form(db, where: str, params: list) -> Form | None:
     the first time that hash is seen. A model never changes once stored, and the
     hash is of its text, so a cached form is always exactly what the row holds.
     The Form is shared between requests and threads: treat it as read-only."""
-    row = db.conn.execute(f"SELECT id, model_sha256 FROM forms WHERE {where}", params).fetchone()
+    row = db.execute(f"SELECT id, model_sha256 FROM forms WHERE {where}", params).fetchone()
     if row is None:
         return None
     found = _PARSED.get(row[1]) if row[1] else None
     if found is None:
-        model = db.conn.execute("SELECT model FROM forms WHERE id = ?", [row[0]]).fetchone()[0]
+        model = db.execute("SELECT model FROM forms WHERE id = ?", [row[0]]).fetchone()[0]
         found = Form.from_dict(json.loads(model))
         if row[1]:
             with _PARSED_LOCK:  # the oldest out first, one thread at a time
@@ -148,7 +149,7 @@ def form_version(db, form_id: str, version: str) -> Form | None:
 
 def all_versions(db, form_id: str) -> list[Form]:
     """Newest first."""
-    ids = [r[0] for r in db.conn.execute("SELECT id FROM forms WHERE form_id = ? ORDER BY id DESC", [form_id])]
+    ids = [r[0] for r in db.execute("SELECT id FROM forms WHERE form_id = ? ORDER BY id DESC", [form_id])]
     return [_form(db, "id = ?", [i]) for i in ids]
 
 
@@ -165,7 +166,7 @@ def list_forms(db) -> list[dict]:
 
 
 def count_forms(db) -> int:
-    return db["forms"].count
+    return db.count("forms")
 
 
 def set_status(db, form_id: str, status: str) -> bool:

@@ -6,13 +6,10 @@ from .db import write
 
 
 def get_or_create(db, key: str, make) -> str:
+    # Two processes starting at once keep the one value the database took first.
     with write(db):
-        row = next(db.query("SELECT value FROM meta WHERE key = ?", [key]), None)
-        if row:
-            return row["value"]
-        value = make()
-        db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", [key, value])
-        return value
+        db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", [key, make()])
+        return db.one("SELECT value FROM meta WHERE key = ?", [key])["value"]
 
 
 def device_id(db) -> str:

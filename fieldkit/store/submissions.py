@@ -25,16 +25,18 @@ def add_submission(db, record: dict, draft_token: str | None = None) -> str:
     record["content_hash"] = content_hash(record["form_id"], record["form_version"], record["answers"])
     record["answers"] = json.dumps(record["answers"], ensure_ascii=False, sort_keys=True)
     with write(db):
-        # execute, not query: sqlite-utils wraps each query in a savepoint of its own
-        existing = db.execute("SELECT content_hash FROM submissions WHERE uuid = ?", [record["uuid"]]).fetchone()
-        if existing:
-            outcome = "duplicate" if existing[0] == record["content_hash"] else "conflict"
-        else:
-            _insert(db, record)
+        # The database decides, not a check before the insert: of two processes storing one
+        # uuid at once, one inserts and the other's insert does nothing (waiting for the first
+        # to commit), then reads what was kept.
+        if _insert(db, record):
             outcome = "created"
+        else:
+            existing = db.execute("SELECT content_hash FROM submissions WHERE uuid = ?", [record["uuid"]]).fetchone()
+            outcome = "duplicate" if existing[0] == record["content_hash"] else "conflict"
         if draft_token:
             db.execute("DELETE FROM drafts WHERE token_hash = ?", [_hash(draft_token)])
-            db.execute("INSERT OR REPLACE INTO receipts (token_hash, uuid, created_at) VALUES (?, ?, ?)",
+            db.execute("INSERT INTO receipts (token_hash, uuid, created_at) VALUES (?, ?, ?) "
+                       "ON CONFLICT (token_hash) DO UPDATE SET uuid = excluded.uuid, created_at = excluded.created_at",
                        [_hash(draft_token), record["uuid"], utcnow()])
     return outcome
 
@@ -47,14 +49,14 @@ def submitted_with(db, draft_token: str | None) -> str | None:
     return row[0] if row else None
 
 
-def _insert(db, record: dict) -> None:
-    """One INSERT statement. sqlite-utils' table.insert() also reads the table's
-    schema each time: five more statements per row, half of what a central
-    spent storing a batch (bench/RESULTS.md)."""
-    columns = list(record)
-    values = [json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list, tuple)) else v for v in record.values()]
-    db.execute(f"INSERT INTO submissions ({', '.join(f'[{c}]' for c in columns)}) "
-               f"VALUES ({', '.join('?' for _ in columns)})", values)
+def _insert(db, record: dict) -> bool:
+    """One INSERT statement (sqlite-utils' table.insert() also read the table's schema
+    each time: half of what a central spent storing a batch, bench/RESULTS.md).
+    False when the uuid is already held."""
+    values = {k: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list, tuple)) else v
+              for k, v in record.items()}
+    return db.execute(db.insert_sql("submissions", values) + " ON CONFLICT (uuid) DO NOTHING",
+                      list(values.values())).rowcount == 1
 
 
 def has_submission(db, uuid: str) -> bool:
@@ -63,7 +65,7 @@ def has_submission(db, uuid: str) -> bool:
 
 def count_submissions(db, form_id: str | None = None) -> int:
     if form_id is None:
-        return db["submissions"].count
+        return db.count("submissions")
     return next(db.query("SELECT COUNT(*) AS n FROM submissions WHERE form_id = ?", [form_id]))["n"]
 
 
@@ -119,7 +121,8 @@ def get_submission(db, uuid: str) -> dict | None:
 def sealed_keys(db, form_id: str) -> dict[str | None, int]:
     """How many encrypted answers of the form each key pair sealed (by its kid; None:
     sealed before answers recorded their key)."""
-    rows = db.execute("SELECT json_extract(answers, '$.__encrypted__.kid'), COUNT(*) FROM submissions "
+    kid = db.json_text("answers", "__encrypted__", "kid")
+    rows = db.execute(f"SELECT {kid}, COUNT(*) FROM submissions "
                       "WHERE form_id = ? AND answers LIKE ? GROUP BY 1", [form_id, '{"__encrypted__"%']).fetchall()
     return {kid: count for kid, count in rows}
 
@@ -127,7 +130,7 @@ def sealed_keys(db, form_id: str) -> dict[str | None, int]:
 def sealed_without_kid(db, form_id: str) -> Iterator[dict]:
     """The encrypted answers that do not say which key sealed them (older ones)."""
     for row in db.query("SELECT answers FROM submissions WHERE form_id = ? AND answers LIKE ? "
-                        "AND json_extract(answers, '$.__encrypted__.kid') IS NULL", [form_id, '{"__encrypted__"%']):
+                        f"AND {db.json_text('answers', '__encrypted__', 'kid')} IS NULL", [form_id, '{"__encrypted__"%']):
         yield json.loads(row["answers"])
 
 

@@ -24,12 +24,15 @@ def unsynced(db, limit: int, skip: frozenset | set = frozenset(), skip_forms: fr
     the forms in skip_forms (synced by hand only, in a sync by itself)."""
     # The event travels by its code and name: its id is local to this laptop.
     sql = ("SELECT s.*, e.code AS event_code, e.name AS event_name, e.site AS event_site, e.date AS event_date "
-           "FROM submissions s LEFT JOIN events e ON e.id = s.event_id WHERE s.sync_state IS NULL "
-           f"{'AND s.uuid NOT IN (SELECT value FROM json_each(?)) ' if skip else ''}"
-           f"{'AND s.form_id NOT IN (SELECT value FROM json_each(?)) ' if skip_forms else ''}"
-           "ORDER BY s.submitted_at, s.uuid LIMIT ?")
-    params = ([json.dumps(sorted(skip))] if skip else []) + ([json.dumps(sorted(skip_forms))] if skip_forms else []) \
-        + [limit]
+           "FROM submissions s LEFT JOIN events e ON e.id = s.event_id WHERE s.sync_state IS NULL ")
+    params = []
+    for column, values in (("s.uuid", skip), ("s.form_id", skip_forms)):
+        if values:
+            condition, param = db.not_in(column, values)
+            sql += f"AND {condition} "
+            params.append(param)
+    sql += "ORDER BY s.submitted_at, s.uuid LIMIT ?"
+    params.append(limit)
     rows = [dict(r, answers=json.loads(r["answers"])) for r in db.query(sql, params)]
     files = attachments.for_sync(db, [r["uuid"] for r in rows])
     for row in rows:
@@ -51,7 +54,7 @@ def mark_synced(db, outcomes: dict[str, str]) -> None:
     stays apart: it is not resent and never purged."""
     now = utcnow()
     with write(db):
-        db.conn.executemany(
+        db.executemany(
             "UPDATE submissions SET sync_state = ?, synced_at = ? WHERE uuid = ? AND sync_state IS NULL",
             [("conflict" if outcome == "conflict" else "synced", now, uuid) for uuid, outcome in outcomes.items()
              if outcome != "unknown_form"])  # not stored by the central: still ours to send
@@ -102,7 +105,8 @@ def _keep_conflict(db, device_name: str, row: dict, now: str) -> bool:
     record = {k: row.get(k) for k in ("uuid", "form_id", "form_version", "language", "answers",
                                       "started_at", "submitted_at", "device_id")}
     return db.execute(
-        "INSERT OR IGNORE INTO conflicts (uuid, device_name, content_hash, record, received_at) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO conflicts (uuid, device_name, content_hash, record, received_at) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
         [row["uuid"], device_name, digest, json.dumps(record, ensure_ascii=False, sort_keys=True), now]).rowcount == 1
 
 
@@ -168,10 +172,11 @@ def set_auto(db, by_hand: bool, forms_by_hand: list[str]) -> None:
 
 
 def count_unsynced(db, skip_forms: frozenset | set = frozenset()) -> int:
-    sql = "SELECT COUNT(*) AS n FROM submissions WHERE sync_state IS NULL"
+    sql, params = "SELECT COUNT(*) FROM submissions WHERE sync_state IS NULL", []
     if skip_forms:
-        sql += " AND form_id NOT IN (SELECT value FROM json_each(?))"
-    return next(db.query(sql, [json.dumps(sorted(skip_forms))] if skip_forms else []))["n"]
+        condition, param = db.not_in("form_id", skip_forms)
+        sql, params = f"{sql} AND {condition}", [param]
+    return db.execute(sql, params).fetchone()[0]
 
 
 def get_last_success(db) -> dict | None:
@@ -194,14 +199,14 @@ def put_status(db, status: dict) -> None:
 def take_lease(db, owner: str, seconds: float) -> bool:
     """Take or renew the sync lease. A row in the database rather than a lock
     file: it works the same on Windows, macOS and Linux, for the CLI and for the
-    console's thread, and a crashed sync's lease simply expires."""
+    console's thread, and a crashed sync's lease simply expires. One statement: the
+    database takes it or not, whichever process asks at the same moment."""
     now = time.time()
     with write(db):
-        lease = _get_json(db, LEASE_KEY)
-        if lease and lease["owner"] != owner and lease["expires"] > now:
-            return False
-        _put_json(db, LEASE_KEY, {"owner": owner, "expires": now + seconds})
-    return True
+        return db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value "
+            f"WHERE {db.json_text('meta.value', 'owner')} = ? OR CAST({db.json_text('meta.value', 'expires')} AS DOUBLE PRECISION) <= ?",
+            [LEASE_KEY, json.dumps({"owner": owner, "expires": now + seconds}), owner, now]).rowcount == 1
 
 
 def lease_held(db) -> bool:
@@ -211,4 +216,6 @@ def lease_held(db) -> bool:
 
 def release_lease(db, owner: str) -> None:
     with write(db):
-        db.execute("DELETE FROM meta WHERE key = ? AND json_extract(value, '$.owner') = ?", [LEASE_KEY, owner])
+        lease = db.one("SELECT value FROM meta WHERE key = ?" + db.for_update, [LEASE_KEY])
+        if lease and json.loads(lease["value"]).get("owner") == owner:
+            db.execute("DELETE FROM meta WHERE key = ?", [LEASE_KEY])

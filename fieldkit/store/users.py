@@ -23,11 +23,10 @@ def add_user(db, username: str, password: str, role: str) -> None:
     if role not in ROLES:
         raise ValueError(role)
     with write(db):
-        if next(db.query("SELECT 1 FROM users WHERE username = ?", [username]), None):
+        if db.execute("INSERT INTO users (username, password_hash, role, created_at, failed_logins, session_key) "
+                      "VALUES (?, ?, ?, ?, 0, ?) ON CONFLICT (username) DO NOTHING",
+                      [username, hash_password(password), role, utcnow(), secrets.token_urlsafe(24)]).rowcount == 0:
             raise UserExists(username)
-        db["users"].insert({"username": username, "password_hash": hash_password(password),
-                            "role": role, "created_at": utcnow(), "failed_logins": 0,
-                            "session_key": secrets.token_urlsafe(24)})
 
 
 def set_password(db, username: str, password: str) -> bool:
@@ -55,7 +54,7 @@ def list_users(db) -> list[dict]:
 
 
 def count_users(db) -> int:
-    return db["users"].count
+    return db.count("users")
 
 
 def delete_user(db, username: str) -> bool:
@@ -70,7 +69,7 @@ def authenticate(db, username: str, password: str, now: dt.datetime | None = Non
     which names exist."""
     now = now or dt.datetime.now(dt.timezone.utc)
     with write(db):
-        row = next(db.query("SELECT * FROM users WHERE username = ?", [username]), None)
+        row = db.one("SELECT * FROM users WHERE username = ?" + db.for_update, [username])
         if row and row["locked_until"] and row["locked_until"] > _iso(now):
             return "locked", None
         valid = check_password(row["password_hash"] if row else _dummy_hash(), password)
@@ -90,12 +89,14 @@ def authenticate(db, username: str, password: str, now: dt.datetime | None = Non
 def _unknown_name_failed(db, username: str, now: dt.datetime) -> str:
     """A name with no account fails, counts and locks exactly as an account does."""
     key = hashlib.sha256(username.encode()).hexdigest()
-    row = db.execute("SELECT failures, locked_until FROM signin_failures WHERE name_hash = ?", [key]).fetchone()
+    row = db.execute("SELECT failures, locked_until FROM signin_failures WHERE name_hash = ?" + db.for_update,
+                     [key]).fetchone()
     if row and row[1] and row[1] > _iso(now):
         return "locked"
     failures = (row[0] if row and not row[1] else 0) + 1
     locked = _iso(now + LOCK_FOR) if failures >= LOCK_AFTER else None
-    db.execute("INSERT OR REPLACE INTO signin_failures (name_hash, failures, locked_until) VALUES (?, ?, ?)",
+    db.execute("INSERT INTO signin_failures (name_hash, failures, locked_until) VALUES (?, ?, ?) "
+               "ON CONFLICT (name_hash) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until",
                [key, 0 if locked else failures, locked])
     return "locked" if locked else "bad"
 

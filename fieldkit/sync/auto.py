@@ -80,7 +80,7 @@ class AutoSync:
                 return Attempt(False, why_not="not linked")
             settings = sync_store.get_auto(db)
         finally:
-            db.conn.close()
+            db.close()
         if settings["by_hand"]:
             return Attempt(False, why_not="by hand only")
         result = runner.run(self.database, purge=self.purge, retries=RETRIES, progress=progress, user="auto",

@@ -59,7 +59,7 @@ def run(database: str, *, purge: bool = False, ca_bundle: str | None = None, all
     try:
         return _run(db, purge, ca_bundle, allow_http, retries, backoff, progress, user, frozenset(skip_forms), pause)
     finally:
-        db.conn.close()
+        db.close()
 
 
 def _run(db, purge, ca_bundle, allow_http, retries, backoff, progress, user, skip_forms, pause=0.0) -> Result:

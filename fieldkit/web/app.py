@@ -13,7 +13,8 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask("fieldkit", template_folder=str(resource_dir("templates")))
     app.config.update(configuration.load(config))
     data_dir = configuration.prepare_data_dir(app.config["DATA_DIR"])
-    app.config["DATABASE"] = db_url(data_dir)  # sqlite:///... : the one name of the database
+    # the one name of the database: sqlite:///... in the data directory unless told otherwise
+    app.config["DATABASE"] = app.config["DATABASE_URL"] or db_url(data_dir)
 
     from . import assets, auth, collect, console, db, errors, events, i18n, results, safety, security
     db.init_app(app)

@@ -301,7 +301,7 @@ def exported(database: str, fmt, form_id: str, filters: dict):
     try:
         yield from fmt.write(db, form_id, **filters)
     finally:
-        db.conn.close()
+        db.close()
 
 
 @bp.post("/forms/<form_id>/public-key")

@@ -1,64 +1,37 @@
-"""One database connection per request: a new one closed at teardown, or, when
-DB_POOL is set (`fieldkit serve` sets it to its thread count), one lent from a
-small pool of open connections and given back at teardown.
+"""One database connection per request, lent by the app's Store (store/db.py) and
+given back at teardown. With DB_POOL set (`fieldkit serve` sets it to its thread
+count), that many stay open between requests; with 0, each request opens its own.
 
-Why a pool: opening a SQLite connection and closing it costs more than a
-participant's whole query work, and closing the last one makes SQLite
-checkpoint and delete the WAL, with an fsync, on every request of a quiet
-server (bench/RESULTS.md)."""
-import threading
-
+Why keep them open: opening a SQLite connection and closing it costs more than a
+participant's whole query work, and closing the last one makes SQLite checkpoint
+and delete the WAL, with an fsync, on every request of a quiet server
+(bench/RESULTS.md); a PostgreSQL connection costs a few milliseconds to open."""
 from flask import current_app, g
 
-from .. import store
 from ..services import forms as form_service
-from ..store import drafts, meta
+from ..store import Store, drafts, meta
 
 
-class Pool:
-    """Open connections lent to one request at a time. At most `size` are kept
-    idle; a busier moment opens more, closed when given back."""
-
-    def __init__(self, path: str, size: int):
-        self.path, self.size = path, size
-        self.idle = []
-        self.lock = threading.Lock()
-
-    def take(self):
-        with self.lock:
-            if self.idle:
-                return self.idle.pop()
-        return store.connect(self.path)
-
-    def give(self, db) -> None:
-        if not db.conn.in_transaction:  # write() always ends its transaction; if not, this one is not reused
-            with self.lock:
-                if len(self.idle) < self.size:
-                    self.idle.append(db)
-                    return
-        db.conn.close()
+def app_store(app=None) -> Store:
+    return (app or current_app).extensions["fieldkit_store"]
 
 
 def get_db():
     if "db" not in g:
-        pool = current_app.extensions.get("fieldkit_db_pool")
-        g.db = pool.take() if pool else store.connect(current_app.config["DATABASE"])
+        g.db = app_store().take()
     return g.db
 
 
 def close_db(_error=None):
     db = g.pop("db", None)
     if db is not None:
-        pool = current_app.extensions.get("fieldkit_db_pool")
-        if pool:
-            pool.give(db)
-        else:
-            db.conn.close()
+        app_store().give(db)
 
 
 def init_app(app):
     """Migrate, read the instance's secrets, load the demo into an empty instance."""
-    db = store.connect(app.config["DATABASE"], migrate=True)
+    database = app.extensions["fieldkit_store"] = Store(app.config["DATABASE"], keep=int(app.config.get("DB_POOL") or 0))
+    db = database.take()
     try:
         app.secret_key = meta.secret_key(db)
         app.config["DEVICE_ID"] = meta.device_id(db)
@@ -73,7 +46,5 @@ def init_app(app):
         elif demo:
             form_service.fonts.prepare(db, demo.form)  # the general subsets: on the first page that needs them
     finally:
-        db.conn.close()
-    if app.config.get("DB_POOL"):
-        app.extensions["fieldkit_db_pool"] = Pool(app.config["DATABASE"], int(app.config["DB_POOL"]))
+        database.give(db)
     app.teardown_appcontext(close_db)

@@ -77,7 +77,7 @@ def sync_in_background(database: str, username: str) -> None:
             sync_store.put_status(db, dict(status, state="failed", finished_at=utcnow(),
                                            message=result.message, problems=[]))
     finally:
-        db.conn.close()
+        db.close()
 
 
 @bp.get("/status")
