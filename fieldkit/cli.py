@@ -724,6 +724,33 @@ def sync(purge, ca_bundle, allow_http, retries, watch, every, data_dir):
     sys.exit(0 if result.ok else 1)
 
 
+@main.group()
+def db():
+    """The database itself: move a central's to another engine."""
+
+
+@db.command("copy")
+@click.option("--from", "from_url", required=True, metavar="URL",
+              help="The database to copy: sqlite:///PATH/fieldkit.db or postgresql://USER@HOST/NAME.")
+@click.option("--to", "to_url", required=True, metavar="URL", help="A new, empty database to copy it into.")
+def db_copy(from_url, to_url):
+    """Copy every table to a new database (SQLite to PostgreSQL, or back), then check counts
+    and hashes of every table; on any difference or error the target is left empty."""
+    from .services import database
+    from .store.db import DatabaseUnavailable, shown
+
+    def progress(table, rows):
+        click.echo(f"  {table}: {rows}", err=True)
+    click.echo(f"Copying {shown(from_url)} to {shown(to_url)}", err=True)
+    try:
+        copied = database.copy_database(from_url, to_url, actor="command line", progress=progress)
+    except (database.CopyRefused, DatabaseUnavailable, ValueError) as error:
+        raise click.ClickException(f"{error}. Nothing was copied.") from None
+    click.echo(f"Copied and checked {sum(copied.values())} rows in {len(copied)} tables "
+               f"({copied.get('submissions', 0)} submissions). Point fieldkit at the new database with "
+               f"FIELDKIT_DATABASE_URL (or --database) before it serves again.")
+
+
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Replace FILE if it exists.")

@@ -31,14 +31,15 @@ DEMO_VERSION = json.loads((Path(__file__).resolve().parent.parent / "fieldkit" /
 class Central:
     """A real `fieldkit serve` on 127.0.0.1, restartable on the same port."""
 
-    def __init__(self, data: Path):
+    def __init__(self, data: Path, database: str | None = None):
         self.data, self.port = data, free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = None
-        self.log = data.parent / f"{data.name}.log"
-        # its own database, named to each of its commands: a central may outlive the test that made it
-        # (a PostgreSQL one is dropped at the end of the session)
-        self.database = engines.new_postgresql_database() if engines.ENGINE == "postgresql" else url_for(data)
+        self.log = data.parent / f"{data.name}-{self.port}.log"
+        # its own database, named to each of its commands (or one it shares with another process):
+        # a central may outlive the test that made it (a PostgreSQL one is dropped at the session's end)
+        self.database = database or (
+            engines.new_postgresql_database() if engines.ENGINE == "postgresql" else url_for(data))
 
     def start(self) -> None:
         with self.log.open("a") as log:

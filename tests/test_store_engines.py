@@ -116,10 +116,11 @@ def test_the_store_reads_back_what_it_wrote_on_either_engine(engine_url):
         assert events.get_event(db, event["id"])["code"] == event["code"]
         outcomes = sync_store.receive_batch(db, "laptop-1", [
             dict(record("r-1"), event={"code": "abcde", "name": "Park"}),
-            dict(record("r-2"), event={"code": "abcde", "name": "Park"}),
-            dict(record("r-1", "changed"))])
-        assert outcomes == ["created", "created", "conflict"]
-        assert devices.get_device(db, "laptop-1")["received"] == 2
+            dict(record("r-2"), event={"code": "abcde", "name": "Park"})])
+        assert outcomes == ["created", "created"]
+        assert sync_store.receive_batch(db, "laptop-1", [record("r-1", "changed"), record("r-2"), record("r-3")]) == \
+            ["conflict", "duplicate", "created"]
+        assert devices.get_device(db, "laptop-1")["received"] == 3
         assert len(sync_store.list_conflicts(db)) == 1
         assert events.event_by_code(db, "abcde")["forms"] == ["wellbeing"]
         submissions.add_submission(db, record("l-1"))
@@ -288,3 +289,38 @@ def test_a_laptop_never_loads_the_postgresql_driver(tmp_path):
                          env={k: v for k, v in __import__("os").environ.items() if k != "FIELDKIT_DATABASE_URL"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def _load_demo(url: str, barrier, results) -> None:
+    from fieldkit.services import forms as form_service
+    db = store.connect(url)
+    try:
+        barrier.wait()
+        try:
+            results.put(form_service.ensure_demo(db) is not None)
+        except Exception as error:  # what a second central starting at the same moment met
+            results.put(repr(error))
+    finally:
+        db.close()
+
+
+@both
+def test_centrals_starting_together_load_the_demo_once(engine_url):
+    """Each process loads the demo into an empty database as it starts: four at once must
+    neither fail nor store it twice (without a lock, some failed on the unique index)."""
+    store.connect(engine_url, migrate=True).close()
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(4), context.Queue()
+    workers = [context.Process(target=_load_demo, args=(engine_url, barrier, results)) for _ in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(120)
+    # each either stored it or found it stored (a late one sees a form already there): none failed
+    outcomes = [results.get(timeout=5) for _ in workers]
+    assert all(isinstance(o, bool) for o in outcomes) and True in outcomes, outcomes
+    db = store.connect(engine_url)
+    try:
+        assert store.forms.count_forms(db) == 1
+    finally:
+        db.close()

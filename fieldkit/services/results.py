@@ -1,9 +1,10 @@
-"""Per-question summaries for the Results page, in one pass over the submissions.
+"""Per-question summaries for the Results page.
 
-Pure: it takes a Form and an iterable of submissions (as fieldkit.store.submissions
-yields them) and returns counts and numbers. Labels, formatting and small-count
-suppression belong to whoever shows the numbers. Only counters are kept, never
-the submissions, so 100,000 of them cost no more memory than ten.
+The page counts in the database (`results`: one pass over the form's answers, grouped by
+question and value, store/submissions.answer_counts), so a million answers never come
+into this process; `summarise` does the same from submissions themselves, in one
+streamed pass, and is what the database's counts are held to (tests/test_results.py).
+Labels, formatting and small-count suppression belong to whoever shows the numbers.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
 from .. import crypto
 from ..forms.model import Form, Question
+from ..store import submissions as submission_store
 
 CHOICE_TYPES = ("select_one", "select_multiple", "acknowledge")
 NUMBER_TYPES = ("integer", "decimal", "calculate")  # a calculation counts as a number if every value is one
@@ -34,13 +36,14 @@ class ChoiceTally:
     other: int = 0  # answers with a value this version does not offer (an earlier version did)
     kind: str = "choice"
 
-    def add(self, value: str) -> None:
+    def add(self, value: str, times: int = 1) -> None:
         picked = set(value.split()) if self.multiple else {value}
-        self.answered += 1
+        self.answered += times
         known = picked.intersection(self.choices)
-        self.counts.update(known)
+        for name in known:
+            self.counts[name] += times
         if len(known) < len(picked):
-            self.other += 1
+            self.other += times
 
     @property
     def rows(self) -> list[tuple[str, int]]:
@@ -62,12 +65,12 @@ class NumberTally:
         # A calculation that ever gave text is not a number question: just count it.
         return "answered" if self.calculated and (self.other or not self.values) else "number"
 
-    def add(self, value: str) -> None:
+    def add(self, value: str, times: int = 1) -> None:
         number = as_number(value)
         if number is None:
-            self.other += 1
+            self.other += times
         else:
-            self.values[number] += 1
+            self.values[number] += times
 
     @property
     def n(self) -> int:
@@ -97,8 +100,8 @@ class AnsweredTally:
     answered: int = 0
     kind: str = "answered"
 
-    def add(self, value: str) -> None:
-        self.answered += 1
+    def add(self, value: str, times: int = 1) -> None:
+        self.answered += times
 
 
 @dataclass
@@ -145,13 +148,26 @@ def tally_for(form: Form, q: Question):
     return None  # notes, and anything newer that this page does not know yet
 
 
+def tallies_for(form: Form) -> list:
+    # Questions inside repeats are left to the exports (a table per repeat): a count of
+    # instances beside a count of submissions would read as one and mislead.
+    return [t for t in (tally_for(form, q) for q in form.questions.values() if q.repeat is None) if t is not None]
+
+
+def results(db, form: Form, **filters) -> Summary:
+    """The Results page's numbers, counted by the database (the console's filters apply)."""
+    tallies = tallies_for(form)
+    total, sealed, rows = submission_store.answer_counts(db, form.form_id, [t.name for t in tallies], **filters)
+    by_name = {t.name: t for t in tallies}
+    for name, value, times in rows:
+        by_name[name].add(value, times)
+    return Summary(total, tallies, sealed)
+
+
 def summarise(form: Form, submissions: Iterable[dict]) -> Summary:
     """One pass: each submission's answers to the current version's questions go
     into that question's counter; answers to questions it no longer has are ignored."""
-    # Questions inside repeats are left to the exports (a table per repeat): a count of
-    # instances beside a count of submissions would read as one and mislead.
-    tallies = [t for t in (tally_for(form, q) for q in form.questions.values() if q.repeat is None)
-               if t is not None]
+    tallies = tallies_for(form)
     total = sealed = 0
     for submission in submissions:
         total += 1

@@ -92,6 +92,21 @@ class Database:
         """One INSERT of a row; with returning, the value of that column (a new id)."""
         raise NotImplementedError
 
+    def stream(self, sql: str, params=(), size: int = 1000, dicts: bool = False) -> Iterator:
+        """Rows (tuples, or dicts), fetched `size` at a time, never all at once (exports, copies)."""
+        cursor = self.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        while rows := cursor.fetchmany(size):
+            for row in rows:
+                yield dict(zip(names, row)) if dicts else row
+
+    def columns(self, table: str) -> list[str]:
+        """The table's columns, in their order."""
+        raise NotImplementedError
+
+    def reset_ids(self, table: str) -> None:
+        """After rows were inserted with their ids: the next id follows the largest."""
+
     def count(self, table: str) -> int:
         return self.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
 
@@ -101,6 +116,11 @@ class Database:
 
     def begin(self) -> None:
         """Begin a write transaction."""
+        raise NotImplementedError
+
+    def begin_snapshot(self) -> None:
+        """Begin a read-only transaction: every read in it sees the database as of one moment,
+        and writers carry on meanwhile. Ended with ROLLBACK."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -116,7 +136,19 @@ class Database:
         """(a condition, its one parameter): column is none of the values."""
         raise NotImplementedError
 
+    def in_list(self, column: str, values) -> tuple[str, list]:
+        """(a condition, its one parameter): column is one of the values."""
+        raise NotImplementedError
+
+    def json_items(self, column: str, alias: str) -> str:
+        """A FROM item: one row (alias.key, alias.value as text) per top-level member of a JSON object."""
+        raise NotImplementedError
+
     for_update = ""  # after a SELECT: lock the rows read until the transaction ends
+
+    def serialize(self, name: str) -> None:
+        """Inside a write: until it ends, no other write that serializes on name runs (for a
+        check-then-insert that no unique index covers). SQLite's writes are one at a time already."""
 
     @staticmethod
     def insert_sql(table: str, row: dict) -> str:
@@ -156,14 +188,26 @@ class SQLite(Database):
         # IMMEDIATE: two writers queue on the lock instead of failing when a read turns into a write.
         self.conn.execute("BEGIN IMMEDIATE")
 
+    def begin_snapshot(self):
+        self.conn.execute("BEGIN")  # deferred: WAL gives its first read a snapshot, writers are not blocked
+
     def close(self):
         self.conn.close()
+
+    def columns(self, table):
+        return [r[1] for r in self.conn.execute(f"PRAGMA table_info({_quoted(table)})")]
 
     def json_text(self, column, *keys):
         return f"json_extract({column}, '$.{'.'.join(keys)}')"
 
     def not_in(self, column, values):
         return f"{column} NOT IN (SELECT value FROM json_each(?))", json.dumps(sorted(values))
+
+    def in_list(self, column, values):
+        return f"{column} IN (SELECT value FROM json_each(?))", json.dumps(sorted(values))
+
+    def json_items(self, column, alias):
+        return f"json_each({column}) AS {alias}"
 
     def sqlite_utils(self):
         """The same connection as sqlite-utils sees it (migrations, backups)."""

@@ -17,6 +17,9 @@ def add_form(db, form: Form, source: bytes, source_name: str, media: dict[str, b
     Raises VersionClash when the version exists with different content."""
     digest = hashlib.sha256(source).hexdigest()
     with write(db):
+        # two processes adding forms at once (two centrals starting with the demo): one at a time, so
+        # that the version and public-name checks below see each other's rows
+        db.serialize("forms")
         row = next(db.query("SELECT source_sha256 FROM forms WHERE form_id = ? AND version = ?",
                             [form.form_id, form.version]), None)
         if row:

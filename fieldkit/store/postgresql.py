@@ -13,6 +13,7 @@ postgresql:// URL is opened, so a laptop never loads it."""
 from __future__ import annotations
 
 import functools
+import itertools
 
 from .db import Database, DatabaseUnavailable, shown, write
 from .util import utcnow
@@ -22,6 +23,9 @@ try:
     from psycopg import pq
 except ImportError:  # pragma: no cover - the message is the point
     psycopg = None
+
+
+_cursors = itertools.count(1)
 
 
 class MissingDriver(DatabaseUnavailable):
@@ -73,6 +77,26 @@ class PostgreSQL(Database):
         cursor = self.execute(sql, list(row.values()))
         return cursor.fetchone()[0] if returning else None
 
+    def stream(self, sql, params=(), size=1000, dicts=False):
+        # A server-side cursor: the server holds the result, this process `size` rows at a time.
+        # Outside a transaction it must be WITH HOLD (kept past the autocommit of its statement).
+        name = f"fk_stream_{next(_cursors)}"
+        with self.conn.cursor(name=name, withhold=not self.in_transaction) as cursor:
+            cursor.itersize = size
+            cursor.execute(translate(sql), list(params))
+            names = [d[0] for d in cursor.description]
+            for row in cursor:
+                yield dict(zip(names, row)) if dicts else row
+
+    def columns(self, table):
+        return [r[0] for r in self.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = ? ORDER BY ordinal_position", [table])]
+
+    def reset_ids(self, table):
+        self.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                     f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)")
+
     @property
     def in_transaction(self):
         return self.conn.info.transaction_status != pq.TransactionStatus.IDLE
@@ -84,6 +108,12 @@ class PostgreSQL(Database):
     def begin(self):
         self.conn.execute("BEGIN")
 
+    def serialize(self, name):
+        self.execute("SELECT pg_advisory_xact_lock(hashtext(?))", [f"fieldkit:{name}"])
+
+    def begin_snapshot(self):
+        self.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+
     def close(self):
         self.conn.close()
 
@@ -92,6 +122,12 @@ class PostgreSQL(Database):
 
     def not_in(self, column, values):
         return f"NOT ({column} = ANY(?))", sorted(values)
+
+    def in_list(self, column, values):
+        return f"{column} = ANY(?)", sorted(values)
+
+    def json_items(self, column, alias):
+        return f"jsonb_each_text({column}::jsonb) AS {alias}"
 
 
 def connect(url: str) -> PostgreSQL:

@@ -17,7 +17,7 @@ from flask_babel import format_date, format_decimal, get_locale, gettext
 
 from ..errors import FieldkitError
 from ..services import results as results_service
-from ..store import forms as form_store, events as event_store, submissions
+from ..store import forms as form_store, events as event_store
 from .auth import access
 from .charts import Bar, bar_chart
 from .console import event_filter, form_or_404, label
@@ -45,8 +45,8 @@ def render_results(form_id: str, share: bool):
     db = get_db()
     form = form_or_404(form_id)
     filters, chosen = read_filters(db, form)
-    # One streamed pass: the service keeps counters, never the rows.
-    summary = results_service.summarise(form, submissions.iter_filtered(db, form_id, **filters))
+    # Counted by the database: the rows never come into this process.
+    summary = results_service.results(db, form, **filters)
     shown = Shown(share, small_count())
     other = "results.results" if share else "results.printable"
     # An encrypted form's results are counts only: its answers are for the key holder.
