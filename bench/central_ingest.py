@@ -70,6 +70,31 @@ def push(base: str, token: str, batches: list[bytes], errors: list, created: lis
             time.sleep(0.5 * (attempt + 1))
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of processes, from /proc (Linux)."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError):
+            pass
+    return total
+
+
+def postgres_pids() -> list[int]:
+    """Every PostgreSQL server process on the machine (the bench's own cluster is the only one)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
 def start_postgresql(work: Path) -> str:
     return subprocess.run(["bash", str(ROOT / ".ci" / "postgres"), "start", str(work / "pg"), "durable"],
                           check=True, capture_output=True, text=True).stdout.strip()
@@ -104,12 +129,17 @@ def scenario(work: Path, label: str, database: str | None, processes: int, lapto
     errors, created = [], []
     threads = [threading.Thread(target=push, args=(servers[d % processes].base, tokens[d], prepared[d], errors, created))
                for d in range(len(laptops))]
+    server_pids = [s.process.pid for s in servers]
+    before = (cpu_seconds(server_pids), cpu_seconds(postgres_pids()), sum(os.times()[:2]))
     began = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     seconds = time.perf_counter() - began
+    # the backends of the measured run end with their connections: count them before the servers stop
+    after = (cpu_seconds(server_pids), cpu_seconds(postgres_pids()), sum(os.times()[:2]))
+    cpu = {role: after[i] - before[i] for i, role in enumerate(("fieldkit", "postgresql", "client"))}
     # a resend of one laptop's first batch, through another process: all duplicates
     resend = requests.post(servers[-1].base + "/api/v1/submissions", data=prepared[0][0], timeout=120, headers={
         "Authorization": f"Bearer {tokens[0]}", "Content-Type": "application/json", "Content-Encoding": "gzip"})
@@ -125,6 +155,7 @@ def scenario(work: Path, label: str, database: str | None, processes: int, lapto
     return {"label": label, "processes": processes, "seconds": seconds, "rows_per_s": expected / seconds,
             "rows": total, "distinct": distinct, "expected": expected, "created": sum(created),
             "errors": len(errors), "resend_duplicates": duplicates,
+            "cpu_ms_per_100_rows": {role: 1e5 * v / expected for role, v in cpu.items()},
             "exactly_once": total == distinct == expected == sum(created) and duplicates == min(BATCH, expected)}
 
 
@@ -201,10 +232,13 @@ def main() -> None:
         finally:
             stop_postgresql(work)
     base = results[0]["rows_per_s"]
-    print(f"\n{'central':<16} {'seconds':>8} {'rows/s':>8} {'vs SQLite':>9} {'errors':>6}  exactly once")
+    print(f"\n{'central':<16} {'seconds':>8} {'rows/s':>8} {'vs SQLite':>9} {'errors':>6}  "
+          f"CPU ms per 100 rows (fieldkit / postgresql / client)  exactly once")
     for r in results:
+        c = r["cpu_ms_per_100_rows"]
         print(f"{r['label']:<16} {r['seconds']:>8.1f} {r['rows_per_s']:>8.0f} {r['rows_per_s'] / base:>8.2f}x "
-              f"{r['errors']:>6}  {r['exactly_once']} ({r['distinct']:,} distinct of {r['expected']:,}; "
+              f"{r['errors']:>6}  {c['fieldkit']:.1f} / {c['postgresql']:.1f} / {c['client']:.1f}  "
+              f"{r['exactly_once']} ({r['distinct']:,} distinct of {r['expected']:,}; "
               f"resend: {r['resend_duplicates']} duplicates)")
     print(f"ceiling: raw SQLite batched INSERT {raw_sqlite:,.0f} rows/s; raw PostgreSQL batched INSERT "
           f"{raw_pg['insert']:,.0f} rows/s, COPY {raw_pg['copy']:,.0f} rows/s (200 rows per transaction)")

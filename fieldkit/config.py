@@ -10,6 +10,8 @@ DEFAULTS = {
     "DATA_DIR": None,
     # The database (FIELDKIT_DATABASE_URL): sqlite:///PATH or postgresql://...; None: fieldkit.db in DATA_DIR.
     "DATABASE_URL": None,
+    # A read replica of it (FIELDKIT_READ_DATABASE_URL) for the Results page and exports' rows; None: the database.
+    "READ_DATABASE_URL": None,
     "LANGUAGES": ["en", "es", "so", "am"],  # the interface's own translations
     "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,  # form uploads (console)
     "COLLECT_MAX_BODY": 64 * 1024,  # one screen of answers is a few KB at most

@@ -101,3 +101,11 @@ def stored_bytes(url: str) -> bytes:
         return b"".join(repr(row).encode() for t in tables for row in db.query(f"SELECT * FROM {t}"))
     finally:
         db.close()
+
+
+REPLICA = os.environ.get("FIELDKIT_TEST_POSTGRESQL_REPLICA")  # a streaming replica of SERVER (bash .ci/run)
+
+
+def on_replica(url: str) -> str:
+    """The same database (schema) as url, read from the replica server."""
+    return REPLICA + url[len(SERVER):]

@@ -103,7 +103,10 @@ def receive_batch(db, device_name: str, records: list[dict]) -> list[str]:
                 event_id = event_ids[key]
             files[record["uuid"]] = record.get("attachments") or []
             row = {k: record.get(k) for k in RECEIVED}
-            row.update(content_hash=content_hash(record["form_id"], record["form_version"], record["answers"]),
+            # as services/sync.from_wire checked it, or made here
+            digest = record.get("content_hash") or content_hash(record["form_id"], record["form_version"],
+                                                                record["answers"])
+            row.update(content_hash=digest,
                        answers=json.dumps(record["answers"], ensure_ascii=False, sort_keys=True),
                        device_name=device_name, sync_state="received", synced_at=now, event_id=event_id)
             rows.append(row)

@@ -15,6 +15,7 @@ def create_app(config: dict | None = None) -> Flask:
     data_dir = configuration.prepare_data_dir(app.config["DATA_DIR"])
     # the one name of the database: sqlite:///... in the data directory unless told otherwise
     app.config["DATABASE"] = app.config["DATABASE_URL"] or db_url(data_dir)
+    app.config["READ_DATABASE"] = app.config["READ_DATABASE_URL"] or app.config["DATABASE"]
 
     from . import assets, auth, collect, console, db, errors, events, i18n, results, safety, security
     db.init_app(app)

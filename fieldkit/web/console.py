@@ -14,11 +14,11 @@ from ..forms.model import Question, text_in
 from ..forms.xlsform import MISSING_FILE, FormImportError, Problem
 from ..messages import Message, N_
 from ..services import export as export_service, forms as form_service, overview as overview_service, poster
-from ..store import attachments as store_attachments, audit, connect, events as event_store, forms as form_store, \
+from ..store import attachments as store_attachments, audit, events as event_store, forms as form_store, \
     submissions
 from . import areas
 from .auth import access, current_user
-from .db import get_db
+from .db import get_db, open_read_connection
 from .events import public_url
 from .i18n import native_name, show_value
 from .present import instance_label
@@ -279,8 +279,14 @@ def export(form_id):
                                                     "(%(keys)s). Choose every key the form has had; nothing "
                                                     "was exported."), {"count": needs, "keys": keys})) from None
     filename = f"{form_id}-{dt.date.today().isoformat()}.{fmt.extension}"
-    return Response(exported(current_app.config["DATABASE"], fmt, form_id, dict(filters, private_key=private_key)),
-                    mimetype=fmt.mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    # The body is read on a connection of its own, opened now (the request's is closed at teardown,
+    # before the server reads a streamed body): the read replica's when there is one (the audit entry
+    # above went to the database), closed when the response is.
+    body_db = open_read_connection()
+    response = Response(exported(body_db, fmt, form_id, dict(filters, private_key=private_key)),
+                        mimetype=fmt.mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    response.call_on_close(body_db.close)
+    return response
 
 
 def uploaded_private_key():
@@ -294,14 +300,8 @@ def uploaded_private_key():
         raise FieldkitError("wrong_key") from None
 
 
-def exported(database: str, fmt, form_id: str, filters: dict):
-    """An export's body on its own connection: the request's connection is closed
-    at teardown, before the server reads a streamed body."""
-    db = connect(database)
-    try:
-        yield from fmt.write(db, form_id, **filters)
-    finally:
-        db.close()
+def exported(db, fmt, form_id: str, filters: dict):
+    yield from fmt.write(db, form_id, **filters)
 
 
 @bp.post("/forms/<form_id>/public-key")

@@ -21,7 +21,7 @@ from ..store import forms as form_store, events as event_store
 from .auth import access
 from .charts import Bar, bar_chart
 from .console import event_filter, form_or_404, label
-from .db import get_db
+from .db import get_db, get_read_db
 from .events import small_count
 from .i18n import native_name
 
@@ -46,7 +46,7 @@ def render_results(form_id: str, share: bool):
     form = form_or_404(form_id)
     filters, chosen = read_filters(db, form)
     # Counted by the database: the rows never come into this process.
-    summary = results_service.results(db, form, **filters)
+    summary = results_service.results(get_read_db(), form, **filters)
     shown = Shown(share, small_count())
     other = "results.results" if share else "results.printable"
     # An encrypted form's results are counts only: its answers are for the key holder.
