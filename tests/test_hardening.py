@@ -319,6 +319,20 @@ def test_a_deeply_nested_sync_body_is_a_400_with_its_code(client, db, body):
     assert response.status_code == 400 and response.get_json()["error"]["code"] == "bad_batch"
 
 
+@pytest.mark.parametrize("constant", [b"NaN", b"Infinity", b"-Infinity"])
+def test_a_sync_body_with_python_only_json_is_a_400_and_stores_nothing(client, db, constant):
+    """Python's json reads NaN and Infinity, JSON has no such thing, and PostgreSQL's jsonb
+    refuses them: a batch holding one is refused whole, before anything is stored."""
+    from fieldkit.store import devices
+    token = devices.add_device(db, "hall")
+    body = (b'{"submissions": [{"uuid": "u-1", "form_id": "wellbeing", "form_version": "1", '
+            b'"submitted_at": "2026-01-01T10:00:00Z", "answers": {"age": ' + constant + b'}}]}')
+    response = client.post("/api/v1/submissions", data=body, headers={
+        "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "bad_batch"
+    assert fk_store.submissions.count_filtered(db, "wellbeing") == 0
+
+
 # ------------------------------------------------------------------ 9. zip bombs
 
 def zip_bomb(sheet_bytes: int) -> bytes:

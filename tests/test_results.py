@@ -513,3 +513,25 @@ def test_the_database_counts_what_one_pass_over_the_answers_counts(engine_url):
         assert results_service.results(db, form).total == 60
     finally:
         db.close()
+
+
+@pytest.mark.parametrize("engine_url", database_urls(), indirect=True)
+def test_answers_json_cannot_parse_on_every_engine_are_stored_and_counted_around(engine_url):
+    """Python's json writes what PostgreSQL's jsonb refuses: \\u0000 in a string, and NaN (which a
+    central's sync API refuses, tests/test_hardening.py; a laptop never writes one). Such a
+    submission is stored all the same, and the Results page, which parses answers in SQL on both
+    engines, counts around it rather than failing."""
+    from fieldkit.services.forms import import_path
+    db = store.connect(engine_url, migrate=True)
+    try:
+        form = import_path(db, FORMS / "household.md").form
+        add(db, household_answers("yes", people="3", visit_date="a\x00b"))
+        add(db, household_answers("no"))
+        assert sorted(r["answers"]["visit_date"] for r in submissions.iter_filtered(db, "household")) == ["", "a\x00b"]
+        assert summary_numbers(results_service.results(db, form)) == summary_numbers(
+            results_service.summarise(form, submissions.iter_filtered(db, "household")))
+        add(db, dict(household_answers("yes", people="2"), income=float("nan")))  # stored, whatever it counts as
+        assert submissions.count_filtered(db, "household") == 3
+        assert results_service.results(db, form).total == 3
+    finally:
+        db.close()

@@ -100,7 +100,7 @@ class AnsweredTally:
     answered: int = 0
     kind: str = "answered"
 
-    def add(self, value: str, times: int = 1) -> None:
+    def add(self, value: str | None, times: int = 1) -> None:  # None: counted without its value
         self.answered += times
 
 
@@ -157,7 +157,9 @@ def tallies_for(form: Form) -> list:
 def results(db, form: Form, **filters) -> Summary:
     """The Results page's numbers, counted by the database (the console's filters apply)."""
     tallies = tallies_for(form)
-    total, sealed, rows = submission_store.answer_counts(db, form.form_id, [t.name for t in tallies], **filters)
+    total, sealed, rows = submission_store.answer_counts(
+        db, form.form_id, [t.name for t in tallies if not isinstance(t, AnsweredTally)],
+        answered=[t.name for t in tallies if isinstance(t, AnsweredTally)], **filters)
     by_name = {t.name: t for t in tallies}
     for name, value, times in rows:
         by_name[name].add(value, times)

@@ -140,9 +140,13 @@ class Database:
         """(a condition, its one parameter): column is one of the values."""
         raise NotImplementedError
 
-    def json_items(self, column: str, alias: str) -> str:
-        """A FROM item: one row (alias.key, alias.value as text) per top-level member of a JSON object."""
+    def json_items(self, column: str, alias: str, safe: bool = False) -> str:
+        """A FROM item: one row (alias.key, alias.value as text) per top-level member of the JSON
+        object in column. safe: none, rather than an error, for one the engine cannot read (a
+        slower query on some engines: try without, and again with it on one of data_errors)."""
         raise NotImplementedError
+
+    data_errors: tuple = ()  # what a query raises on a value it cannot read (JSON it refuses)
 
     for_update = ""  # after a SELECT: lock the rows read until the transaction ends
 
@@ -206,8 +210,10 @@ class SQLite(Database):
     def in_list(self, column, values):
         return f"{column} IN (SELECT value FROM json_each(?))", json.dumps(sorted(values))
 
-    def json_items(self, column, alias):
-        return f"json_each({column}) AS {alias}"
+    def json_items(self, column, alias, safe=False):
+        # Always safe, json_valid being cheap: SQLite's JSON refuses NaN, which Python's json writes
+        # (a central before its sync API refused NaN): such answers count as empty.
+        return f"json_each(CASE WHEN json_valid({column}) THEN {column} ELSE '{{}}' END) AS {alias}"
 
     def sqlite_utils(self):
         """The same connection as sqlite-utils sees it (migrations, backups)."""

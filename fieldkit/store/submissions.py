@@ -117,22 +117,32 @@ def iter_filtered(db, form_id: str, limit: int | None = None, offset: int = 0, n
 SEALED_PREFIX = '{"__encrypted__"%'
 
 
-def answer_counts(db, form_id: str, names, **filters) -> tuple[int, int, list[tuple[str, str, int]]]:
+def answer_counts(db, form_id: str, names, answered=(), **filters) -> tuple[int, int, list[tuple[str, str | None, int]]]:
     """For the Results page, counted by the database in one pass over the form's answers:
     (submissions, encrypted ones, [(question name, value, how many)]) for the named
-    questions, with the console's filters. Empty answers are not counted."""
+    questions, with the console's filters; for those in answered (free text, where only how
+    many answered is shown) one row each with the value None. Empty answers are not counted."""
     where, params = _filters(form_id, **filters)
     total, sealed = db.execute(
         f"SELECT COUNT(*), COUNT(CASE WHEN answers LIKE ? THEN 1 END) FROM submissions WHERE {where}",
         [SEALED_PREFIX, *params]).fetchone()
-    if not names or total == sealed:
+    if not (names or answered) or total == sealed:
         return total, sealed, []
-    wanted, param = db.in_list("a.key", names)
-    rows = db.execute(
-        f"SELECT a.key, a.value, COUNT(*) FROM submissions s, {db.json_items('s.answers', 'a')} "
-        f"WHERE {where} AND {wanted} AND a.value IS NOT NULL AND a.value != '' "
-        "GROUP BY a.key, a.value", [*params, param]).fetchall()
-    return total, sealed, [(key, value if isinstance(value, str) else json_text(value), n) for key, value, n in rows]
+    wanted, param = db.in_list("a.key", {*names, *answered})
+    counted_only, only = db.in_list("key", answered)
+
+    def counted(safe: bool) -> list:
+        return db.execute(
+            f"SELECT key, CASE WHEN {counted_only} THEN NULL ELSE value END, COUNT(*) FROM "
+            f"(SELECT a.key AS key, a.value AS value FROM submissions s, {db.json_items('s.answers', 'a', safe)} "
+            f"WHERE {where} AND {wanted}) m WHERE value IS NOT NULL AND value != '' GROUP BY 1, 2",
+            [only, *params, param]).fetchall()
+    try:
+        rows = counted(safe=False)
+    except db.data_errors:  # an answer the database's JSON refuses (\u0000 in text): count around it
+        rows = counted(safe=True)
+    return total, sealed, [(key, value if value is None or isinstance(value, str) else json_text(value), n)
+                           for key, value, n in rows]
 
 
 def json_text(value) -> str:

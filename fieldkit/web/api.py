@@ -26,6 +26,11 @@ MAX_BATCH = 1000  # submissions in one batch
 MAX_BATCH_BYTES = 16 * 1024 * 1024  # a batch's JSON once decompressed
 
 
+def _not_json(constant: str):
+    """NaN and Infinity: Python's json reads them, JSON (and PostgreSQL's jsonb) has none."""
+    raise ValueError(f"{constant} is not JSON")
+
+
 def limit(name: str, default: int) -> int:
     return int(current_app.config.get(name) or default)
 
@@ -67,7 +72,7 @@ def json_body():
     if len(raw) > cap:
         raise FieldkitError("too_large")
     try:
-        body = json.loads(raw.decode("utf-8"))
+        body = json.loads(raw.decode("utf-8"), parse_constant=_not_json)
     except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested past Python's stack
         raise sync_service.bad(N_("Not a valid batch: the body is not JSON.")) from None
     if not nested_at_most(body, MAX_DEPTH):
