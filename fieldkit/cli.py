@@ -618,6 +618,61 @@ def devices_revoke(name, data_dir):
     click.echo(f"Revoked {name}. Its token no longer works.")
 
 
+@main.group()
+def collectors():
+    """ODK Collect accounts: interviewers' tablets that get forms from this laptop and send it interviews."""
+
+
+@collectors.command("add")
+@click.argument("name")
+@click.option("--server", metavar="URL",
+              help="The address tablets reach this fieldkit at (default: http://<this laptop's LAN address>:8080).")
+@click.option("--no-qr", is_flag=True, help="Do not draw the settings QR code in the terminal.")
+@data_option
+def collectors_add(name, server, no_qr, data_dir):
+    """Add a collector and print the server URL to give ODK Collect, alone on the last line
+    (shown only once), after a QR code of Collect's settings holding it."""
+    from .services import collectors as collector_service
+    if not collector_service.valid_name(name):
+        raise click.ClickException("Choose a collector name of letters, numbers, spaces, '.', '-' or '_' (up to 40).")
+    db = open_db(data_dir)
+    try:
+        token = collector_service.add(db, name)
+    except collector_service.CollectorExists:
+        raise click.ClickException(f"There is already a collector called {name!r}. Choose another name.") from None
+    url = collector_service.server_url(server or f"http://{lan_address()}:8080", token)
+    click.echo(f"Added collector {name}. This laptop keeps only a hash of its token: the URL below is shown once.")
+    if not no_qr:
+        click.echo("In ODK Collect: Projects, Add project, then scan this code (or type the URL below by hand):")
+        print_qr(collector_service.settings_code(url, name))
+    click.echo(url)
+
+
+@collectors.command("list")
+@data_option
+def collectors_list(data_dir):
+    """List the collectors, when each was last seen and how many interviews it sent."""
+    from .store import collectors as collector_store
+    rows = collector_store.list_collectors(open_db(data_dir))
+    if not rows:
+        click.echo("No collectors yet. Add one with: fieldkit collectors add NAME")
+    for row in rows:
+        state = f"revoked {row['revoked_at']}" if row["revoked_at"] else "active"
+        click.echo(f"{row['name']:<24} {state:<30} last seen: {row['last_seen'] or 'never':<20} "
+                   f"received {row['received']}")
+
+
+@collectors.command("revoke")
+@click.argument("name")
+@data_option
+def collectors_revoke(name, data_dir):
+    """Refuse a collector's URL from now on (the interviews it already sent are kept)."""
+    from .services import collectors as collector_service
+    if not collector_service.revoke(open_db(data_dir), name):
+        raise click.ClickException(f"There is no active collector called {name!r}. See: fieldkit collectors list")
+    click.echo(f"Revoked {name}. Its URL no longer works.")
+
+
 ca_bundle_option = click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                                 help="PEM file of the certificate authority that signed the central's "
                                      "certificate (for a private CA). TLS is always verified.")

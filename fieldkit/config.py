@@ -15,6 +15,7 @@ DEFAULTS = {
     "LANGUAGES": ["en", "es", "so", "am"],  # the interface's own translations
     "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,  # form uploads (console)
     "COLLECT_MAX_BODY": 64 * 1024,  # one screen of answers is a few KB at most
+    "OPENROSA_MAX_BODY": 20 * 1024 * 1024,  # one POST from ODK Collect: it splits a larger submission
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Strict",
     "WTF_CSRF_TIME_LIMIT": None,  # a participant may take an hour; the token lives as long as the session

@@ -37,19 +37,28 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "device_revoked": (401, N_("This device's token was revoked on the central. "
                                "Ask the central's coordinator for a new token, then link again.")),
     "bad_batch": (400, N_("The batch of submissions could not be used.")),
+    # OpenRosa (web/openrosa.py): ODK Collect and ODK Web Forms talking to this laptop
+    "collector_unauthorized": (403, N_("This server URL is not known here. Ask the coordinator for a new one.")),
+    "collector_revoked": (403, N_("This server URL was turned off. Ask the coordinator for a new one.")),
+    "bad_submission": (400, N_("This submission could not be used.")),
+    "form_version_unknown": (404, N_("This laptop does not have that version of the form.")),
+    "submission_encrypted": (422, N_("This laptop cannot take encrypted ODK submissions yet. "
+                                     "Ask the coordinator to remove the public key from the form's settings.")),
 }
 
 
 PROBLEMS: dict[str, str] = {
     "bad_request": "400.1", "bad_encoding": "400.2", "session_expired": "400.3", "bad_batch": "400.4",
+    "bad_submission": "400.5",
     "signed_out": "401.1", "device_unauthorized": "401.2", "device_revoked": "401.3",
-    "forbidden": "403.1",
-    "not_found": "404.1", "form_not_found": "404.2",
+    "forbidden": "403.1", "collector_unauthorized": "403.2", "collector_revoked": "403.3",
+    "not_found": "404.1", "form_not_found": "404.2", "form_version_unknown": "404.3",
     "method_not_allowed": "405.1",
     "draft_missing": "410.1", "form_closed": "410.2",
     "too_large": "413.1",
     "unsupported_media": "415.1",
     "answers_encrypted": "422.1", "wrong_key": "422.2", "bad_public_key": "422.3",
+    "submission_encrypted": "422.4",
     "rate_limited": "429.1",
     "server_error": "500.1",
 }

@@ -4,6 +4,7 @@ import pytest
 
 from conftest import PASSWORD, csrf_of
 from fieldkit import store
+from fieldkit.services import collectors
 from fieldkit.store import devices
 from fieldkit.web.auth import LEVELS
 
@@ -19,7 +20,8 @@ def world(app, db, add_form, participant):
     p.submit()
     uuid = next(iter(store.submissions.iter_submissions(db, "household")))["uuid"]
     device_token = devices.add_device(db, "laptop-1")
-    return {"form_id": "household", "event_id": event["id"], "code": event["code"], "uuid": uuid,
+    collector_token = collectors.add(db, "tablet-1")
+    return {"collector_token": "not-a-token", "real_collector_token": collector_token,"form_id": "household", "event_id": event["id"], "code": event["code"], "uuid": uuid,
             "token": "not-a-token", "filename": "fieldkit.css", "index": 0, "name": "fieldkit.css",
             "digest": "0" * 20, "fallback": "1" * 20, "check": "0" * 8,  # font subsets (web/fonts.py)
             "version": "1", "conflict_id": 1, "device_token": device_token}
@@ -42,7 +44,7 @@ def test_every_route_admits_exactly_its_audience(app, world, signed_in):
                "coordinator": signed_in("coordinator")}
     tokens = {who: csrf_of(client, "/console/login") for who, client in clients.items()}
     admitted = {"anonymous": {"public", "laptop"}, "facilitator": {"public", "laptop", "facilitator"},
-               "coordinator": set(LEVELS) - {"device"}}
+               "coordinator": set(LEVELS) - {"device", "collector"}}
     checked = 0
     # Signing out, the quick exit and the kiosk (which forget the session) last.
     for endpoint, method, url in sorted(urls(app, world), key=lambda u: u[0] in ("auth.logout", "safety.neutral", "collect.kiosk")):
@@ -61,6 +63,8 @@ def test_every_route_admits_exactly_its_audience(app, world, signed_in):
                     (who, method, url, status)
             elif level == "device":  # a console session is no device token
                 assert status == 401, (who, method, url, status)
+            elif level == "collector":  # nor a collector's token, which is in the URL
+                assert status == 403, (who, method, url, status)
             else:
                 assert status in (401, 403) or (status == 303 and "/console/login?next=" in response.location), \
                     (who, method, url, status)
@@ -69,6 +73,10 @@ def test_every_route_admits_exactly_its_audience(app, world, signed_in):
             response = app.test_client().open(url, method=method,
                                               headers={"Authorization": f"Bearer {world['device_token']}"})
             assert response.status_code not in (401, 403), ("device", method, url, response.status_code)
+        if level == "collector":
+            real = url.replace("/not-a-token/", f"/{world['real_collector_token']}/")
+            response = app.test_client().open(real, method=method)
+            assert response.status_code not in (401, 403), ("collector", method, real, response.status_code)
     assert checked > 40
 
 
@@ -97,7 +105,7 @@ def test_every_route_belongs_to_a_declared_part_of_fieldkit(app):
     which part it is, and the parts' URLs are what they should be."""
     from fieldkit.web import areas
     expected = {areas.PARTICIPANT: ("/f/", "/e/", "/recipes/", "/"), areas.CONSOLE: ("/console",),
-                areas.API: ("/api/",), areas.ASSET: ("/a/", "/static/")}
+                areas.API: ("/api/",), areas.ASSET: ("/a/", "/static/"), areas.OPENROSA: ("/collect/",)}
     for rule in app.url_map.iter_rules():
         blueprint = rule.endpoint.rpartition(".")[0] or None
         part = areas.ENDPOINTS.get(rule.endpoint) or areas.BLUEPRINTS.get(blueprint)

@@ -9,11 +9,11 @@ from .db import Database, write
 
 # Every table fieldkit keeps, parents first; tables with an `id` the database numbers are
 # copied with their ids (events and conflicts are referred to by them).
-TABLES = ("meta", "forms", "form_media", "fonts", "events", "users", "signin_failures", "devices",
+TABLES = ("meta", "forms", "form_media", "fonts", "events", "users", "signin_failures", "devices", "collectors",
           "drafts", "receipts", "submissions", "attachments", "conflicts", "audit")
 WITH_IDS = ("forms", "events", "conflicts", "audit")
 ORDER = {"meta": "key", "forms": "id", "form_media": "sha256", "fonts": "key", "events": "id",
-         "users": "username", "signin_failures": "name_hash", "devices": "name", "drafts": "token_hash",
+         "users": "username", "signin_failures": "name_hash", "devices": "name", "collectors": "name", "drafts": "token_hash",
          "receipts": "token_hash", "submissions": "uuid", "attachments": "uuid, name", "conflicts": "id",
          "audit": "id"}
 BATCH = 500

@@ -173,3 +173,13 @@ def m014_xforms(db):
     # made from their XLSForm the first time it is asked for (services/forms.xform).
     db["forms"].add_column("xform", str)
     db["forms"].add_column("xform_md5", str)
+
+
+@migrations()
+def m015_collectors(db):
+    # ODK Collect accounts (store/collectors.py): a name, the sha256 of the token in the URL
+    # Collect is given, when it was revoked, when it was last seen, how many it delivered.
+    db["collectors"].create({"name": str, "token_hash": str, "created_at": str, "revoked_at": str,
+                             "last_seen": str, "received": int}, pk="name",
+                            not_null={"token_hash", "created_at"}, defaults={"received": 0})
+    db["collectors"].create_index(["token_hash"], unique=True)

@@ -209,6 +209,11 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
                RETURN NULL;
            END $$""",
     ]),
+    ("m015_collectors", [
+        f"""CREATE TABLE collectors (name {T} PRIMARY KEY, token_hash {T} NOT NULL, created_at {T} NOT NULL,
+            revoked_at {T}, last_seen {T}, received BIGINT DEFAULT 0)""",
+        "CREATE UNIQUE INDEX idx_collectors_token_hash ON collectors (token_hash)",
+    ]),
 ]
 
 # The JSON in a text column as jsonb: cast where it is plain, through fieldkit_safe_jsonb where

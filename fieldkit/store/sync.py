@@ -125,7 +125,7 @@ def receive_batch(db, device_name: str, records: list[dict]) -> list[str]:
             if outcome != "conflict":  # created, or a resend: its files are the stored record's
                 attachments.add_received(db, uuid, files[uuid])
             if outcome == "conflict":
-                if _keep_conflict(db, device_name, dict(record, device_name=device_name), now):
+                if keep_conflict(db, device_name, dict(record, device_name=device_name), now):
                     counts["conflict"] += 1
             else:
                 counts[outcome] += 1
@@ -143,7 +143,7 @@ def _content_hashes(db, uuids: list[str]) -> dict[str, str]:
     return found
 
 
-def _keep_conflict(db, device_name: str, row: dict, now: str) -> bool:
+def keep_conflict(db, device_name: str, row: dict, now: str) -> bool:
     """Keep what the device sent beside the stored record. False if this very
     content was already kept (a resend after a lost answer)."""
     digest = content_hash(row["form_id"], row["form_version"], row["answers"])

@@ -1,7 +1,7 @@
 """Which part of fieldkit a request is for, by the blueprint (and, for the events
 blueprint's one participant page, the endpoint) that answers it, never by its URL:
 the hooks and the error pages of each part (the participant's pages, the console,
-the sync API, the assets) are chosen here, in one place.
+the sync API, OpenRosa for ODK Collect, the assets) are chosen here, in one place.
 
 A URL no route answers has no blueprint: it is judged by the first step of its path
 alone (an unknown /api/... wants JSON), the one place where a path decides."""
@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from flask import request
 
-PARTICIPANT, CONSOLE, API, ASSET = "participant", "console", "api", "asset"
+PARTICIPANT, CONSOLE, API, ASSET, OPENROSA = "participant", "console", "api", "asset", "openrosa"
 
 BLUEPRINTS = {
     "collect": PARTICIPANT, "safety": PARTICIPANT,
     "console": CONSOLE, "results": CONSOLE, "sync_console": CONSOLE, "auth": CONSOLE, "events": CONSOLE,
     "api": API,
+    "openrosa": OPENROSA,
     "assets": ASSET, "fonts": ASSET, "media": ASSET,
 }
 ENDPOINTS = {"events.participant_entry": PARTICIPANT, "static": ASSET}  # exceptions to their blueprint's part
-UNROUTED = {"api": API, "console": CONSOLE, "a": ASSET, "static": ASSET}  # first path step of a URL no route has
+UNROUTED = {"api": API, "console": CONSOLE, "a": ASSET, "static": ASSET, "collect": OPENROSA}  # first path step of a URL no route has
 
 
 def area() -> str:

@@ -15,14 +15,14 @@ from flask_babel import gettext
 
 from ..errors import FieldkitError
 from ..services import accounts
-from ..store import audit, devices, meta, users
+from ..store import audit, collectors, devices, meta, users
 from ..store.util import token_hash as _hash
 from . import areas
 from .db import get_db
 
 bp = Blueprint("auth", __name__, url_prefix="/console")
 
-LEVELS = ("public", "laptop", "facilitator", "coordinator", "device")
+LEVELS = ("public", "laptop", "facilitator", "coordinator", "device", "collector")
 IDLE_SECONDS = 60 * 60
 MAX_SECONDS = 12 * 60 * 60
 LOOPBACK = ("127.0.0.1", "::1")
@@ -31,7 +31,8 @@ LOOPBACK = ("127.0.0.1", "::1")
 def access(level: str):
     """Declare and enforce who may use a view: public, laptop (this machine only),
     facilitator (or coordinator), coordinator, device (a laptop syncing with its
-    central, by bearer token; a console session does not count)."""
+    central, by bearer token; a console session does not count), collector (ODK Collect,
+    by the token in its server URL: web/openrosa.py)."""
     if level not in LEVELS:
         raise ValueError(level)
 
@@ -43,6 +44,8 @@ def access(level: str):
                 raise FieldkitError("forbidden")
             if level == "device":
                 g.device = current_device()
+            if level == "collector":
+                g.collector = current_collector()
             if level in ("facilitator", "coordinator"):
                 user = current_user()
                 if user is None:
@@ -87,6 +90,17 @@ def current_device() -> dict:
     if device["revoked_at"]:
         raise FieldkitError("device_revoked")
     return device
+
+
+def current_collector() -> dict:
+    """The collector whose token is in the URL (web/openrosa.py keeps it in g), or a 403."""
+    token = g.get("collector_token") or ""
+    collector = collectors.collector_for_token(get_db(), token) if token else None
+    if collector is None:
+        raise FieldkitError("collector_unauthorized")
+    if collector["revoked_at"]:
+        raise FieldkitError("collector_revoked")
+    return collector
 
 
 def new_setup_token(db) -> str | None:

@@ -37,6 +37,9 @@ def render_error(error: FieldkitError):
         participant_language()
     text = error.message.render(gettext)
     part = areas.area()
+    if part == areas.OPENROSA:
+        from .openrosa import error_document
+        return error_document(error, text)
     if part == areas.API or request.accept_mimetypes.best == "application/json":
         return jsonify({"error": {"code": error.code, "problem": error.problem, "message": text}}), error.status
     restart = None

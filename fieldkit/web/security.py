@@ -42,6 +42,9 @@ def check_body():
     them into U+FFFD)."""
     if request.method != "POST":
         return
+    if areas.area() == areas.OPENROSA:  # an interview and its photos; Collect splits what is larger
+        from .openrosa import max_body
+        request.max_content_length = max_body()
     if areas.area() == areas.PARTICIPANT:
         files = request.mimetype == "multipart/form-data" and request.path.endswith("/q")
         request.max_content_length = MAX_UPLOAD_BYTES + 256 * 1024 if files else current_app.config["COLLECT_MAX_BODY"]

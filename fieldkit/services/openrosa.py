@@ -1,0 +1,167 @@
+"""ODK Collect and ODK Web Forms as clients of this fieldkit (issue 17): the forms they may
+download, and their submissions, stored exactly as a participant's from the web pages are
+(the same table, the same dedupe by uuid and content hash, the same exports, results,
+encryption and sync to a central).
+
+The OpenRosa documents themselves (formList, manifest, responses) are web/openrosa.py's;
+the instance XML is forms/instance.py's. This module decides what is offered and what is kept.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from .. import crypto
+from ..errors import FieldkitError
+from ..forms import instance as xml_instance
+from ..forms.model import UPLOAD_TYPES, Form
+from ..messages import N_, Message
+from ..store import attachments, collectors, forms as form_store, submissions, sync as sync_store
+from ..store.db import write
+from ..store.util import utcnow
+from . import forms as form_service
+from .sync import UUID
+
+MAX_FILES = 100  # attachments in one POST
+
+
+@dataclass
+class Offered:
+    """A form version ODK Collect may download."""
+    form: Form
+    xform: str
+    md5: str
+    media: dict[str, dict]  # file name -> {"sha256", "type"}
+
+
+def offered(db, form_id: str | None = None) -> list[Offered]:
+    """The open forms, each at its newest version. A form whose XForm asks Collect to
+    encrypt (XLSForm settings public_key: ODK's own encryption, which this fieldkit cannot
+    store yet) is left out, so that no tablet is given a form its interviews could not
+    be sent back for."""
+    out = []
+    for row in form_store.list_forms(db):
+        if row["status"] != "open" or (form_id is not None and row["form_id"] != form_id):
+            continue
+        found = offer(db, row["form_id"], row["version"])
+        if found is not None:
+            out.append(found)
+    return out
+
+
+def offer(db, form_id: str, version: str) -> Offered | None:
+    form = form_store.form_version(db, form_id, version)
+    if form is None or form.public_key or form_store.form_status(db, form_id) != "open":
+        return None
+    made = form_service.xform(db, form_id, version)
+    if made is None:
+        return None
+    xform, md5 = made
+    return Offered(form, xform, md5, dict(form.media_files))
+
+
+def media_file(db, item: Offered, name: str) -> tuple[str, bytes] | None:
+    meta = item.media.get(name)
+    return form_store.media_file(db, meta["sha256"]) if meta else None
+
+
+@dataclass
+class Received:
+    outcome: str  # created, duplicate (a resend, or the next part of a split one), conflict
+    uuid: str
+    files_added: int
+    files_missing: int  # named in the answers, not yet received (Collect sends them next)
+
+
+def bad(text: str, **params) -> FieldkitError:
+    return FieldkitError("bad_submission", Message(text, params))
+
+
+def receive(db, collector: str, xml: bytes, files: dict[str, tuple[str, bytes]], device_id: str) -> Received:
+    """Store one OpenRosa submission: the instance XML and the files that came with it
+    (name -> (content type, bytes)). A resend with the same instanceID and content is a
+    duplicate, and its files, if new, are added (Collect sends a large submission in
+    several POSTs, each with the whole XML); other content under the same instanceID is a
+    conflict, kept for review beside the stored one, never merged."""
+    try:
+        root = xml_instance.parse(xml)
+        form_id, version = xml_instance.identify(root)
+    except xml_instance.InstanceError:
+        raise bad(N_("This is not an ODK submission fieldkit can read (the XML is not valid).")) from None
+    if xml_instance.is_encrypted(root):
+        raise FieldkitError("submission_encrypted")
+    form = form_store.form_version(db, form_id, version)
+    if form is None:
+        if form_store.form_status(db, form_id) is None:
+            raise FieldkitError("form_not_found")
+        raise FieldkitError("form_version_unknown", Message(
+            N_("This laptop does not have version %(version)s of the form %(form)s. "
+               "Get the form again in ODK Collect, then fill it in again."), {"version": version, "form": form_id}))
+    if form_store.form_status(db, form_id) != "open":
+        raise FieldkitError("form_closed")
+    try:
+        read = xml_instance.to_answers(form, root)
+    except xml_instance.InstanceError:
+        raise bad(N_("This submission has no instanceID: fieldkit cannot tell it from another.")) from None
+    if not UUID.fullmatch(read.uuid):
+        raise bad(N_("This submission's instanceID is not valid."))
+    if len(files) > MAX_FILES:
+        raise FieldkitError("too_large")
+    key = form_store.public_key(db, form_id)
+    answers = read.answers
+    record = {"uuid": read.uuid, "form_id": form.form_id, "form_version": form.version, "language": None,
+              "answers": crypto.seal(key, answers) if key else answers,
+              "started_at": _first(answers, form, "start"), "submitted_at": utcnow(), "device_id": device_id}
+    questions = _file_questions(form, answers)
+    with write(db):  # the answers and their files, in one transaction
+        outcome = submissions.add_submission(db, record)
+        if outcome == "conflict":
+            sync_store.keep_conflict(db, f"collect:{collector}", record, utcnow())
+            added = 0
+        else:
+            added = _add_files(db, read, files, questions, key)
+        collectors.seen(db, collector, received=1 if outcome == "created" else 0)
+    present = {name for name, _ in attachments_named(db, read.uuid)}
+    missing = len(set(read.files.values()) - present) if outcome != "conflict" else 0
+    return Received(outcome, read.uuid, added, missing)
+
+
+def _first(answers: dict, form: Form, qtype: str) -> str | None:
+    for name, question in form.questions.items():
+        if question.type == qtype and question.repeat is None and answers.get(name):
+            return answers[name]
+    return None
+
+
+def _file_questions(form: Form, answers: dict) -> dict[str, str]:
+    """The question that names each stored file of the answers, however deep in repeats."""
+    uploads = {n for n, q in form.questions.items() if q.type in UPLOAD_TYPES}
+    found, rows = {}, [answers]
+    while rows:
+        row = rows.pop()
+        for name, value in row.items():
+            if name in uploads and isinstance(value, str) and value:
+                found[value] = name
+            elif isinstance(value, list):
+                rows.extend(r for r in value if isinstance(r, dict))
+    return found
+
+
+def attachments_named(db, uuid: str) -> list[tuple[str, int]]:
+    return [(f["name"], f["size"]) for f in attachments.of_submission(db, uuid)]
+
+
+def _add_files(db, read: xml_instance.Instance, files: dict, questions: dict, key: str | None) -> int:
+    """The files this POST brought that the answers name (others are not kept), stored
+    under fieldkit's names; sealed for an encrypted form's key, as the web's are."""
+    rows = []
+    for sent, (content_type, data) in files.items():
+        stored = read.files.get(sent)
+        if stored is None:
+            continue
+        rows.append({"name": stored, "question": questions.get(stored, ""), "content_type": content_type or
+                     "application/octet-stream", "sha256": hashlib.sha256(data).hexdigest(),
+                     "data": crypto.seal_bytes(key, data) if key else data, "sealed": "public" if key else None})
+    before = len(attachments_named(db, read.uuid))
+    attachments.add_received(db, read.uuid, rows)
+    return len(attachments_named(db, read.uuid)) - before
