@@ -683,16 +683,28 @@ allow_http_option = click.option("--allow-http", is_flag=True,
 
 @main.command()
 @click.argument("url")
-@click.option("--token", required=True, envvar="FIELDKIT_SYNC_TOKEN",
+@click.option("--token", envvar="FIELDKIT_SYNC_TOKEN",
               help="The token `fieldkit devices add` printed on the central (or FIELDKIT_SYNC_TOKEN).")
+@click.option("--openrosa", is_flag=True,
+              help="URL is an OpenRosa server (an ODK Central app user's URL, or KoboToolbox's "
+                   "https://kc.kobotoolbox.org/USER): deliver the answers there as ODK Collect would.")
+@click.option("--username", help="With --openrosa: the account's name (KoboToolbox); an app user's URL needs none.")
+@click.option("--password-stdin", "password_stdin", is_flag=True,
+              help="With --username: read the password from standard input (else it is asked for).")
 @ca_bundle_option
 @allow_http_option
 @data_option
-def link(url, token, ca_bundle, allow_http, data_dir):
-    """Link this laptop to a central fieldkit at URL, checking the token with it."""
+def link(url, token, openrosa, username, password_stdin, ca_bundle, allow_http, data_dir):
+    """Link this laptop to a central fieldkit at URL, checking the token with it; or, with
+    --openrosa, to an ODK Central or KoboToolbox server."""
     from .store import sync as sync_store
     from .sync.client import AuthError, Central, CertificateError, SyncError
     ca = str(ca_bundle.resolve()) if ca_bundle else None
+    if openrosa:
+        link_openrosa(url, username, password_stdin, ca, allow_http, data_dir)
+        return
+    if not token:
+        raise click.UsageError("Give the central's token with --token (or use --openrosa for ODK Central or KoboToolbox).")
     try:
         central = Central(url, token, ca_bundle=ca, allow_http=allow_http, retries=1)
     except SyncError as error:
@@ -714,6 +726,49 @@ def link(url, token, ca_bundle, allow_http, data_dir):
         click.echo(f"Linked to {central.url}, but could not check the token now: {problem}", err=True)
     else:
         click.echo(f"Linked to {central.url} as device {device}.")
+
+
+def link_openrosa(url, username, password_stdin, ca, allow_http, data_dir):
+    """fieldkit link --openrosa: check the server (HEAD submission, formList) and say which of
+    this laptop's forms it has at the same version; keep the link even when offline now."""
+    from .store import sync as sync_store
+    from .sync.client import AuthError, CertificateError, SyncError
+    from .sync.openrosa import OpenRosaServer, describe
+    password = None
+    if username:
+        password = sys.stdin.readline().rstrip("\n") if password_stdin else click.prompt(
+            "Password", hide_input=True)
+    try:
+        server = OpenRosaServer(url, username, password, ca_bundle=ca, allow_http=allow_http, retries=1)
+    except SyncError as error:
+        raise click.ClickException(error.message.render()) from None
+    listed, problem = None, None
+    try:
+        server.hello()
+        listed = server.form_versions()
+    except (AuthError, CertificateError) as error:
+        raise click.ClickException(error.message.render()) from None
+    except SyncError as error:
+        problem = error.message.render()
+    finally:
+        server.close()
+    db = open_db(data_dir)
+    sync_store.set_link(db, {"kind": "openrosa", "url": server.url, "username": username, "password": password,
+                             "ca_bundle": ca, "allow_http": allow_http})
+    store.audit.record(db, None, "sync.linked", central=describe(server.url), kind="openrosa", via="command line")
+    if problem:
+        click.echo(f"Linked to {describe(server.url)}, but could not reach it now: {problem}", err=True)
+        return
+    click.echo(f"Linked to the OpenRosa server {describe(server.url)}.")
+    for form in store.forms.list_forms(db):
+        theirs = listed.get(form["form_id"])
+        if theirs == form["version"]:
+            click.echo(f"  {form['form_id']} version {form['version']}: on the server, its answers will be sent")
+        elif theirs:
+            click.echo(f"  {form['form_id']} version {form['version']}: the server has version {theirs}; "
+                       "answers to other versions stay here (publish the same version on both sides)")
+        else:
+            click.echo(f"  {form['form_id']}: not on the server; its answers stay here")
 
 
 @main.command()

@@ -87,6 +87,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         self.relay()
 
+    def do_HEAD(self):  # OpenRosa clients ask HEAD submission first
+        self.relay()
+
     def relay(self):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         fault = self.owner.take(self.path)

@@ -47,6 +47,12 @@ def test_console_pages_have_no_serious_accessibility_violations(console_server, 
             page.goto(url)
             problems[name] = axe_violations(page)
         screenshot(page, f"console-{lang}-display")
+        page.goto(base + "/console/collectors/")  # ODK Collect: a new collector's QR code, shown once
+        page.fill("#name", f"Tablet {lang}")
+        page.click("button.primary")
+        assert page.locator("svg.qr").count() == 1
+        problems["collectors"] = axe_violations(page)
+        screenshot(page, f"console-{lang}-collectors")
         assert {name: found for name, found in problems.items() if found} == {}
     finally:
         context.close()

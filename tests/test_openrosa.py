@@ -374,3 +374,33 @@ def test_a_real_sized_video_in_one_post_is_taken_whole(collect, add_form, db):
     assert collect.post(xml, {"VID_0001.mp4": video}).status_code == 201
     name = store.submissions.get_submission(db, uuid)["answers"]["clip"]
     assert hashlib.sha256(bytes(attachments.get(db, uuid, name)["data"])).digest() == hashlib.sha256(video).digest()
+
+
+# --- the console -------------------------------------------------------------------------------
+
+def test_the_console_adds_a_collector_showing_its_qr_once_and_revokes_it(signed_in, db, client):
+    from conftest import csrf_of
+    coordinator = signed_in("coordinator")
+    token = csrf_of(coordinator, "/console/collectors/")
+    added = coordinator.post("/console/collectors/", data={"name": "Tablet 2", "csrf_token": token})
+    html = added.get_data(as_text=True)
+    assert added.status_code == 200 and '<svg class="qr" role="img"' in html
+    url = re.search(r"<code>(http://[^<]+/collect/[A-Za-z0-9_-]{43})</code>", html).group(1)
+    assert client.get(url.split("localhost", 1)[1] + "/formList").status_code == 200
+    listed = coordinator.get("/console/collectors/").get_data(as_text=True)
+    assert "Tablet 2" in listed and url not in listed and '<svg class="qr"' not in listed  # shown once
+    assert "collector.added" in [e["action"] for e in store.audit.recent(db)]
+    again = coordinator.post("/console/collectors/", data={"name": "Tablet 2", "csrf_token": token})
+    assert again.status_code == 422
+    assert coordinator.post("/console/collectors/", data={"name": "<b>", "csrf_token": token}).status_code == 422
+    off = coordinator.post("/console/collectors/Tablet 2/revoke", data={"csrf_token": token})
+    assert off.status_code == 200 and client.get(url.split("localhost", 1)[1] + "/formList").status_code == 403
+    assert coordinator.post("/console/collectors/Tablet 2/revoke", data={"csrf_token": token}).status_code == 404
+
+
+def test_a_facilitator_cannot_add_collectors(signed_in):
+    from conftest import csrf_of
+    facilitator = signed_in("facilitator")
+    assert facilitator.get("/console/collectors/").status_code == 403
+    token = csrf_of(facilitator, "/console/")
+    assert facilitator.post("/console/collectors/", data={"name": "x", "csrf_token": token}).status_code == 403

@@ -165,3 +165,30 @@ def _add_files(db, read: xml_instance.Instance, files: dict, questions: dict, ke
     before = len(attachments_named(db, read.uuid))
     attachments.add_received(db, read.uuid, rows)
     return len(attachments_named(db, read.uuid)) - before
+
+
+# --- delivering to an OpenRosa server (ODK Central, KoboToolbox): sync/runner.py -------------
+
+@dataclass
+class Outgoing:
+    xml: bytes
+    files: list[tuple[str, str, bytes]]  # name, content type, bytes
+
+
+def outgoing(db, sub: dict, listed: dict[str, str]) -> Outgoing | str:
+    """A stored submission as instance XML and its files, for a server that lists listed
+    (formID -> version); or why it cannot go: 'unknown_form' (the server has no such form
+    version: the same form must be on both sides), 'sealed' (encrypted here: its answers
+    cannot be written as ODK's XML without the private key), 'no_xform'."""
+    if listed.get(sub["form_id"]) != sub["form_version"]:
+        return "unknown_form"
+    if crypto.is_sealed(sub["answers"]):
+        return "sealed"
+    form = form_store.form_version(db, sub["form_id"], sub["form_version"])
+    made = form_service.xform(db, sub["form_id"], sub["form_version"]) if form else None
+    if made is None:
+        return "no_xform"
+    xml = xml_instance.to_xml(form, made[0], sub["answers"], sub["uuid"])
+    files = [(f["name"], f["content_type"], bytes(f["data"]))
+             for f in attachments.of_submission(db, sub["uuid"], with_data=True) if f["sealed"] is None]
+    return Outgoing(xml, files)

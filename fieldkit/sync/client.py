@@ -70,25 +70,64 @@ def check_url(url: str, allow_http: bool = False) -> str:
     return url.strip().rstrip("/")
 
 
-class Central:
-    """One central, reached with one device token."""
+class Remote:
+    """A server this laptop sends answers to: one requests session (TLS always verified) and
+    the retry loop every request goes through. Central (fieldkit's own sync API) and
+    sync/openrosa.py's OpenRosaServer (ODK Central, KoboToolbox) are its two kinds."""
 
-    def __init__(self, url: str, token: str, *, ca_bundle: str | None = None, allow_http: bool = False,
+    def __init__(self, url: str, *, ca_bundle: str | None = None, allow_http: bool = False,
                  retries: int = 6, backoff: float = 0.5, max_backoff: float = 30.0,
                  timeout: tuple[float, float] = (10.0, 60.0), before_attempt: Callable[[], None] | None = None,
                  sleep: Callable[[float], None] = time.sleep):
         self.url = check_url(url, allow_http)
-        self.api = self.url + "/api/v1"
         self.retries, self.backoff, self.max_backoff, self.timeout = retries, backoff, max_backoff, timeout
         self.before_attempt, self.sleep = before_attempt, sleep
-        self.batch_size = 200  # lowered for good when the central answers 413
         self.http = requests.Session()
         self.http.verify = ca_bundle or True  # never False: a custom CA bundle is the way for private CAs
-        self.http.headers.update({"Authorization": f"Bearer {token}", "Accept": "application/json",
-                                  "User-Agent": f"fieldkit/{__version__}"})
+        self.http.headers.update({"User-Agent": f"fieldkit/{__version__}"})
+
+    def retry(self, attempt: Callable[[], object]):
+        """attempt() until it returns, with exponential backoff (and jitter) after each
+        Transient failure; a SyncError after the last try."""
+        reason = ""
+        for tried in range(self.retries + 1):
+            if tried:
+                delay = min(self.max_backoff, self.backoff * 2 ** (tried - 1))
+                self.sleep(delay * random.uniform(0.5, 1.0))  # jitter: laptops back online together spread out
+            if self.before_attempt:
+                self.before_attempt()
+            try:
+                return attempt()
+            except Transient as error:
+                reason = str(error)
+        raise SyncError(Message(N_("Could not sync with %(url)s after %(tries)s tries. Last problem: %(reason)s"),
+                                {"url": self.url, "tries": self.retries + 1, "reason": reason}))
+
+    def request(self, method: str, url: str, **kwargs) -> requests.Response:
+        """One HTTP request; a connection that fails is Transient, a certificate that does not verify is not."""
+        try:
+            # verify passed here too: requests would otherwise let REQUESTS_CA_BUNDLE override --ca-bundle
+            return self.http.request(method, url, verify=self.http.verify, timeout=self.timeout,
+                                     allow_redirects=False, **kwargs)
+        except requests.exceptions.SSLError as error:
+            raise CertificateError(Message(N_("The central's certificate could not be verified (%(reason)s). "
+                                       "For a private certificate authority, use --ca-bundle FILE."),
+                                    {"reason": type(error).__name__})) from None
+        except requests.RequestException as error:  # refused, reset, timed out, body cut short
+            raise Transient(f"{type(error).__name__}: {error}") from None
 
     def close(self) -> None:
         self.http.close()
+
+
+class Central(Remote):
+    """One central, reached with one device token."""
+
+    def __init__(self, url: str, token: str, **options):
+        super().__init__(url, **options)
+        self.api = self.url + "/api/v1"
+        self.batch_size = 200  # lowered for good when the central answers 413
+        self.http.headers.update({"Authorization": f"Bearer {token}", "Accept": "application/json"})
 
     # --- the endpoints ---------------------------------------------------------------------
 
@@ -136,33 +175,9 @@ class Central:
         body = None
         if payload is not None:  # gzip: a batch of answers shrinks several times over
             body = gzip.compress(json.dumps(payload, ensure_ascii=False).encode("utf-8"), compresslevel=6)
-        reason = ""
-        for attempt in range(self.retries + 1):
-            if attempt:
-                delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
-                self.sleep(delay * random.uniform(0.5, 1.0))  # jitter: laptops back online together spread out
-            if self.before_attempt:
-                self.before_attempt()
-            try:
-                return self._attempt(method, path, body, check)
-            except Transient as error:
-                reason = str(error)
-        raise SyncError(Message(N_("Could not sync with %(url)s after %(tries)s tries. Last problem: %(reason)s"),
-                                {"url": self.url, "tries": self.retries + 1, "reason": reason}))
-
-    def _attempt(self, method: str, path: str, body: bytes | None, check) -> dict:
         headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"} if body is not None else {}
-        try:
-            # verify passed here too: requests would otherwise let REQUESTS_CA_BUNDLE override --ca-bundle
-            response = self.http.request(method, self.api + path, data=body, headers=headers, verify=self.http.verify,
-                                         timeout=self.timeout, allow_redirects=False)
-        except requests.exceptions.SSLError as error:
-            raise CertificateError(Message(N_("The central's certificate could not be verified (%(reason)s). "
-                                       "For a private certificate authority, use --ca-bundle FILE."),
-                                    {"reason": type(error).__name__})) from None
-        except requests.RequestException as error:  # refused, reset, timed out, body cut short
-            raise Transient(f"{type(error).__name__}: {error}") from None
-        return self._answer(response, check)
+        return self.retry(lambda: self._answer(self.request(method, self.api + path, data=body, headers=headers),
+                                               check))
 
     def _answer(self, response: requests.Response, check) -> dict:
         status = response.status_code

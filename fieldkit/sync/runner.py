@@ -12,10 +12,11 @@ from dataclasses import asdict, dataclass, field
 from .. import store
 from ..forms.xlsform import FormImportError
 from ..messages import Message, N_
-from ..services import sync as sync_service
+from ..services import openrosa as openrosa_service, sync as sync_service
 from ..store import sync as sync_store
 from ..store.util import utcnow
 from .client import Central, SyncError
+from .openrosa import OpenRosaServer, describe
 
 LEASE_SECONDS = 120  # renewed before every request; longer than a request's timeouts plus a backoff
 Progress = Callable[[str, int, int], None]  # (stage 'push' | 'pull', done, total)
@@ -89,13 +90,18 @@ def _run(db, purge, ca_bundle, allow_http, retries, backoff, progress, user, ski
             progress(stage, done, total)
 
     central = None
+    options = {"ca_bundle": ca_bundle or link.get("ca_bundle"), "retries": retries, "backoff": backoff,
+               "allow_http": link.get("allow_http", False) if allow_http is None else allow_http,
+               "before_attempt": renew}
     try:
-        central = Central(link["url"], link["token"], ca_bundle=ca_bundle or link.get("ca_bundle"),
-                          allow_http=link.get("allow_http", False) if allow_http is None else allow_http,
-                          retries=retries, backoff=backoff, before_attempt=renew)
-        central.hello()  # online means this: the central answered, authenticated, as the central
-        push_all(db, central, result, report, skip_forms, pause)
-        pull_forms(db, central, result, report)
+        if link.get("kind") == "openrosa":  # ODK Central or KoboToolbox: answers go up, no forms come down
+            central = OpenRosaServer(link["url"], link.get("username"), link.get("password"), **options)
+            push_openrosa(db, central, result, report, skip_forms, pause)
+        else:
+            central = Central(link["url"], link["token"], **options)
+            central.hello()  # online means this: the central answered, authenticated, as the central
+            push_all(db, central, result, report, skip_forms, pause)
+            pull_forms(db, central, result, report)
         result.ok = not result.problems
     except SyncError as error:
         result.message = asdict(error.message)
@@ -110,7 +116,7 @@ def _run(db, purge, ca_bundle, allow_http, retries, backoff, progress, user, ski
         sync_store.put_status(db, status)
         if result.ok:
             sync_store.put_last_success(db, {"at": status["finished_at"], "sent": result.sent, "by": user})
-        store.audit.record(db, user, "sync", central=link["url"], **counts(result), ok=result.ok)
+        store.audit.record(db, user, "sync", central=describe(link["url"]), **counts(result), ok=result.ok)
         sync_store.release_lease(db, owner)
     return result
 
@@ -177,3 +183,45 @@ def pull_forms(db, central: Central, result: Result, report: Progress) -> None:
             result.problems.append(asdict(Message(N_(
                 "Form %(form_id)s version %(version)s from the central could not be added."), params)))
         report("pull", done, len(wanted))
+
+
+def push_openrosa(db, server: OpenRosaServer, result: Result, report: Progress, skip_forms: frozenset = frozenset(),
+                  pause: float = 0.0) -> None:
+    """Deliver the unsynced as instance XML, one submission at a time (OpenRosa has no batches),
+    each marked synced as soon as the server has acknowledged it. Answers the server cannot
+    take (a form version it does not have, encrypted answers) stay here, unsynced, said why."""
+    server.hello()  # online means this: an OpenRosa server answered, authenticated
+    listed = server.form_versions()
+    total = sync_store.count_unsynced(db, skip_forms)
+    report("push", 0, total)
+    refused: dict[str, tuple[str, str, str]] = {}  # uuid -> (why, form_id, version)
+    for _round in range(total + 50):
+        batch = sync_store.unsynced(db, 50, skip=set(refused), skip_forms=skip_forms)
+        if not batch:
+            break
+        for sub in batch:
+            going = openrosa_service.outgoing(db, sub, listed)
+            if isinstance(going, str):
+                refused[sub["uuid"]] = (going, sub["form_id"], sub["form_version"])
+                continue
+            outcome = server.submit(going.xml, going.files)
+            sync_store.mark_synced(db, {sub["uuid"]: outcome})  # only now, after the server's OpenRosa 2xx
+            setattr(result, _FIELD[outcome], getattr(result, _FIELD[outcome]) + 1)
+            result.sent += 1
+            report("push", result.sent, max(total, result.sent))
+        if pause:
+            time.sleep(pause)
+    result.refused = len(refused)
+    for why, form_id, version in sorted(set(refused.values())):
+        params = {"form_id": form_id, "version": version, "count": sum(r[0] == why and r[1:] == (form_id, version)
+                                                                        for r in refused.values()),
+                  "theirs": listed.get(form_id) or "-"}
+        text = {
+            "unknown_form": N_("The server has no form %(form_id)s version %(version)s (it has version %(theirs)s), so "
+                               "none of its %(count)s answers were sent: they stay on this laptop, unsynced. The "
+                               "same form, with the same form_id and version, must be on both sides."),
+            "sealed": N_("%(count)s answers to %(form_id)s are encrypted on this laptop and cannot be sent as ODK "
+                         "XML: they stay here, unsynced. Export them with the private key instead."),
+        }.get(why, N_("%(count)s answers to %(form_id)s version %(version)s could not be written as ODK XML: "
+                      "they stay on this laptop, unsynced."))
+        result.problems.append(asdict(Message(text, params)))

@@ -25,9 +25,9 @@ def create_app(config: dict | None = None) -> Flask:
     auth.init_app(app)
     safety.init_app(app)
     assets.init_app(app)
-    from . import api, fonts, media, openrosa, sync_console
+    from . import api, collectors, fonts, media, openrosa, sync_console
     for blueprint in (collect.bp, console.bp, events.bp, results.bp, api.bp, sync_console.bp, fonts.bp, media.bp,
-                      openrosa.bp):
+                      openrosa.bp, collectors.bp):
         app.register_blueprint(blueprint)
     security.rate_limits(app)  # after the blueprints: it wraps some of their views
     proxies = int(app.config["TRUSTED_PROXIES"] or 0)

@@ -14,6 +14,7 @@ PARTICIPANT, CONSOLE, API, ASSET, OPENROSA = "participant", "console", "api", "a
 BLUEPRINTS = {
     "collect": PARTICIPANT, "safety": PARTICIPANT,
     "console": CONSOLE, "results": CONSOLE, "sync_console": CONSOLE, "auth": CONSOLE, "events": CONSOLE,
+    "collectors": CONSOLE,
     "api": API,
     "openrosa": OPENROSA,
     "assets": ASSET, "fonts": ASSET, "media": ASSET,

@@ -30,6 +30,9 @@ START_GRACE = dt.timedelta(seconds=60)  # a sync asked for but not started by th
 def index():
     db = get_db()
     link = sync_store.get_link(db)
+    if link:  # never the password, nor the secret in an ODK Central app user's URL
+        from ..sync.openrosa import describe  # here, not at the top: requests is a tenth of the server's start-up
+        link = {"url": describe(link["url"]), "device": link.get("device")}
     forms = [{"form_id": f["form_id"], "title": f["title"].get(page_lang()) or next(iter(f["title"].values()), f["form_id"])}
              for f in form_store.list_forms(db)]
     return render_template("console/sync.html", link=link, counts=sync_store.count_by_state(db),
