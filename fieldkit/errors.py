@@ -42,8 +42,8 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "collector_revoked": (403, N_("This server URL was turned off. Ask the coordinator for a new one.")),
     "bad_submission": (400, N_("This submission could not be used.")),
     "form_version_unknown": (404, N_("This laptop does not have that version of the form.")),
-    "submission_encrypted": (422, N_("This laptop cannot take encrypted ODK submissions yet. "
-                                     "Ask the coordinator to remove the public key from the form's settings.")),
+    "submission_encrypted": (422, N_("This submission is encrypted, but this laptop's copy of the form is not. "
+                                     "Get the form again in ODK Collect.")),
 }
 
 

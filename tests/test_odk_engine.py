@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from browser import CHROMIUM, CHROMIUM_ARGS, Server, require_chromium
+from browser import Server, chromium, require_chromium  # noqa: F401 (chromium: a fixture)
 from conftest import FORMS
 from engines import instance_url
 from fieldkit import store
@@ -63,24 +63,22 @@ def laptop(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def odk(laptop, bundle):
-    """A page on the laptop's own origin running the engine: so that its POST is same-origin."""
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        page.route(f"{laptop.base}/__odk/**", lambda route: route.fulfill(
-            status=200, content_type="text/javascript" if route.request.url.endswith(".js") else "text/html",
-            body=bundle if route.request.url.endswith(".js") else
-            '<!doctype html><meta charset="utf-8"><script type="module" src="/__odk/bundle.js"></script>'))
-        errors = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(f"{laptop.base}/__odk/index.html")
-        page.wait_for_function("window.fieldkitODK !== undefined", timeout=30_000)
-        page.errors = errors
-        yield page
-        browser.close()
+def odk(laptop, bundle, chromium):
+    """A page on the laptop's own origin running the engine: so that its POST is same-origin.
+    On the run's one Chromium (browser.py: Playwright's sync API cannot be started twice)."""
+    context = chromium.new_context()
+    page = context.new_page()
+    page.route(f"{laptop.base}/__odk/**", lambda route: route.fulfill(
+        status=200, content_type="text/javascript" if route.request.url.endswith(".js") else "text/html",
+        body=bundle if route.request.url.endswith(".js") else
+        '<!doctype html><meta charset="utf-8"><script type="module" src="/__odk/bundle.js"></script>'))
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{laptop.base}/__odk/index.html")
+    page.wait_for_function("window.fieldkitODK !== undefined", timeout=30_000)
+    page.errors = errors
+    yield page
+    context.close()
 
 
 def offered_xform(laptop, form_id: str) -> str:

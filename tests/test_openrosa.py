@@ -140,24 +140,6 @@ def test_a_closed_form_is_not_listed_nor_downloaded_nor_taken(collect, nested, d
     assert submissions_of(db, "households") == []
 
 
-def test_a_form_that_asks_collect_to_encrypt_is_not_offered(collect, db, tmp_path):
-    """XLSForm settings public_key: Collect would encrypt with ODK's own scheme, which this laptop
-    cannot store yet; the form is left off the list rather than given to a tablet."""
-    from fieldkit import crypto
-    _private, public = crypto.new_key_pair(2048)
-    source = (FORMS / "household.md").read_text().replace(
-        "|  | form_title | form_id | version | default_language |\n|  | Household check | household | 1 | Español (es) |",
-        f"|  | form_title | form_id | version | default_language | public_key |\n"
-        f"|  | Household check | household | 1 | Español (es) | {public} |")
-    assert public in source
-    (tmp_path / "household.md").write_text(source)
-    form = form_service.import_path(db, tmp_path / "household.md").form
-    assert "base64RsaPublicKey" in form_service.xform(db, "household", form.version)[0]
-    ids = [x.find(f"{FORM_LIST}formID").text for x in ET.fromstring(collect.get("formList").data)]
-    assert "household" not in ids and "wellbeing" in ids
-    assert collect.get(f"forms/household/{form.version}/form.xml").status_code == 404
-
-
 def test_the_manifest_lists_each_media_file_with_its_md5(collect, db):
     prompts = FORMS / "prompts"
     form = form_service.import_path(db, FORMS / "prompts.md", media_paths=sorted(prompts.iterdir())).form
@@ -212,12 +194,16 @@ def test_the_same_instance_id_with_other_content_is_a_conflict_kept_for_review(c
     assert [c["uuid"] for c in kept] == [uuid] and kept[0]["device_name"] == "collect:tablet-1"
 
 
-def test_a_collect_submission_and_a_web_one_with_the_same_instance_id(collect, add_form, participant, db):
+def web_household(add_form, participant, db):
+    """A household answered through fieldkit's own pages: (its submission, the form, its XForm)."""
     add_form("household.md")
     submit_household(participant("household"), "wages")
-    web = submissions_of(db, "household")[0]
     form = store.forms.current_form(db, "household")
-    xform, _ = form_service.xform(db, "household", form.version)
+    return submissions_of(db, "household")[0], form, form_service.xform(db, "household", form.version)[0]
+
+
+def test_a_collect_submission_and_a_web_one_with_the_same_instance_id(collect, add_form, participant, db):
+    web, form, xform = web_household(add_form, participant, db)
     collected = dict(web["answers"], other_income="something else")
     response = collect.post(instance.to_xml(form, xform, collected, web["uuid"]))
     assert response.status_code == 202  # kept for review beside the web's, which stays
@@ -322,7 +308,8 @@ def test_no_xml_submission_file_is_a_400(collect, client, nested):
     assert response.status_code == 400 and message(response)[0] == "error"
 
 
-def test_an_encrypted_odk_submission_is_refused_with_a_clear_message(collect, nested):
+def test_an_encrypted_submission_to_a_form_not_encrypted_here_is_refused(collect, nested):
+    """(ODK's encryption itself: tests/test_odk_encryption.py.)"""
     envelope = (b'<data id="households" version="1" encrypted="yes" xmlns="http://opendatakit.org/submissions">'
                 b"<base64EncryptedKey>abc</base64EncryptedKey><meta><instanceID>uuid:1</instanceID></meta></data>")
     response = collect.post(envelope)
@@ -332,11 +319,7 @@ def test_an_encrypted_odk_submission_is_refused_with_a_clear_message(collect, ne
 # --- stored exactly as the web's ---------------------------------------------------------------
 
 def test_a_collect_submission_exports_as_the_same_answers_from_the_web(collect, add_form, participant, db):
-    add_form("household.md")
-    submit_household(participant("household"), "wages")
-    web = submissions_of(db, "household")[0]
-    form = store.forms.current_form(db, "household")
-    xform, _ = form_service.xform(db, "household", form.version)
+    web, form, xform = web_household(add_form, participant, db)
     uuid = str(uuidlib.uuid4())
     assert collect.post(instance.to_xml(form, xform, web["answers"], uuid)).status_code == 201
     collected = store.submissions.get_submission(db, uuid)

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from click.testing import CliRunner
+
 from faultproxy import FaultProxy
+from fieldkit.cli import main
 from fieldkit import store
 from syncworld import DEMO_VERSION, Central, Laptop, counts, run_cli
 
@@ -226,3 +229,154 @@ def test_the_console_shows_the_server_without_its_secret_nor_the_password(laptop
     assert "/collect/…" in page and server.token not in page and "secret-password-123" not in page
     audit = " ".join(str(e) for e in store.audit.recent(laptop.db))
     assert server.token not in audit
+
+
+# --- KoboToolbox's accounts: a stand-in, since KoboToolbox itself cannot run here --------------
+
+class KoboAuth:
+    """A stand-in for KoboToolbox's OpenRosa endpoints as far as their accounts go (a mock: the
+    real server cannot run here): every request must carry the account's name and password,
+    by HTTP Basic or by Digest (RFC 7616, MD5, qop=auth), as the challenge asks. What passes is
+    relayed to a real fieldkit's OpenRosa endpoints, so the rest of the exchange is real."""
+
+    def __init__(self, target: str, scheme: str, username="amina", password="kobo-pass-1"):
+        import hashlib
+        import http.server
+        import secrets
+        import threading as threads
+
+        import requests
+
+        owner = self
+        self.seen: list[str] = []
+        nonce = secrets.token_hex(16)
+
+        def md5(text: str) -> str:
+            return hashlib.md5(text.encode()).hexdigest()
+
+        def authorised(handler) -> bool:
+            header = handler.headers.get("Authorization", "")
+            if scheme == "basic":
+                import base64
+                return header == "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+            if not header.startswith("Digest "):
+                return False
+            fields = dict(part.strip().split("=", 1) for part in header[7:].split(","))
+            fields = {k: v.strip('"') for k, v in fields.items()}
+            expected = md5(":".join([md5(f"{username}:kobo:{password}"), nonce, fields.get("nc", ""),
+                                     fields.get("cnonce", ""), "auth", md5(f"{handler.command}:{fields.get('uri', '')}")]))
+            return fields.get("username") == username and fields.get("nonce") == nonce and fields.get("response") == expected
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def handle_one(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if not authorised(self):
+                    owner.seen.append("challenged")
+                    self.send_response(401)
+                    challenge = ('Basic realm="kobo"' if scheme == "basic"
+                                 else f'Digest realm="kobo", nonce="{nonce}", qop="auth", algorithm=MD5')
+                    self.send_header("WWW-Authenticate", challenge)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                owner.seen.append(f"{self.command} {self.path}")
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "authorization",
+                                                                                    "content-length", "connection")}
+                answer = requests.request(self.command, target + self.path, data=body, headers=headers, timeout=30)
+                self.send_response(answer.status_code)
+                for name, value in answer.headers.items():
+                    if name.lower() not in ("content-length", "connection", "transfer-encoding", "content-encoding"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(answer.content)
+
+            do_GET = do_POST = do_HEAD = handle_one
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threads.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("scheme", ["basic", "digest"])
+def test_a_kobotoolbox_account_by_basic_or_digest(server, tmp_path, scheme):
+    kobo = KoboAuth(server.url, scheme)
+    machine = Laptop(tmp_path / "laptop")
+    try:
+        assert machine.cli("forms", "add", str(DEMO)).exit_code == 0
+        url = f"{kobo.url}/collect/{server.token}"
+        result = CliRunner().invoke(main, ["link", url, "--openrosa", "--username", "amina", "--password-stdin",
+                                           *machine.options], input="not-the-password\n")
+        assert result.exit_code != 0 and "does not accept these credentials" in result.output
+        result = CliRunner().invoke(main, ["link", url, "--openrosa", "--username", "amina", "--password-stdin",
+                                           *machine.options], input="kobo-pass-1\n")
+        assert result.exit_code == 0, result.output
+        made = machine.collect(3)
+        synced = machine.cli("sync")
+        assert synced.exit_code == 0, synced.output
+        assert_delivered_once(server, machine, made)
+        assert "challenged" in kobo.seen and any(s.startswith("POST ") for s in kobo.seen)
+    finally:
+        kobo.stop()
+        machine.db.close()
+
+
+def test_odk_encrypted_interviews_go_on_encrypted_and_open_there_with_the_key(tmp_path):
+    """What ODK Collect encrypted itself reaches the team's server as it came (the laptop never
+    could read it), and opens there with the private key: the same as Collect sending it there."""
+    import uuid as uuidlib
+
+    from fieldkit.forms import engine, instance
+    from fieldkit.services import export, forms as form_service, openrosa as openrosa_service
+    from test_odk_encryption import FORMS, collect_encrypts
+    from fieldkit import crypto
+    private_pem, public = crypto.new_key_pair(2048)
+    source = (FORMS / "household.md").read_text().replace(
+        "|  | form_title | form_id | version | default_language |\n|  | Household check | household | 1 | Español (es) |",
+        f"|  | form_title | form_id | version | default_language | public_key |\n"
+        f"|  | Household check | household | 1 | Español (es) | {public} |")
+    (tmp_path / "household.md").write_text(source)
+    upstream = Central(tmp_path / "upstream")
+    assert upstream.cli("forms", "add", str(tmp_path / "household.md")).exit_code == 0
+    upstream.start()
+    token = upstream.cli("collectors", "add", "laptop", "--no-qr").output.strip().splitlines()[-1].rsplit("/", 1)[1]
+    laptop = Laptop(tmp_path / "laptop")
+    try:
+        assert laptop.cli("forms", "add", str(tmp_path / "household.md")).exit_code == 0
+        form = store.forms.current_form(laptop.db, "household")
+        uuid = str(uuidlib.uuid4())
+        final = engine.final_answers(form, {"consent": "yes", "people": "2", "income": "work"})
+        xml = instance.to_xml(form, form_service.xform(laptop.db, "household", form.version)[0], final, uuid)
+        envelope, files = collect_encrypts(public, xml, f"uuid:{uuid}", {"1700000000001.jpg": b"\xff\xd8" * 5000})
+        got = openrosa_service.receive(laptop.db, "tablet", envelope,
+                                       {name: ("application/octet-stream", data) for name, data in files.items()},
+                                       "laptop")
+        assert got.outcome == "created"
+        assert laptop.cli("link", f"{upstream.url}/collect/{token}", "--openrosa").exit_code == 0
+        result = laptop.cli("sync")
+        assert result.exit_code == 0, result.output
+        assert laptop.states()[uuid] == "synced"
+        db = upstream.db()
+        try:
+            stored = store.submissions.get_submission(db, uuid)
+            assert stored["answers"][crypto.MARK]["scheme"] == "odk"  # still encrypted there
+            private = crypto.load_private_key(private_pem)
+            [row] = [r for r in export.readable(db, "household", private) if r["uuid"] == uuid]
+            assert row["answers"] == final
+            assert [data for _name, data in export.attached(db, "household", private)] == [b"\xff\xd8" * 5000]
+        finally:
+            db.close()
+    finally:
+        upstream.stop()
+        laptop.db.close()

@@ -126,6 +126,55 @@ def is_encrypted(root: ET.Element) -> bool:
     return {local(k): v for k, v in root.attrib.items()}.get("encrypted") == "yes"
 
 
+@dataclass
+class Envelope:
+    """ODK Collect's encrypted submission (https://getodk.github.io/xforms-spec/encryption):
+    what is in the clear around the encrypted files."""
+    form_id: str
+    version: str
+    uuid: str  # the instanceID without its "uuid:"
+    instance_id: str  # as written: the seed of the files' IVs
+    key: str  # base64EncryptedKey
+    xml_file: str  # encryptedXmlFile: the name of the encrypted instance among the files sent
+    media: list[str]  # the encrypted media files, in order
+    signature: str = ""  # base64EncryptedElementSignature: kept for the server it is delivered to
+
+
+def read_envelope(root: ET.Element) -> Envelope:
+    form_id, version = identify(root)
+    found: dict[str, str] = {}
+    media: list[str] = []
+    for element in root.iter():
+        name = local(element.tag)
+        if name == "file":
+            media.append((element.text or "").strip())
+        elif name in ("base64EncryptedKey", "encryptedXmlFile", "instanceID", "base64EncryptedElementSignature"):
+            found[name] = (element.text or "").strip()
+    if not all(found.get(k) for k in ("base64EncryptedKey", "encryptedXmlFile", "instanceID")):
+        raise InstanceError("The encrypted submission lacks its key, its file or its instanceID.")
+    instance_id = found["instanceID"]
+    return Envelope(form_id, version, instance_id[5:] if instance_id.startswith("uuid:") else instance_id,
+                    instance_id, found["base64EncryptedKey"], found["encryptedXmlFile"], [m for m in media if m],
+                    found.get("base64EncryptedElementSignature", ""))
+
+
+SUBMISSIONS = "http://opendatakit.org/submissions"
+
+
+def envelope_xml(form_id: str, version: str, instance_id: str, key: str, media: list[str], signature: str) -> bytes:
+    """ODK's envelope around an encrypted submission, as ODK Collect writes it, for a server
+    it is delivered to (the encrypted files go beside it: media, then submission.xml.enc)."""
+    root = ET.Element("data", {"xmlns": SUBMISSIONS, "id": form_id, "version": version, "encrypted": "yes"})
+    ET.SubElement(root, "base64EncryptedKey").text = key
+    meta = ET.SubElement(root, "meta", {"xmlns": "http://openrosa.org/xforms"})
+    ET.SubElement(meta, "instanceID").text = instance_id
+    for name in media:
+        ET.SubElement(ET.SubElement(root, "media"), "file").text = name
+    ET.SubElement(root, "encryptedXmlFile").text = "submission.xml.enc"
+    ET.SubElement(root, "base64EncryptedElementSignature").text = signature or None
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
 def to_answers(form: Form, root: ET.Element) -> Instance:
     """fieldkit's answers from an instance of this form version: every question of each
     level present (empty where the XML has nothing, as the web stores a skipped question),

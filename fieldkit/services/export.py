@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from .. import crypto
 from ..forms.model import Choice, Form, Question
 from ..messages import N_
+from ..forms import instance as xml_instance
 from ..store import attachments as attachment_store, audit as audit_store, forms as form_store, submissions
 from . import export_xlsx as xlsx
 
@@ -103,8 +104,20 @@ def readable(db, form_id: str, private_key=None, **filters) -> Iterator[dict]:
         if crypto.is_sealed(sub["answers"]):
             if private_key is None:
                 raise Sealed(form_id)
-            sub = dict(sub, answers=crypto.unseal(private_key, sub["answers"]))
+            sub = dict(sub, answers=opened(db, sub, crypto.unseal(private_key, sub["answers"])))
         yield sub
+
+
+def opened(db, sub: dict, answers: dict) -> dict:
+    """Unsealed answers as fieldkit's: what ODK Collect encrypted itself opens to instance XML,
+    read with the form version it answers (forms/instance.py), as a plain Collect submission is."""
+    if crypto.ODK_XML not in answers:
+        return answers
+    form = form_store.form_version(db, sub["form_id"], sub["form_version"])
+    try:
+        return xml_instance.to_answers(form, xml_instance.parse(answers[crypto.ODK_XML].encode("utf-8"))).answers
+    except xml_instance.InstanceError:
+        raise crypto.CryptoKeyError("the encrypted instance does not read as this form's") from None
 
 
 def columns(db, form_id: str) -> list[Question]:
@@ -284,6 +297,23 @@ def attached(db, form_id: str, private_key=None, **filters) -> Iterator[tuple[st
                     raise Sealed(form_id)
                 data = crypto.unseal_bytes(private_key, data)
             yield f["name"], data
+        yield from _odk_files(db, sub, private_key)
+
+
+def _odk_files(db, sub: dict, private_key) -> Iterator[tuple[str, bytes]]:
+    """What ODK Collect encrypted itself, opened, under the names its opened answers give them."""
+    files = attachment_store.odk_encrypted(db, sub["uuid"])
+    if not files:
+        return
+    if private_key is None:
+        raise Sealed(sub["form_id"])
+    envelope = sub["answers"][crypto.MARK]
+    xml = crypto.unseal(private_key, sub["answers"])[crypto.ODK_XML]
+    form = form_store.form_version(db, sub["form_id"], sub["form_version"])
+    named = xml_instance.to_answers(form, xml_instance.parse(xml.encode("utf-8"))).files  # sent name -> stored
+    for f in files:
+        sent = f["question"][:-4] if f["question"].endswith(".enc") else f["question"]
+        yield named.get(sent, f["name"]), crypto.odk_open_file(private_key, envelope, f["question"], bytes(f["data"]))
 
 
 # ------------------------------------------------------------------ JSON

@@ -8,6 +8,7 @@ the instance XML is forms/instance.py's. This module decides what is offered and
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 from dataclasses import dataclass
 
@@ -35,10 +36,8 @@ class Offered:
 
 
 def offered(db, form_id: str | None = None) -> list[Offered]:
-    """The open forms, each at its newest version. A form whose XForm asks Collect to
-    encrypt (XLSForm settings public_key: ODK's own encryption, which this fieldkit cannot
-    store yet) is left out, so that no tablet is given a form its interviews could not
-    be sent back for."""
+    """The open forms, each at its newest version (one whose XLSForm sets public_key, Collect
+    encrypts itself: _receive_encrypted)."""
     out = []
     for row in form_store.list_forms(db):
         if row["status"] != "open" or (form_id is not None and row["form_id"] != form_id):
@@ -51,7 +50,7 @@ def offered(db, form_id: str | None = None) -> list[Offered]:
 
 def offer(db, form_id: str, version: str) -> Offered | None:
     form = form_store.form_version(db, form_id, version)
-    if form is None or form.public_key or form_store.form_status(db, form_id) != "open":
+    if form is None or form_store.form_status(db, form_id) != "open":
         return None
     made = form_service.xform(db, form_id, version)
     if made is None:
@@ -69,8 +68,6 @@ def media_file(db, item: Offered, name: str) -> tuple[str, bytes] | None:
 class Received:
     outcome: str  # created, duplicate (a resend, or the next part of a split one), conflict
     uuid: str
-    files_added: int
-    files_missing: int  # named in the answers, not yet received (Collect sends them next)
 
 
 def bad(text: str, **params) -> FieldkitError:
@@ -88,8 +85,6 @@ def receive(db, collector: str, xml: bytes, files: dict[str, tuple[str, bytes]],
         form_id, version = xml_instance.identify(root)
     except xml_instance.InstanceError:
         raise bad(N_("This is not an ODK submission fieldkit can read (the XML is not valid).")) from None
-    if xml_instance.is_encrypted(root):
-        raise FieldkitError("submission_encrypted")
     form = form_store.form_version(db, form_id, version)
     if form is None:
         if form_store.form_status(db, form_id) is None:
@@ -99,6 +94,8 @@ def receive(db, collector: str, xml: bytes, files: dict[str, tuple[str, bytes]],
                "Get the form again in ODK Collect, then fill it in again."), {"version": version, "form": form_id}))
     if form_store.form_status(db, form_id) != "open":
         raise FieldkitError("form_closed")
+    if xml_instance.is_encrypted(root):
+        return _receive_encrypted(db, collector, form, root, files, device_id)
     try:
         read = xml_instance.to_answers(form, root)
     except xml_instance.InstanceError:
@@ -117,13 +114,46 @@ def receive(db, collector: str, xml: bytes, files: dict[str, tuple[str, bytes]],
         outcome = submissions.add_submission(db, record)
         if outcome == "conflict":
             sync_store.keep_conflict(db, f"collect:{collector}", record, utcnow())
-            added = 0
-        else:
-            added = _add_files(db, read, files, questions, key)
+        else:  # created, or a resend: files not yet received are added (attachments arriving later)
+            _add_files(db, read, files, questions, key)
         collectors.seen(db, collector, received=1 if outcome == "created" else 0)
-    present = {name for name, _ in attachments_named(db, read.uuid)}
-    missing = len(set(read.files.values()) - present) if outcome != "conflict" else 0
-    return Received(outcome, read.uuid, added, missing)
+    return Received(outcome, read.uuid)
+
+
+def _receive_encrypted(db, collector: str, form: Form, root, files: dict, device_id: str) -> Received:
+    """ODK Collect's own encryption (a form whose XLSForm sets public_key): the envelope and
+    its files are kept as they came, and opened only at export, with the private key
+    (crypto.odk_open). The encrypted instance comes in the first POST; a split submission's
+    later POSTs bring only media, which are added."""
+    if not form.public_key:
+        raise FieldkitError("submission_encrypted")
+    try:
+        envelope = xml_instance.read_envelope(root)
+    except xml_instance.InstanceError:
+        raise bad(N_("This is not an ODK submission fieldkit can read (the XML is not valid).")) from None
+    if not UUID.fullmatch(envelope.uuid):
+        raise bad(N_("This submission's instanceID is not valid."))
+    sealed_xml = files.get(envelope.xml_file)
+    if sealed_xml is None and not submissions.has_submission(db, envelope.uuid):
+        raise bad(N_("This encrypted submission came without its encrypted file."))
+    with write(db):
+        outcome = "duplicate"
+        if sealed_xml is not None:
+            record = {"uuid": envelope.uuid, "form_id": form.form_id, "form_version": form.version, "language": None,
+                      "answers": crypto.odk_envelope(form.public_key, envelope.key, envelope.instance_id,
+                                                     sealed_xml[1], envelope.media, envelope.signature),
+                      "started_at": None, "submitted_at": utcnow(), "device_id": device_id}
+            outcome = submissions.add_submission(db, record)
+            if outcome == "conflict":
+                sync_store.keep_conflict(db, f"collect:{collector}", record, utcnow())
+        if outcome != "conflict":  # the media files, still encrypted: opened at export with the key
+            attachments.add_received(db, envelope.uuid, [
+                {"name": xml_instance.stored_name(envelope.uuid, "odk", name), "question": name,
+                 "content_type": "application/octet-stream", "sha256": hashlib.sha256(data).hexdigest(),
+                 "data": data, "sealed": crypto.ODK_SCHEME}
+                for name, (_type, data) in files.items() if name in envelope.media])
+        collectors.seen(db, collector, received=1 if outcome == "created" else 0)
+    return Received(outcome, envelope.uuid)
 
 
 def _first(answers: dict, form: Form, qtype: str) -> str | None:
@@ -147,13 +177,10 @@ def _file_questions(form: Form, answers: dict) -> dict[str, str]:
     return found
 
 
-def attachments_named(db, uuid: str) -> list[tuple[str, int]]:
-    return [(f["name"], f["size"]) for f in attachments.of_submission(db, uuid)]
-
-
-def _add_files(db, read: xml_instance.Instance, files: dict, questions: dict, key: str | None) -> int:
+def _add_files(db, read: xml_instance.Instance, files: dict, questions: dict, key: str | None) -> None:
     """The files this POST brought that the answers name (others are not kept), stored
-    under fieldkit's names; sealed for an encrypted form's key, as the web's are."""
+    under fieldkit's names; sealed for an encrypted form's key, as the web's are. One already
+    stored is left as it is."""
     rows = []
     for sent, (content_type, data) in files.items():
         stored = read.files.get(sent)
@@ -162,9 +189,7 @@ def _add_files(db, read: xml_instance.Instance, files: dict, questions: dict, ke
         rows.append({"name": stored, "question": questions.get(stored, ""), "content_type": content_type or
                      "application/octet-stream", "sha256": hashlib.sha256(data).hexdigest(),
                      "data": crypto.seal_bytes(key, data) if key else data, "sealed": "public" if key else None})
-    before = len(attachments_named(db, read.uuid))
     attachments.add_received(db, read.uuid, rows)
-    return len(attachments_named(db, read.uuid)) - before
 
 
 # --- delivering to an OpenRosa server (ODK Central, KoboToolbox): sync/runner.py -------------
@@ -183,7 +208,18 @@ def outgoing(db, sub: dict, listed: dict[str, str]) -> Outgoing | str:
     if listed.get(sub["form_id"]) != sub["form_version"]:
         return "unknown_form"
     if crypto.is_sealed(sub["answers"]):
-        return "sealed"
+        envelope = sub["answers"][crypto.MARK]
+        if envelope.get("scheme") != crypto.ODK_SCHEME:
+            return "sealed"
+        # ODK Collect's own encryption goes on as it came: the server (with the same public key) keeps it
+        # encrypted, and only the private key's holder opens it, there as here.
+        sent = {f["question"]: bytes(f["data"]) for f in attachments.odk_encrypted(db, sub["uuid"])}
+        media = [name for name in envelope.get("files") or [] if name in sent]
+        xml = xml_instance.envelope_xml(sub["form_id"], sub["form_version"], envelope["nonce"], envelope["key"],
+                                        envelope.get("files") or [], envelope.get("signature", ""))
+        # submission.xml.enc first: a server takes the envelope with it, and media in later POSTs if split
+        return Outgoing(xml, [("submission.xml.enc", "application/octet-stream", base64.b64decode(envelope["data"]))]
+                        + [(name, "application/octet-stream", sent[name]) for name in media])
     form = form_store.form_version(db, sub["form_id"], sub["form_version"])
     made = form_service.xform(db, sub["form_id"], sub["form_version"]) if form else None
     if made is None:

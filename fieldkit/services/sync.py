@@ -123,7 +123,7 @@ def _attachments(obj: dict, uuid: str) -> list[dict]:
         try:
             ok = (isinstance(f, dict) and ATTACHMENT_NAME.fullmatch(f["name"]) and HEX64.fullmatch(f["sha256"])
                   and isinstance(f["question"], str) and isinstance(f["content_type"], str)
-                  and len(f["question"]) <= 200 and len(f["content_type"]) <= 100 and f["sealed"] in (None, "public"))
+                  and len(f["question"]) <= 200 and len(f["content_type"]) <= 100 and f["sealed"] in (None, "public", "odk"))
             data = base64.b64decode(f["data"], validate=True) if ok else b""
         except (KeyError, TypeError, ValueError):
             ok = False

@@ -58,6 +58,12 @@ def of_submission(db, uuid: str, with_data: bool = False) -> list[dict]:
         [uuid])]
 
 
+def odk_encrypted(db, uuid: str) -> list[dict]:
+    """The files ODK Collect encrypted itself, as they came (question: their name in its envelope)."""
+    return [dict(r) for r in db.query("SELECT name, question, data FROM attachments WHERE uuid = ? AND sealed = 'odk' "
+                                      "ORDER BY name", [uuid])]
+
+
 def add_received(db, uuid: str, files: list[dict]) -> None:
     """On a central: the files a device sent with a submission (inside the batch's transaction)."""
     for f in files:
@@ -72,7 +78,8 @@ def for_sync(db, uuids: list[str]) -> dict[str, list[dict]]:
     if not uuids:
         return out
     marks = ",".join("?" for _ in uuids)
-    for row in db.query(f"SELECT * FROM attachments WHERE uuid IN ({marks}) AND (sealed IS NULL OR sealed = 'public')",
-                        uuids):
+    # ODK Collect's own encrypted files ('odk') travel as they came, with the envelope that opens them
+    for row in db.query(f"SELECT * FROM attachments WHERE uuid IN ({marks}) AND (sealed IS NULL OR sealed IN "
+                        "('public', 'odk'))", uuids):
         out.setdefault(row["uuid"], []).append(dict(row))
     return out
