@@ -387,3 +387,9 @@ def test_a_facilitator_cannot_add_collectors(signed_in):
     assert facilitator.get("/console/collectors/").status_code == 403
     token = csrf_of(facilitator, "/console/")
     assert facilitator.post("/console/collectors/", data={"name": "x", "csrf_token": token}).status_code == 403
+
+
+def test_more_than_a_hundred_files_in_one_post_is_413(collect, nested, db):
+    xml, _ = households(db)
+    response = collect.post(xml, {f"{i}.jpg": b"\xff\xd8" for i in range(101)})
+    assert response.status_code == 413 and submissions_of(db, "households") == []

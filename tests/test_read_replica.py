@@ -15,6 +15,10 @@ from fieldkit import create_app, store
 
 needs_replica = pytest.mark.skipif(not engines.REPLICA, reason="no PostgreSQL replica: `bash .ci/run` starts one "
                                    "(FIELDKIT_TEST_POSTGRESQL_REPLICA)")
+# These pause the one shared replica: they run once, in the SQLite run (.ci/run runs the PostgreSQL
+# one beside it), and they name their engine themselves whatever FIELDKIT_TEST_ENGINE says.
+pytestmark = pytest.mark.skipif(engines.ENGINE == "postgresql", reason="runs once, in the run on SQLite: it pauses "
+                                "the replica both runs share")
 
 
 def add(db, n: int, first: int = 0) -> None:

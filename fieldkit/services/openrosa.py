@@ -94,6 +94,8 @@ def receive(db, collector: str, xml: bytes, files: dict[str, tuple[str, bytes]],
                "Get the form again in ODK Collect, then fill it in again."), {"version": version, "form": form_id}))
     if form_store.form_status(db, form_id) != "open":
         raise FieldkitError("form_closed")
+    if len(files) > MAX_FILES:
+        raise FieldkitError("too_large")
     if xml_instance.is_encrypted(root):
         return _receive_encrypted(db, collector, form, root, files, device_id)
     try:
@@ -102,8 +104,6 @@ def receive(db, collector: str, xml: bytes, files: dict[str, tuple[str, bytes]],
         raise bad(N_("This submission has no instanceID: fieldkit cannot tell it from another.")) from None
     if not UUID.fullmatch(read.uuid):
         raise bad(N_("This submission's instanceID is not valid."))
-    if len(files) > MAX_FILES:
-        raise FieldkitError("too_large")
     key = form_store.public_key(db, form_id)
     answers = read.answers
     record = {"uuid": read.uuid, "form_id": form.form_id, "form_version": form.version, "language": None,
