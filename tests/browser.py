@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from engines import instance_url
 from test_serve import free_port, stop, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,9 +36,13 @@ class Server:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.data = data
+        # The database it serves, named now: a server a module shares outlives the test whose
+        # FIELDKIT_DATABASE_URL (tests/engines.py) a later test would read.
+        self.database = instance_url(data) if env is None or "FIELDKIT_DATABASE_URL" not in env else \
+            env["FIELDKIT_DATABASE_URL"]
         self.process = subprocess.Popen(
             [sys.executable, "-m", "fieldkit", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--data", str(data), "--no-qr"],
+             "--data", str(data), "--database", self.database, "--no-qr"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env={**os.environ, "FIELDKIT_RATELIMIT_ENABLED": "false", **(env or {})})
         wait_for(self.base + "/f/wellbeing", self.process)

@@ -20,7 +20,6 @@ import pytest
 from browser import PHONE, Server, chromium, phone  # noqa: F401 (fixtures)
 from conftest import Page
 
-from engines import instance_url
 from fieldkit import store
 from fieldkit.forms.expr import Context, evaluate, parse, to_string
 
@@ -393,7 +392,7 @@ def test_a_post_lost_to_the_wifi_is_sent_again_once(server, page):
     tab.unroute("**/f/household/q")
     finish_household(tab)
     assert tab.evaluate("sessionStorage.length") == 0
-    db = store.connect(instance_url(server.data))
+    db = store.connect(server.database)
     answers = store.submissions.get_submission(db, uuid)["answers"]
     db.close()
     assert (answers["people"], answers["children"]) == ("3", "1")
@@ -420,7 +419,7 @@ def test_a_submit_whose_answer_is_lost_makes_one_submission(server, page):
     tab.route("**/f/household/submit", reply_lost)
     finish_household(tab)
     assert lost == [303]
-    db = store.connect(instance_url(server.data))
+    db = store.connect(server.database)
     rows = list(db.query("SELECT count(*) AS n FROM submissions WHERE uuid = ?", [uuid]))
     db.close()
     assert rows[0]["n"] == 1

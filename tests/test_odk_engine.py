@@ -20,7 +20,6 @@ import pytest
 
 from browser import Server, chromium, require_chromium  # noqa: F401 (chromium: a fixture)
 from conftest import FORMS
-from engines import instance_url
 from fieldkit import store
 from fieldkit.forms import engine, instance
 from fieldkit.services import export
@@ -56,7 +55,8 @@ def laptop(tmp_path_factory):
                        check=True, capture_output=True)
     server = Server(data)
     added = subprocess.run([sys.executable, "-m", "fieldkit", "collectors", "add", "engine", "--no-qr",
-                            "--server", server.base, "--data", str(data)], capture_output=True, text=True, check=True)
+                            "--server", server.base, "--data", str(data), "--database", server.database],
+                           capture_output=True, text=True, check=True)
     server.collector = added.stdout.strip().splitlines()[-1]
     yield server
     server.stop()
@@ -89,7 +89,7 @@ def offered_xform(laptop, form_id: str) -> str:
 
 
 def stored_form(laptop, form_id: str):
-    db = store.connect(instance_url(laptop.data))
+    db = store.connect(laptop.database)
     try:
         return store.forms.current_form(db, form_id)
     finally:
@@ -97,7 +97,7 @@ def stored_form(laptop, form_id: str):
 
 
 def submitted(laptop, uuid: str) -> dict:
-    db = store.connect(instance_url(laptop.data))
+    db = store.connect(laptop.database)
     try:
         return store.submissions.get_submission(db, uuid)
     finally:
@@ -182,7 +182,7 @@ def test_times_and_dates_keep_what_the_engine_wrote(odk, laptop):
 def test_a_photo_and_a_repeats_photo_arrive_with_the_submission(odk, laptop):
     result, stored = send(odk, laptop, "t_files", {"photo": "street.jpg", "room": [{"room_photo": "kitchen.jpg"}]},
                           files={"street.jpg": PHOTO, "kitchen.jpg": PHOTO[::-1]})
-    db = store.connect(instance_url(laptop.data))
+    db = store.connect(laptop.database)
     try:
         kept = {f["name"]: bytes(f["data"]) for f in store.attachments.of_submission(db, stored["uuid"], with_data=True)}
         rows = list(export.csv_rows(db, "t_files"))
