@@ -50,12 +50,24 @@ def test_collect_gets_the_demo_and_sends_an_interview_in_a_chunked_body(tmp_path
         assert "Content-Length" not in sent.request.headers and sent.request.headers["Transfer-Encoding"] == "chunked"
         again = requests.post(url + "/submission", data=body, headers={"Content-Type": content_type})
         assert again.status_code == 201
+        # four taps of Send at once (two tablets' retries, say), each with a 5 MB photo: one submission
+        from concurrent.futures import ThreadPoolExecutor
+        other = str(uuidlib.uuid4())
+        photo = bytes(range(256)) * (5 * 1024 * 1024 // 256)
+        racing, racing_type = encode_multipart_formdata({
+            "xml_submission_file": ("submission.xml", instance.to_xml(form, xform.text, answers, other), "text/xml"),
+            "1700000000001.jpg": ("1700000000001.jpg", photo, "image/jpeg")})
+        with ThreadPoolExecutor(4) as pool:
+            statuses = list(pool.map(lambda _: requests.post(url + "/submission", data=racing, headers={
+                "Content-Type": racing_type}).status_code, range(4)))
+        assert statuses == [201] * 4
     finally:
         stop(process)
     db = store.connect(instance_url(data))
     try:
-        [row] = list(store.submissions.iter_submissions(db, "wellbeing"))
-        assert row["uuid"] == uuid and row["answers"]["comments"] == "Más reuniones"
+        rows = {r["uuid"]: r for r in store.submissions.iter_submissions(db, "wellbeing")}
+        assert sorted(rows) == sorted([uuid, other])  # each once
+        assert rows[uuid]["answers"]["comments"] == "Más reuniones"
     finally:
         db.close()
 

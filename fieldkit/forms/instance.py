@@ -55,6 +55,7 @@ class Instance:
     uuid: str  # the instanceID without its "uuid:"
     answers: dict
     files: dict[str, str] = field(default_factory=dict)  # the name in the XML -> the name fieldkit stores
+    questions: dict[str, str] = field(default_factory=dict)  # the name fieldkit stores -> its question
     instance_name: str = ""  # meta/instanceName, where the form sets one
     deprecated: str = ""  # meta/deprecatedID: the instance this one edits (uuid, without "uuid:")
 
@@ -186,9 +187,10 @@ def to_answers(form: Form, root: ET.Element) -> Instance:
     if not uuid:
         raise InstanceError("The submission has no meta/instanceID.")
     files: dict[str, str] = {}
-    answers = _level(form, root, None, files, uuid)
+    questions: dict[str, str] = {}
+    answers = _level(form, root, None, files, questions, uuid)
     deprecated = meta.get("deprecatedID", "")
-    return Instance(form_id, version, uuid, answers, files, meta.get("instanceName", ""),
+    return Instance(form_id, version, uuid, answers, files, questions, meta.get("instanceName", ""),
                     deprecated[5:] if deprecated.startswith("uuid:") else deprecated)
 
 
@@ -199,7 +201,7 @@ def _meta(root: ET.Element) -> dict[str, str]:
     return {}
 
 
-def _level(form: Form, element: ET.Element, repeat: str | None, files: dict, uuid: str) -> dict:
+def _level(form: Form, element: ET.Element, repeat: str | None, files: dict, questions: dict, uuid: str) -> dict:
     row: dict = {n: "" for n, q in form.questions.items() if q.repeat == repeat and q.type != "note"}
     for name, r in form.repeats.items():
         if r.parent == repeat:
@@ -212,7 +214,7 @@ def _level(form: Form, element: ET.Element, repeat: str | None, files: dict, uui
             continue
         name = local(child.tag)
         if name in form.repeats and form.repeats[name].parent == repeat:
-            row[name].append(_level(form, child, name, files, uuid))
+            row[name].append(_level(form, child, name, files, questions, uuid))
         elif len(child):
             if not (name == "meta" and repeat is None):
                 pending.append(iter(child))  # a group: its questions belong to this level
@@ -221,6 +223,7 @@ def _level(form: Form, element: ET.Element, repeat: str | None, files: dict, uui
             value = (child.text or "").strip() if question.type != "text" else (child.text or "")
             if question.type in UPLOAD_TYPES and value:
                 value = files.setdefault(value, stored_name(uuid, name, value))
+                questions[value] = name
             row[name] = value
     return row
 

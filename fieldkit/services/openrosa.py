@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from .. import crypto
 from ..errors import FieldkitError
 from ..forms import instance as xml_instance
-from ..forms.model import UPLOAD_TYPES, Form
+from ..forms.model import Form
 from ..messages import N_, Message
 from ..store import attachments, collectors, forms as form_store, submissions, sync as sync_store
 from ..store.db import write
@@ -37,22 +37,24 @@ class Offered:
 
 def offered(db, form_id: str | None = None) -> list[Offered]:
     """The open forms, each at its newest version (one whose XLSForm sets public_key, Collect
-    encrypts itself: _receive_encrypted)."""
+    encrypts itself: _receive_encrypted). Collect asks for this list often: no counting here."""
     out = []
-    for row in form_store.list_forms(db):
-        if row["status"] != "open" or (form_id is not None and row["form_id"] != form_id):
-            continue
-        found = offer(db, row["form_id"], row["version"])
-        if found is not None:
-            out.append(found)
+    for found_id, version in form_store.open_versions(db):
+        if form_id is None or found_id == form_id:
+            found = _offer(db, found_id, version)
+            if found is not None:
+                out.append(found)
     return out
 
 
 def offer(db, form_id: str, version: str) -> Offered | None:
+    """A version to download, while its form is open."""
+    return _offer(db, form_id, version) if form_store.form_status(db, form_id) == "open" else None
+
+
+def _offer(db, form_id: str, version: str) -> Offered | None:
     form = form_store.form_version(db, form_id, version)
-    if form is None or form_store.form_status(db, form_id) != "open":
-        return None
-    made = form_service.xform(db, form_id, version)
+    made = form_service.xform(db, form_id, version) if form else None
     if made is None:
         return None
     xform, md5 = made
@@ -86,13 +88,14 @@ def receive(db, collector: str, xml: bytes, files: dict[str, tuple[str, bytes]],
     except xml_instance.InstanceError:
         raise bad(N_("This is not an ODK submission fieldkit can read (the XML is not valid).")) from None
     form = form_store.form_version(db, form_id, version)
+    status = form_store.form_status(db, form_id)
     if form is None:
-        if form_store.form_status(db, form_id) is None:
+        if status is None:
             raise FieldkitError("form_not_found")
         raise FieldkitError("form_version_unknown", Message(
             N_("This laptop does not have version %(version)s of the form %(form)s. "
                "Get the form again in ODK Collect, then fill it in again."), {"version": version, "form": form_id}))
-    if form_store.form_status(db, form_id) != "open":
+    if status != "open":
         raise FieldkitError("form_closed")
     if len(files) > MAX_FILES:
         raise FieldkitError("too_large")
@@ -109,13 +112,12 @@ def receive(db, collector: str, xml: bytes, files: dict[str, tuple[str, bytes]],
     record = {"uuid": read.uuid, "form_id": form.form_id, "form_version": form.version, "language": None,
               "answers": crypto.seal(key, answers) if key else answers,
               "started_at": _first(answers, form, "start"), "submitted_at": utcnow(), "device_id": device_id}
-    questions = _file_questions(form, answers)
     with write(db):  # the answers and their files, in one transaction
         outcome = submissions.add_submission(db, record)
         if outcome == "conflict":
             sync_store.keep_conflict(db, f"collect:{collector}", record, utcnow())
         else:  # created, or a resend: files not yet received are added (attachments arriving later)
-            _add_files(db, read, files, questions, key)
+            _add_files(db, read, files, key)
         collectors.seen(db, collector, received=1 if outcome == "created" else 0)
     return Received(outcome, read.uuid)
 
@@ -163,21 +165,7 @@ def _first(answers: dict, form: Form, qtype: str) -> str | None:
     return None
 
 
-def _file_questions(form: Form, answers: dict) -> dict[str, str]:
-    """The question that names each stored file of the answers, however deep in repeats."""
-    uploads = {n for n, q in form.questions.items() if q.type in UPLOAD_TYPES}
-    found, rows = {}, [answers]
-    while rows:
-        row = rows.pop()
-        for name, value in row.items():
-            if name in uploads and isinstance(value, str) and value:
-                found[value] = name
-            elif isinstance(value, list):
-                rows.extend(r for r in value if isinstance(r, dict))
-    return found
-
-
-def _add_files(db, read: xml_instance.Instance, files: dict, questions: dict, key: str | None) -> None:
+def _add_files(db, read: xml_instance.Instance, files: dict, key: str | None) -> None:
     """The files this POST brought that the answers name (others are not kept), stored
     under fieldkit's names; sealed for an encrypted form's key, as the web's are. One already
     stored is left as it is."""
@@ -186,7 +174,7 @@ def _add_files(db, read: xml_instance.Instance, files: dict, questions: dict, ke
         stored = read.files.get(sent)
         if stored is None:
             continue
-        rows.append({"name": stored, "question": questions.get(stored, ""), "content_type": content_type or
+        rows.append({"name": stored, "question": read.questions[stored], "content_type": content_type or
                      "application/octet-stream", "sha256": hashlib.sha256(data).hexdigest(),
                      "data": crypto.seal_bytes(key, data) if key else data, "sealed": "public" if key else None})
     attachments.add_received(db, read.uuid, rows)

@@ -168,6 +168,13 @@ def list_forms(db) -> list[dict]:
     return [dict(r, title=json.loads(r["title"]), languages=json.loads(r["languages"])) for r in db.query(sql)]
 
 
+def open_versions(db) -> list[tuple[str, str]]:
+    """(form_id, newest version) of each open form, by form_id."""
+    return [(r["form_id"], r["version"]) for r in db.query(
+        "SELECT f.form_id, f.version FROM forms f WHERE f.status = 'open' "
+        "AND f.id = (SELECT MAX(id) FROM forms g WHERE g.form_id = f.form_id) ORDER BY f.form_id")]
+
+
 def count_forms(db) -> int:
     return db.count("forms")
 
