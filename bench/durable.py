@@ -67,6 +67,33 @@ def fieldkit_commits(path: Path, count: int, seconds: float) -> tuple[int, float
     return done, elapsed
 
 
+def draft_commits(path: Path, count: int, seconds: float, durable: bool) -> tuple[int, float]:
+    """A participant's screen saved to its draft (store.drafts.save_draft, sealed answers), as
+    fieldkit does it (relaxed: synchronous=NORMAL, the WAL fsynced within RELAXED_SECONDS by
+    a thread), or inside a durable transaction, committed with synchronous=FULL each (the
+    draft write before issue 18)."""
+    from fieldkit import store
+    from fieldkit.store import drafts
+    db = store.connect(path, migrate=True)
+    tokens = [drafts.new_draft(db, "wellbeing", "1", "es", {}, 0)[0] for _ in range(50)]
+    began = time.perf_counter()
+    deadline = began + seconds
+    done = 0
+    for i in range(count):
+        answers = answers_of_1kb(i)
+        if durable:
+            with store.write(db):  # the draft's own write is then a savepoint of this FULL commit
+                drafts.save_draft(db, tokens[i % 50], answers, i % 7, "es")
+        else:
+            drafts.save_draft(db, tokens[i % 50], answers, i % 7, "es")
+        done += 1
+        if time.perf_counter() > deadline:
+            break
+    elapsed = time.perf_counter() - began
+    db.close()
+    return done, elapsed
+
+
 def run(quick: bool = False, work: Path | None = None) -> dict:
     work = Path(tempfile.mkdtemp(prefix="fieldkit-bench-durable-", dir=work))
     count, seconds = (1000, 3.0) if quick else (5000, 8.0)
@@ -77,8 +104,13 @@ def run(quick: bool = False, work: Path | None = None) -> dict:
         results.setdefault("raw", []).append(done / elapsed)
         done, elapsed = fieldkit_commits(work / f"fieldkit{round_}.db", count, seconds)
         results.setdefault("fieldkit", []).append(done / elapsed)
+        for durable, key in ((True, "draft_full"), (False, "draft_relaxed")):
+            done, elapsed = draft_commits(work / f"{key}{round_}.db", count, seconds, durable)
+            results.setdefault(key, []).append(done / elapsed)
     results["raw_per_s"] = max(results["raw"])
     results["fieldkit_per_s"] = max(results["fieldkit"])
+    results["draft_full_per_s"] = max(results["draft_full"])
+    results["draft_relaxed_per_s"] = max(results["draft_relaxed"])
     results["row_bytes"] = len(json.dumps(answers_of_1kb(0), ensure_ascii=False).encode())
     shutil.rmtree(work, ignore_errors=True)
     return results

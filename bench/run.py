@@ -100,7 +100,11 @@ def md_durable(r: dict) -> list[str]:
             "| what | commits/s | vs raw |", "|---|---:|---:|",
             f"| ceiling: raw SQLite INSERT + COMMIT | {r['raw_per_s']:.0f} | 100% |",
             f"| fieldkit store.submissions.add_submission | {r['fieldkit_per_s']:.0f} | "
-            f"{ratio(r['fieldkit_per_s'], r['raw_per_s'])} |"]
+            f"{ratio(r['fieldkit_per_s'], r['raw_per_s'])} |",
+            f"| a screen saved to its draft, synchronous=FULL each (before issue 18) | {r['draft_full_per_s']:.0f} | "
+            f"{ratio(r['draft_full_per_s'], r['raw_per_s'])} |",
+            f"| a screen saved to its draft, relaxed (NORMAL, WAL fsynced every 0.5 s) | "
+            f"{r['draft_relaxed_per_s']:.0f} | {ratio(r['draft_relaxed_per_s'], r['raw_per_s'])} |"]
 
 
 def md_sync(r: dict) -> list[str]:

@@ -118,6 +118,14 @@ class Database:
         """Begin a write transaction."""
         raise NotImplementedError
 
+    def begin_relaxed(self) -> None:
+        """Begin a write transaction whose commit need not reach the disk at once: a power cut
+        may undo it if it comes within RELAXED_SECONDS, never half of it (see write())."""
+        self.begin()
+
+    def end_relaxed(self) -> None:
+        """After a relaxed transaction's COMMIT or ROLLBACK."""
+
     def begin_snapshot(self) -> None:
         """Begin a read-only transaction: every read in it sees the database as of one moment,
         and writers carry on meanwhile. Ended with ROLLBACK."""
@@ -171,8 +179,8 @@ class SQLite(Database):
 
     dialect = "sqlite"
 
-    def __init__(self, conn: sqlite3.Connection):
-        self.conn = conn
+    def __init__(self, conn: sqlite3.Connection, path: Path | None = None):
+        self.conn, self.path = conn, path
 
     def execute(self, sql, params=()):
         return self.conn.execute(sql, params)
@@ -191,6 +199,17 @@ class SQLite(Database):
     def begin(self):
         # IMMEDIATE: two writers queue on the lock instead of failing when a read turns into a write.
         self.conn.execute("BEGIN IMMEDIATE")
+
+    def begin_relaxed(self):
+        self.conn.execute("PRAGMA synchronous=NORMAL")  # for this transaction only: see end_relaxed
+        self.begin()
+
+    def end_relaxed(self):
+        if self.conn.in_transaction:  # its COMMIT failed (and raised): undone, as SQLite's level may change only outside
+            self.conn.execute("ROLLBACK")
+        self.conn.execute("PRAGMA synchronous=FULL")
+        if self.path is not None:
+            WalSyncer.of(self.path).committed()
 
     def begin_snapshot(self):
         self.conn.execute("BEGIN")  # deferred: WAL gives its first read a snapshot, writers are not blocked
@@ -246,15 +265,68 @@ def _connect_sqlite(path: Path) -> SQLite:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
-    return SQLite(conn)
+    return SQLite(conn, path)
 
 
 _savepoints = itertools.count(1)
 
+RELAXED_SECONDS = 0.5  # a relaxed commit is on the disk within this (bench/RESULTS.md, issue 18)
+
+
+class WalSyncer:
+    """Puts a SQLite file's relaxed commits on the disk within RELAXED_SECONDS of each.
+
+    A relaxed transaction commits with synchronous=NORMAL: SQLite writes it to the WAL but
+    does not fsync it, so a power cut may undo it (whole, never half). One thread per
+    database file, woken by relaxed commits, fsyncs the WAL at most every RELAXED_SECONDS
+    (the same flush a synchronous=FULL commit ends with, shared by every commit since).
+    Any FULL commit, a submission's, also puts every earlier relaxed one on the disk."""
+
+    _all: dict[str, "WalSyncer"] = {}
+    _lock = threading.Lock()
+
+    def __init__(self, path: Path):
+        self.wal = Path(f"{path}-wal")  # SQLite's name for a WAL file: the database's, and -wal
+        self.due = threading.Event()
+        threading.Thread(target=self._run, name=f"fieldkit-wal-sync {path.name}", daemon=True).start()
+
+    @classmethod
+    def of(cls, path: Path) -> "WalSyncer":
+        key = str(path)
+        with cls._lock:
+            if key not in cls._all:
+                cls._all[key] = cls(path)
+            return cls._all[key]
+
+    def committed(self) -> None:
+        self.due.set()
+
+    def _run(self) -> None:
+        import time
+        while True:
+            self.due.wait()
+            time.sleep(RELAXED_SECONDS)  # every relaxed commit of this interval shares one flush
+            self.due.clear()
+            self.sync()
+
+    def sync(self) -> None:
+        try:
+            fd = os.open(self.wal, os.O_RDWR)
+        except OSError:  # no WAL at the moment: a checkpoint emptied it, already on the disk
+            return
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
 
 @contextmanager
-def write(db: Database):
-    """One write transaction; inside another, a savepoint of it (undone alone on error)."""
+def write(db: Database, durable: bool = True):
+    """One write transaction; inside another, a savepoint of it (undone alone on error).
+
+    durable=False (a participant's answers in progress, never a submission): the commit may
+    reach the disk up to RELAXED_SECONDS later, so a power cut loses at most the screen a
+    phone sent in that moment; a savepoint follows the transaction it is in."""
     if db.in_transaction:
         name = f"fk_{next(_savepoints)}"
         db.execute(f"SAVEPOINT {name}")
@@ -266,13 +338,20 @@ def write(db: Database):
             raise
         db.execute(f"RELEASE SAVEPOINT {name}")
         return
-    db.begin()
+    if durable:
+        db.begin()
+    else:
+        db.begin_relaxed()
     try:
         yield db
     except BaseException:
         db.execute("ROLLBACK")
         raise
-    db.execute("COMMIT")
+    else:
+        db.execute("COMMIT")
+    finally:
+        if not durable:
+            db.end_relaxed()
 
 
 class Store:

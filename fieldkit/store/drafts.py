@@ -31,7 +31,7 @@ def new_draft(db, form_id: str, version: str, language: str, answers: dict, posi
            "uuid": str(uuid.uuid4()), "language": language,
            "answers": seal_draft(token, answers), "position": position, "instance": _innermost(path),
            "path": path, "started_at": now, "updated_at": now, "event_id": event_id}
-    with write(db):
+    with write(db, durable=False):  # answers in progress: see store/db.write
         db.insert("drafts", row)
     return token, dict(row, answers=answers)
 
@@ -48,7 +48,9 @@ def get_draft(db, token: str | None) -> dict | None:
 
 
 def save_draft(db, token: str, answers: dict, position: int, language: str, path: str = "") -> None:
-    with write(db):
+    """Not durable at once: a power cut may lose the screen a phone sent in the last
+    RELAXED_SECONDS (store/db.write). Quick exit's delete and a submission are."""
+    with write(db, durable=False):
         db.execute("UPDATE drafts SET answers = ?, position = ?, instance = ?, path = ?, language = ?, "
                    "updated_at = ? WHERE token_hash = ?",
                    [seal_draft(token, answers), position, _innermost(path), path, language, utcnow(), _hash(token)])
