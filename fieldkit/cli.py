@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
-import time
 import sys
 from pathlib import Path
 
@@ -87,144 +86,12 @@ def print_qr(url: str) -> None:
         pass
 
 
-def connection_limit(wanted: int = 1000) -> int:
-    """How many phones may hold a connection at once. waitress's default, 100,
-    is less than one event: a phone's browser keeps its connection open between
-    screens, so the 101st phone waited in the queue for another's whole survey
-    (bench/RESULTS.md). Each connection is an open file, so the limit on those
-    is raised for this process where the system allows; poll() (asyncore_use_poll)
-    has no select()'s 1024-descriptor ceiling."""
-    try:
-        import resource
-    except ImportError:  # Windows: select() there handles at most 512 sockets
-        return 500
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = wanted + 100  # and room for the database, logs and the listening socket
-    if hard != resource.RLIM_INFINITY:
-        target = min(target, hard)
-    if soft != resource.RLIM_INFINITY and soft < target:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-            soft = target
-        except (ValueError, OSError):
-            pass
-    return wanted if soft == resource.RLIM_INFINITY else max(100, min(wanted, soft - 100))
-
-
-class QueueNotice:
-    """A logging filter for waitress's "Task queue depth is N": waitress writes
-    it for every request that waits for a free thread, which at an event is
-    nearly every request. Hundreds of lines a second flooded the laptop's
-    terminal, and writing them from the thread that reads every connection
-    slowed the whole server (bench/RESULTS.md). One a minute says the same."""
-
-    def __init__(self, seconds: float = 60.0):
-        self.seconds, self.last = seconds, None
-
-    def filter(self, record) -> bool:
-        import time
-
-        now = time.monotonic()
-        if self.last is not None and now - self.last < self.seconds:
-            return False
-        self.last = now
-        return True
-
-
-def quieter_queue_log() -> None:
-    import logging
-
-    queue_log = logging.getLogger("waitress.queue")
-    if not any(isinstance(f, QueueNotice) for f in queue_log.filters):
-        queue_log.addFilter(QueueNotice())
-
-
-PER_CLIENT = 50  # connections one address may hold: a phone's browser opens about 6
-HEADER_SECONDS = 20  # a request's headers must arrive within this, however slowly they trickle
-IDLE_SECONDS = 60  # a connection with nothing asked of it is closed after this (waitress's channel_timeout)
-
-
-def quiet_channels(server, per_client: int | None = PER_CLIENT, header_seconds: float = HEADER_SECONDS) -> None:
-    """waitress's connections, without its busy loop, and with limits per client.
-
-    Limits: one address may hold at most per_client connections (None: no limit, as
-    behind a reverse proxy, where every client is the proxy's address); a connection
-    whose request headers take longer than HEADER_SECONDS is closed at the next
-    maintenance pass, so a device trickling half-sent requests cannot hold the
-    gathering's connections (issue 13: 1,050 of them made every new request wait).
-
-    A worker thread sends its response itself, holding the connection's output
-    lock while it does; the send releases the GIL, and waitress's main loop,
-    seeing output waiting, polls, finds the socket writable, cannot take the
-    lock, and polls again: it spun, 50 to 140 times a request, rebuilding its
-    poll set of every connection each time, with the GIL the workers needed
-    (bench/RESULTS.md). A connection whose output lock a worker holds now says
-    it has nothing to write: the main loop could not send it then anyway, and
-    the worker wakes the main loop whenever it leaves output behind and when
-    its request is done, as waitress always does."""
-    from waitress.channel import HTTPChannel
-    from waitress.server import BaseWSGIServer
-
-    held: dict = {}  # address -> connections open
-
-    class Channel(HTTPChannel):
-        def __init__(self, server_, sock, addr, adj, map=None):
-            super().__init__(server_, sock, addr, adj, map)
-            self.fk_client = addr[0] if isinstance(addr, tuple) and addr else None
-            self.fk_started = time.monotonic()
-            held[self.fk_client] = held.get(self.fk_client, 0) + 1
-            if per_client is not None and held[self.fk_client] > per_client:
-                self.handle_close()  # the device already holds its share: this one is not served
-
-        def handle_close(self):
-            if getattr(self, "fk_client", False) is not False:
-                held[self.fk_client] = held.get(self.fk_client, 1) - 1
-                if held[self.fk_client] <= 0:
-                    held.pop(self.fk_client, None)
-                self.fk_client = False  # counted down once
-            super().handle_close()
-
-        def received(self, data):
-            if getattr(self, "request", None) is None:
-                self.fk_started = time.monotonic()  # a new request begins: its headers' clock starts
-            return super().received(data)
-
-        def writable(self):
-            try:
-                busy = self.requests and not self.will_close and not self.close_when_flushed
-                lock = self.outbuf_lock
-            except AttributeError:  # another waitress than the one this was written for: its own way
-                return super().writable()
-            if busy:
-                if not lock.acquire(blocking=False):
-                    return False  # a worker is writing: handle_write() would find the lock taken
-                lock.release()
-            return super().writable()
-
-    servers = [server] + list(getattr(server, "map", {}).values())
-    for each in servers:
-        if isinstance(each, BaseWSGIServer) and each.channel_class is HTTPChannel:
-            each.channel_class = Channel
-            each.maintenance = _with_header_deadline(each, each.maintenance, header_seconds)
-
-
-def _with_header_deadline(server, maintenance, seconds: float):
-    """waitress closes only idle connections; this also closes one stuck in its headers."""
-    def run(now):
-        maintenance(now)
-        late = time.monotonic() - seconds
-        for channel in list(server.active_channels.values()):
-            request = getattr(channel, "request", None)
-            if request is not None and not getattr(request, "headers_finished", True) \
-                    and getattr(channel, "fk_started", late) < late:
-                channel.will_close = True
-    return run
-
-
 @main.command()
 @click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64), help="Worker threads.")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64), help="Threads per process.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 16), envvar="FIELDKIT_WORKERS",
+              help="Processes serving on the one port (more use more of the laptop's cores).")
 @click.option("--no-qr", is_flag=True, help="Do not draw the QR code in the terminal.")
 @click.option("--sync-every", "sync_every", default=300, show_default=True, type=click.IntRange(0, 86400),
               envvar="FIELDKIT_SYNC_EVERY",
@@ -233,10 +100,9 @@ def _with_header_deadline(server, maintenance, seconds: float):
 @click.option("--sync-purge", is_flag=True,
               help="After each sync by itself, delete the local copies the central confirmed (as sync --purge).")
 @data_option
-def serve(host, port, threads, no_qr, sync_every, sync_purge, data_dir):
+def serve(host, port, threads, workers, no_qr, sync_every, sync_purge, data_dir):
     """Serve the surveys to phones on the local network (waitress)."""
-    import waitress
-
+    from .web import server as web_server
     from .web.app import create_app
     from .web.auth import new_setup_token
 
@@ -270,20 +136,15 @@ def serve(host, port, threads, no_qr, sync_every, sync_purge, data_dir):
         click.echo(f"  http://127.0.0.1:{port}/console/setup/{setup}")
     else:
         click.echo(f"Console (coordinators): http://127.0.0.1:{port}/console/")
-    quieter_queue_log()
     try:
-        # Behind a proxy (FIELDKIT_TRUSTED_PROXIES), waitress must pass X-Forwarded-For on: by
-        # default it drops it, and the app's ProxyFix, which trusts exactly that many hops, never sees it.
-        behind = {"clear_untrusted_proxy_headers": False} if int(app.config["TRUSTED_PROXIES"] or 0) else {}
-        server = waitress.create_server(app, host=host, port=port, threads=threads, ident="fieldkit",
-                                        connection_limit=connection_limit(), asyncore_use_poll=True,
-                                        channel_timeout=IDLE_SECONDS, cleanup_interval=5, **behind)
+        sock = web_server.listen(host, port)
     except OSError as error:
         raise click.ClickException(f"Cannot listen on {host}:{port} ({error.strerror}). "
                                    f"Is fieldkit already running? Try another port: --port {port + 1}") from None
-    quiet_channels(server, per_client=None if behind else int(app.config["MAX_CONNECTIONS_PER_CLIENT"] or PER_CLIENT),
-                   header_seconds=float(app.config["HEADER_SECONDS"] or HEADER_SECONDS))
     app.config["SYNC_EVERY"] = sync_every  # the console says how this laptop syncs
+    # what each worker process's app is made from: this one's settings, and what serve added
+    settings.update(DATABASE_URL=app.config["DATABASE_URL"], DATA_DIR=app.config["DATA_DIR"],
+                    PUBLIC_URL=app.config["PUBLIC_URL"], SYNC_EVERY=sync_every)
     if sync_every:
         from .sync.auto import AutoSync
 
@@ -293,10 +154,12 @@ def serve(host, port, threads, no_qr, sync_every, sync_purge, data_dir):
 
         AutoSync(app.config["DATABASE"], interval=sync_every, purge=sync_purge, echo=said).start()
         click.echo(f"Syncs by itself every {sync_every} s when linked to a central (--sync-every 0: only by hand).")
+    if workers > 1:
+        click.echo(f"{workers} processes serve on port {port}, {threads} threads each.")
     click.echo("Press Ctrl+C to stop.")
     sys.stdout.flush()
     try:
-        server.run()
+        web_server.run(app, sock, threads, workers, settings)
     except KeyboardInterrupt:
         click.echo("Stopped.")
 

@@ -36,6 +36,10 @@ DEFAULTS = {
     # not applied behind a reverse proxy, where every client is the proxy's address.
     "MAX_CONNECTIONS_PER_CLIENT": 50,
     "HEADER_SECONDS": 20,  # a request's headers must have arrived within this (slow-header clients)
+    # `fieldkit serve`: a connection that has sent nothing for this long is closed (a phone
+    # between screens opens a new one), and how many connections it holds at once, per process.
+    "IDLE_SECONDS": 60,
+    "MAX_CONNECTIONS": 1000,
     "DB_POOL": 0,  # open connections kept between requests; 0: one per request (`fieldkit serve`: its threads)
 }
 BOOLEANS = {"true": True, "yes": True, "1": True, "on": True, "false": False, "no": False, "0": False, "off": False}

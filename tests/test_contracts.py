@@ -2,7 +2,7 @@
 changes it fails here, by name, rather than quietly in production. Each library is
 also bounded below its next major version in pyproject.toml.
 
-- waitress: cli.quiet_channels subclasses HTTPChannel (writable, received,
+- waitress: web/server.quiet_channels subclasses HTTPChannel (writable, received,
   handle_close; its outbuf_lock, requests, request, will_close) and wraps the
   server's maintenance (active_channels, channel_class).
 - Flask-WTF: web/security.csrf_token signs the token as generate_csrf does (the
@@ -37,7 +37,7 @@ def test_waitress_serves_through_fieldkits_channel(tmp_path):
     import waitress
     from waitress.channel import HTTPChannel
 
-    from fieldkit.cli import quiet_channels
+    from fieldkit.web.server import quiet_channels
     server = waitress.create_server(lambda env, start: [], host="127.0.0.1", port=0)
     try:
         quiet_channels(server, per_client=3)

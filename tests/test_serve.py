@@ -35,10 +35,10 @@ def wait_for(url: str, process: subprocess.Popen, seconds: float = 20) -> None:
     raise AssertionError("fieldkit serve did not answer in time")
 
 
-def start_server(command: list[str], data: Path, cwd: Path | None = None):
+def start_server(command: list[str], data: Path, cwd: Path | None = None, extra: tuple[str, ...] = ()):
     port = free_port()
     process = subprocess.Popen(
-        command + ["serve", "--host", "127.0.0.1", "--port", str(port), "--data", str(data)],
+        command + ["serve", "--host", "127.0.0.1", "--port", str(port), "--data", str(data), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd)
     base = f"http://127.0.0.1:{port}"
     wait_for(base + "/f/wellbeing", process)
@@ -165,3 +165,62 @@ def test_serve_prints_and_draws_a_neutral_forms_public_link_never_its_internal_n
     assert f"http://127.0.0.1:{port}/f/checkin" in output
     assert f"/f/ipv_norms_2026" not in output  # the internal name is on no participant link
     assert "(for ipv_norms_2026)" in output  # the coordinator is told which form the code is for
+
+
+def children(pid: int) -> list[int]:
+    """serve's worker processes (Linux: /proc), not multiprocessing's resource tracker."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                command = (entry / "cmdline").read_bytes()
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == pid and b"spawn_main" in command:
+                found.append(int(entry.name))
+    return sorted(found)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the workers in /proc")
+def test_two_worker_processes_share_one_port_and_a_participant_outlives_the_one_that_began(tmp_path):
+    """--workers 2: a phone's session, CSRF token and draft live in the cookie and the database,
+    not in a process: the walk goes on after the worker that started it is killed, the parent
+    starts another, and stopping serve stops them all."""
+    import signal
+    data = tmp_path / "data"
+    process, base = start_server([sys.executable, "-m", "fieldkit"], data, extra=("--workers", "2"))
+    try:
+        workers = children(process.pid)
+        assert len(workers) == 2
+        http = requests.Session()
+        start = http.get(base + "/f/wellbeing")
+        consent = http.post(base + "/f/wellbeing/start",
+                            data={"lang": "so", "csrf_token": field(start.text, "csrf_token")})
+        http.post(base + "/f/wellbeing/consent", data={"consent": "yes", "csrf_token": field(consent.text, "csrf_token")})
+        post_screen(http, base, {"age_band": "age_35_49", "household_size": "3"})
+        for pid in workers:  # whichever held the phone's connection, both are gone now
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while len([p for p in children(process.pid) if p not in workers]) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len([p for p in children(process.pid) if p not in workers]) == 2  # the parent started two more
+        http.close()  # the killed worker's connection
+        wait_for(base + "/f/wellbeing", process)
+        page = http.get(base + "/f/wellbeing/q").text
+        assert 'name="wellbeing_rating"' in page  # the second screen: the draft came through
+        for answers in ({"wellbeing_rating": "good", "worries": ["work"]}, {"has_support": "no"},
+                        {"last_gathering": "2025-06-01"}, {}):
+            post_screen(http, base, answers)
+        review = http.get(base + "/f/wellbeing/q").text
+        done = http.post(base + "/f/wellbeing/submit", data={"csrf_token": field(review, "csrf_token"),
+                                                              "_uuid": field(review, "_uuid")})
+        assert done.status_code == 200 and 'lang="so"' in done.text
+        new_workers = children(process.pid)
+    finally:
+        output = stop(process)
+    assert "2 processes serve" in output and "Traceback" not in output
+    assert not [pid for pid in new_workers if Path(f"/proc/{pid}").exists()]  # none left behind
+    db = store.connect(instance_url(data))
+    [row] = list(store.submissions.iter_submissions(db, "wellbeing"))
+    assert row["answers"]["household_size"] == "3" and row["answers"]["wellbeing_rating"] == "good"
