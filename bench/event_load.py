@@ -38,8 +38,14 @@ def found(pattern: re.Pattern, html: str, step: str) -> str:
     return match.group(1)
 
 
-async def participant(i: int, port: int, rec: Recorder, think: float, deadline: float) -> None:
-    """One phone's whole walk; any failure is recorded and ends this phone's walk."""
+async def participant(i: int, port: int, rec: Recorder, think: float, deadline: float,
+                      arrival: float = 0.0, first_page_only: bool = False) -> None:
+    """One phone's whole walk; any failure is recorded and ends this phone's walk.
+
+    The phone arrives at a random moment within `arrival` seconds of the start and
+    pauses 0.5-1.5 x `think` seconds before each tap (think=10: 5-15 s, as people
+    read a screen). Its first page (the language page and the assets it links, as
+    a browser's first visit loads them) is timed whole, from its arrival."""
     phone = Phone(HOST, port, LANGS[i % 4])
     rng = random.Random(i)
 
@@ -48,9 +54,16 @@ async def participant(i: int, port: int, rec: Recorder, think: float, deadline: 
             await asyncio.sleep(min(rng.uniform(0.5, 1.5) * think, max(0.0, deadline - time.perf_counter())))
 
     try:
+        if arrival:
+            await asyncio.sleep(rng.uniform(0, arrival))
+        arrived = time.perf_counter()
         page = await timed(phone, rec, "language page", "GET", FORM)
         for asset in ASSET.findall(page.text):  # a phone's first visit; cached for a year afterwards
             await timed(phone, rec, "asset", "GET", asset)
+        rec.first_pages.append(time.perf_counter() - arrived)
+        if first_page_only:
+            rec.completed += 1
+            return
         await pause()
         r = await timed(phone, rec, "choose language", "POST", FORM + "/start",
                         {"lang": phone.language, "csrf_token": found(CSRF, page.text, "language page")}, (303,))
@@ -78,12 +91,14 @@ async def participant(i: int, port: int, rec: Recorder, think: float, deadline: 
         await phone.close()
 
 
-async def crowd(port: int, n: int, think: float, seconds: float) -> tuple[Recorder, float]:
+async def crowd(port: int, n: int, think: float, seconds: float, arrival: float = 0.0,
+                first_page_only: bool = False) -> tuple[Recorder, float]:
     rec = Recorder()
     rec.finished_at = None
     began = time.perf_counter()
     deadline = began + seconds
-    tasks = [asyncio.ensure_future(participant(i, port, rec, think, deadline)) for i in range(n)]
+    tasks = [asyncio.ensure_future(participant(i, port, rec, think, deadline, arrival, first_page_only))
+             for i in range(n)]
     done, pending = await asyncio.wait(tasks, timeout=seconds)
     for task in pending:  # bounded in time: whoever is still walking is stopped and counted
         task.cancel()

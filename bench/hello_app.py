@@ -22,8 +22,9 @@ class OncePerMinute(logging.Filter):
         return True
 
 
-@app.get("/")
-def hello():
+@app.route("/", methods=["GET", "POST"])
+@app.route("/<path:anywhere>", methods=["GET", "POST"])
+def hello(anywhere=""):
     return "Hello, World!"
 
 
@@ -31,10 +32,16 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--connection-limit", type=int, default=1000)
+    parser.add_argument("--idle", type=int, default=60, help="waitress's channel_timeout, as serve's IDLE_SECONDS")
     args = parser.parse_args()
     # As `fieldkit serve` does (fieldkit/cli.py, QueueNotice): waitress's "Task queue
     # depth is N", written for every request that waits for a thread, at most once
     # a minute, so that the ceiling is not slowed by a flood of log lines either.
     logging.getLogger("waitress.queue").addFilter(OncePerMinute())
     # 127.0.0.1 only: benchmarks never listen on another address.
-    waitress.serve(app, host="127.0.0.1", port=args.port, threads=args.threads, ident="hello", _quiet=True)
+    # The connection settings `fieldkit serve` gives waitress (fieldkit/cli.py), so that a crowd
+    # of phones keeping their connections open meets the same limits on both.
+    waitress.serve(app, host="127.0.0.1", port=args.port, threads=args.threads, ident="hello", _quiet=True,
+                   connection_limit=args.connection_limit, asyncore_use_poll=True, channel_timeout=args.idle,
+                   cleanup_interval=min(5, args.idle))

@@ -123,6 +123,7 @@ class Recorder:
 
     def __init__(self):
         self.latencies: dict[str, list[float]] = {}
+        self.first_pages: list[float] = []  # arrival to the first page with its assets, per phone
         self.errors: list[str] = []
         self.completed = 0
         self.requests = 0

@@ -93,6 +93,9 @@ def print_qr(url: str) -> None:
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 16), envvar="FIELDKIT_WORKERS",
               help="Processes serving on the one port (more use more of the laptop's cores).")
 @click.option("--no-qr", is_flag=True, help="Do not draw the QR code in the terminal.")
+@click.option("--server", "server_name", type=click.Choice(["auto", "granian", "waitress"]), default="auto",
+              show_default=True, envvar="FIELDKIT_SERVER",
+              help="The web server: granian where it is installed (auto), else waitress.")
 @click.option("--sync-every", "sync_every", default=300, show_default=True, type=click.IntRange(0, 86400),
               envvar="FIELDKIT_SYNC_EVERY",
               help="When the laptop is linked to a central: sync by itself every this many seconds, and as soon as "
@@ -100,8 +103,8 @@ def print_qr(url: str) -> None:
 @click.option("--sync-purge", is_flag=True,
               help="After each sync by itself, delete the local copies the central confirmed (as sync --purge).")
 @data_option
-def serve(host, port, threads, workers, no_qr, sync_every, sync_purge, data_dir):
-    """Serve the surveys to phones on the local network (waitress)."""
+def serve(host, port, threads, workers, no_qr, server_name, sync_every, sync_purge, data_dir):
+    """Serve the surveys to phones on the local network."""
     from .web import server as web_server
     from .web.app import create_app
     from .web.auth import new_setup_token
@@ -154,14 +157,26 @@ def serve(host, port, threads, workers, no_qr, sync_every, sync_purge, data_dir)
 
         AutoSync(app.config["DATABASE"], interval=sync_every, purge=sync_purge, echo=said).start()
         click.echo(f"Syncs by itself every {sync_every} s when linked to a central (--sync-every 0: only by hand).")
+    if server_name == "auto":
+        server_name = "granian" if web_server.granian_installed() else "waitress"
+    elif server_name == "granian" and not web_server.granian_installed():
+        raise click.ClickException("granian is not installed here: pip install granian, or --server waitress.")
+    if server_name == "granian" and workers > 1 and sys.platform == "win32":
+        click.echo("On Windows granian serves with one process.")
+        workers = 1
     if workers > 1:
         click.echo(f"{workers} processes serve on port {port}, {threads} threads each.")
     click.echo("Press Ctrl+C to stop.")
     sys.stdout.flush()
     try:
-        web_server.run(app, sock, threads, workers, settings)
+        if server_name == "granian":
+            sock.close()  # granian binds the port itself; this socket only proved it free
+            web_server.run_granian(host, port, threads, workers, settings, float(app.config["HEADER_SECONDS"]))
+        else:
+            web_server.run(app, sock, threads, workers, settings)
     except KeyboardInterrupt:
-        click.echo("Stopped.")
+        pass
+    click.echo("Stopped.")
 
 
 @main.group()

@@ -5,6 +5,10 @@ also bounded below its next major version in pyproject.toml.
 - waitress: web/server.quiet_channels subclasses HTTPChannel (writable, received,
   handle_close; its outbuf_lock, requests, request, will_close) and wraps the
   server's maintenance (active_channels, channel_class).
+- granian: web/rsgi.Bridge reads the RSGI scope (proto, method, path, query_string,
+  http_version, scheme, server, client, headers) and calls the protocol's body iterator,
+  response_bytes, response_str and response_stream (whose transport has send_bytes); web/server
+  starts granian.server.Server with the interface, http1 and logging settings named here.
 - Flask-WTF: web/security.csrf_token signs the token as generate_csrf does (the
   session key, the salt), and validate_csrf must accept it.
 - Flask-Babel: web/i18n.page_translations reads g._flask_babel's babel_locale and
@@ -13,6 +17,7 @@ also bounded below its next major version in pyproject.toml.
   Compress.after_request.
 """
 import inspect
+from pathlib import Path
 
 from flask import g
 
@@ -90,3 +95,26 @@ def test_passwords_read_werkzeugs_hashes_and_werkzeug_reads_ours():
     assert ours.startswith("scrypt:32768:8:1$") and check_password_hash(ours, "correct horse")
     assert not check_password("md5$x$y", "x") and not check_password("garbage", "x")
     assert not check_password("scrypt:1048577:8:1$s$00", "x")  # work beyond the bound is refused, not done
+
+
+def test_granian_has_the_rsgi_names_and_server_settings_fieldkit_uses():
+    import granian
+    from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
+    from granian.log import LogLevels
+    from granian.rsgi import HTTPProtocol, Scope
+    from granian.server import Server
+    for name in ("proto", "method", "path", "query_string", "http_version", "scheme", "server", "client"):
+        assert name in Scope.__annotations__, name
+    assert isinstance(inspect.getattr_static(Scope, "headers"), property)
+    for name in ("__aiter__", "response_bytes", "response_str", "response_stream"):
+        assert hasattr(HTTPProtocol, name), name
+    stub = (Path(granian.__file__).parent / "_granian.pyi").read_text()
+    assert "async def send_bytes(self, data: bytes)" in stub
+    assert Interfaces.RSGI and HTTPModes.http1 and LogLevels.warning
+    assert "header_read_timeout" in HTTP1Settings.__dataclass_fields__
+    parameters = inspect.signature(Server.__init__).parameters
+    for name in ("address", "port", "interface", "workers", "http", "websockets", "backlog", "http1_settings",
+                 "log_level", "log_access", "respawn_failed_workers", "workers_kill_timeout"):
+        assert name in parameters, name
+    assert {"target_loader", "wrap_loader"} <= set(inspect.signature(Server.serve).parameters)

@@ -183,13 +183,14 @@ def children(pid: int) -> list[int]:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the workers in /proc")
-def test_two_worker_processes_share_one_port_and_a_participant_outlives_the_one_that_began(tmp_path):
+@pytest.mark.parametrize("server", ["granian", "waitress"])
+def test_two_worker_processes_share_one_port_and_a_participant_outlives_the_one_that_began(tmp_path, server):
     """--workers 2: a phone's session, CSRF token and draft live in the cookie and the database,
     not in a process: the walk goes on after the worker that started it is killed, the parent
     starts another, and stopping serve stops them all."""
     import signal
     data = tmp_path / "data"
-    process, base = start_server([sys.executable, "-m", "fieldkit"], data, extra=("--workers", "2"))
+    process, base = start_server([sys.executable, "-m", "fieldkit"], data, extra=("--workers", "2", "--server", server))
     try:
         workers = children(process.pid)
         assert len(workers) == 2
@@ -224,3 +225,25 @@ def test_two_worker_processes_share_one_port_and_a_participant_outlives_the_one_
     db = store.connect(instance_url(data))
     [row] = list(store.submissions.iter_submissions(db, "wellbeing"))
     assert row["answers"]["household_size"] == "3" and row["answers"]["wellbeing_rating"] == "good"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the workers in /proc")
+@pytest.mark.parametrize("server", ["granian", "waitress"])
+def test_workers_end_with_a_killed_serve_and_free_the_port(tmp_path, server):
+    """A serve killed outright (a crash, kill -9) cannot tell its workers: they see it gone and
+    end, so the next serve finds its port free."""
+    import signal
+    process, base = start_server([sys.executable, "-m", "fieldkit"], tmp_path / "data",
+                                 extra=("--workers", "2", "--server", server))
+    workers = children(process.pid)
+    assert len(workers) == 2
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    deadline = time.monotonic() + 15
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+    port = int(base.rsplit(":", 1)[1])
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))  # free again

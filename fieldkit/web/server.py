@@ -189,6 +189,41 @@ def make_server(app, sock: socket.socket, threads: int):
     return server
 
 
+def granian_installed() -> bool:
+    import importlib.util
+    return importlib.util.find_spec("granian") is not None
+
+
+def run_granian(host: str, port: int, threads: int, workers: int, settings: dict, header_seconds: float) -> None:
+    """Serve with granian until Ctrl+C or SIGTERM: `workers` processes (granian's own), each the
+    app of `settings` behind web/rsgi.Bridge with `threads` threads. granian answers HTTP in its
+    own threads (Rust), so a connection costs no Python thread and no place in a poll set."""
+    import functools
+
+    from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
+    from granian.log import LogLevels
+    from granian.server import Server
+
+    # spawn, not fork, on every system: a worker starts clean, without this process's
+    # database connections and threads (the automatic sync's).
+    multiprocessing.set_start_method("spawn", force=True)
+    server = Server("fieldkit", address=host, port=port, interface=Interfaces.RSGI, workers=workers,
+                    http=HTTPModes.http1, websockets=False, backlog=2048,
+                    http1_settings=HTTP1Settings(header_read_timeout=max(1, int(header_seconds * 1000))),
+                    log_level=LogLevels.warning, log_access=False,  # no line names a client's address
+                    respawn_failed_workers=True, workers_kill_timeout=10)
+    server.serve(target_loader=functools.partial(_granian_app, settings, threads), wrap_loader=True)
+
+
+def _granian_app(settings: dict, threads: int, _target: str):
+    """In each granian worker: the app, as the parent made its own; the worker ends with the
+    parent (granian's workers outlive a killed parent, holding the port)."""
+    _exit_with_parent()
+    from .rsgi import from_environment
+    return from_environment(dict(settings, DB_POOL=threads))
+
+
 def run(app, sock: socket.socket, threads: int, workers: int, settings: dict) -> None:
     """Serve until Ctrl+C (or SIGTERM). One worker: this process. More: that many processes,
     each made from `settings` as create_app makes this one, restarted if one dies."""
