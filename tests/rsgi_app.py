@@ -1,12 +1,15 @@
 """A small WSGI app behind fieldkit's RSGI bridge, for tests/test_rsgi.py to serve with a real
 granian: it echoes what the bridge made of the request, and streams when asked."""
 import json
+import time
 
 from fieldkit.web.rsgi import Bridge
 
 
 def wsgi(environ, start_response):
     path = environ["PATH_INFO"]
+    if path == "/slow":
+        time.sleep(1.5)
     if path == "/stream":
         start_response("200 OK", [("Content-Type", "text/plain")])  # no Content-Length: streamed
         return (f"part {i}\n".encode() for i in range(3))
@@ -22,4 +25,4 @@ def wsgi(environ, start_response):
 
 
 def app():
-    return Bridge(wsgi, threads=2, idle_seconds=2, max_body=1 << 20)
+    return Bridge(wsgi, threads=8, idle_seconds=2, max_body=1 << 20, per_client=3)

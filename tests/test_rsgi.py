@@ -75,12 +75,12 @@ def test_a_body_over_the_largest_limit_is_not_read_and_the_app_sees_its_length(g
 
 
 def test_a_body_that_stops_coming_is_dropped_and_holds_no_thread(granian):
-    """Two threads; five clients stall mid-body: the others are still answered, and each stalled
+    """Eight threads; ten clients stall mid-body: the others are still answered, and each stalled
     request is given up after idle_seconds (2 s) with a 408."""
     base, port = granian
     stalled = []
-    for _ in range(5):
-        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    for n in range(10):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(f"127.0.0.{n + 10}", 0))
         s.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc")
         stalled.append(s)
     try:
@@ -92,3 +92,20 @@ def test_a_body_that_stops_coming_is_dropped_and_holds_no_thread(granian):
     finally:
         for s in stalled:
             s.close()
+
+
+def test_one_device_has_at_most_its_share_of_requests_on_the_way(granian):
+    """per_client=3: a fourth request from one address while three are being served is refused at
+    once (429); another device is served meanwhile; the device is served again once its own end."""
+    from concurrent.futures import ThreadPoolExecutor
+    base, port = granian
+    with ThreadPoolExecutor(4) as pool:
+        slow = [pool.submit(requests.get, base + "/slow", timeout=10) for _ in range(3)]
+        time.sleep(0.5)
+        assert requests.get(base + "/echo", timeout=5).status_code == 429
+        other = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=("127.0.0.9", 0))
+        other.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert other.recv(100).startswith(b"HTTP/1.1 200")
+        other.close()
+        assert [f.result().status_code for f in slow] == [200, 200, 200]
+    assert requests.get(base + "/echo", timeout=5).status_code == 200

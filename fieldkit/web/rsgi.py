@@ -24,13 +24,34 @@ from concurrent.futures import ThreadPoolExecutor
 class Bridge:
     """An RSGI application (`await bridge(scope, protocol)`) serving a WSGI app in `threads` threads."""
 
-    def __init__(self, wsgi_app, threads: int, idle_seconds: float, max_body: int):
-        self.app, self.idle, self.max_body = wsgi_app, idle_seconds, max_body
+    def __init__(self, wsgi_app, threads: int, idle_seconds: float, max_body: int, per_client: int | None = None):
+        self.app, self.idle, self.max_body, self.per_client = wsgi_app, idle_seconds, max_body, per_client
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fieldkit")
+        self.in_flight: dict[str, int] = {}  # client address -> its requests begun and not done (the loop's own)
 
     async def __call__(self, scope, protocol):
         if scope.proto != "http":  # websockets: fieldkit has none
             return
+        if self.per_client is None:
+            return await self._serve(scope, protocol)
+        # One device may have at most per_client requests on the way at once (a phone's browser
+        # has about 6), so that a device flooding the laptop, or stalling bodies by the hundred,
+        # cannot fill the threads' queue or the memory that the others need. Not behind a proxy
+        # (every client would be the proxy's address): per_client is None there.
+        client = scope.client.rpartition(":")[0]
+        if self.in_flight.get(client, 0) >= self.per_client:
+            protocol.response_str(429, [("content-type", "text/plain"), ("retry-after", "5"),
+                                        ("connection", "close")], "")
+            return
+        self.in_flight[client] = self.in_flight.get(client, 0) + 1
+        try:
+            return await self._serve(scope, protocol)
+        finally:
+            left = self.in_flight.pop(client) - 1
+            if left:
+                self.in_flight[client] = left
+
+    async def _serve(self, scope, protocol):
         headers = scope.headers
         declared = headers.get("content-length")
         try:
@@ -189,5 +210,6 @@ def from_environment(settings: dict | None = None) -> Bridge:
     from .app import create_app
     app = create_app(settings)
     config = app.config
-    return Bridge(app, threads=int(config["DB_POOL"] or 8),
-                  idle_seconds=float(config["IDLE_SECONDS"]), max_body=largest_body(config))
+    per_client = None if int(config["TRUSTED_PROXIES"] or 0) else int(config["MAX_CONNECTIONS_PER_CLIENT"])
+    return Bridge(app, threads=int(config["DB_POOL"] or 8), idle_seconds=float(config["IDLE_SECONDS"]),
+                  max_body=largest_body(config), per_client=per_client)

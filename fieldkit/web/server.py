@@ -1,18 +1,20 @@
-"""How `fieldkit serve` serves: waitress, in one process or in several sharing one listening
-socket (--workers), with the limits a venue's wifi needs.
+"""How `fieldkit serve` serves: granian (the default where it is installed) or waitress, in
+one process or several (--workers), with the limits a venue's wifi needs.
 
-Chosen by measurement (bench/event_model.py, bench/RESULTS.md, issue 18): granian used less
-CPU per request, but it hands a request to a Python thread before its body has arrived and
-never times a body out (granian issue #728, closed as "won't fix"), so a few phones that walk
-out of the wifi half-way through sending a photo would hold every thread of the laptop for
-good. waitress reads each body in its main loop before a thread takes the request, and closes
-a connection that has sent nothing for IDLE_SECONDS.
+Chosen by measurement (bench/event_model.py, figures in bench/RESULTS.md, issue 18): with a
+crowd of phones holding their connections between screens, waitress's one Python thread that
+polls every connection cost about twice the CPU per request of granian, whose connections live
+in Rust. granian's WSGI interface, though, hands a request to a thread before its body has
+arrived and never times a body out (granian issue #728, "won't fix"): a few phones walking out
+of the wifi mid-photo would hold every thread. So granian serves through its RSGI interface and
+web/rsgi.Bridge, which reads each body first, as waitress does in its main loop.
 
-Several processes: the parent binds the socket and starts the workers (multiprocessing's spawn,
-the same on Linux, macOS and Windows), each a whole fieldkit app with its own waitress on that
-socket; the kernel hands each new connection to one of them. What the processes share lives in
-the database (the session's signing key, drafts, the sync lease, accounts and lockouts); what
-each keeps for itself is said in sync/README.md ("Several processes")."""
+Several processes: granian's own workers, or for waitress the parent binds the socket and starts
+the workers (multiprocessing's spawn, the same on Linux, macOS and Windows), each a whole
+fieldkit app with its own waitress on that socket; the kernel hands each new connection to one
+of them. Either way a worker ends when serve does, even killed. What the processes share lives in
+the database (the session's signing key, drafts, the sync lease, accounts and lockouts); what each
+keeps for itself is said in sync/README.md ("Several processes")."""
 from __future__ import annotations
 
 import logging
