@@ -165,6 +165,8 @@ def serve(host, port, threads, workers, no_qr, server_name, sync_every, sync_pur
         click.echo("On Windows granian serves with one process.")
         workers = 1
     if workers > 1:
+        from .web import shared_limits
+        settings.update(shared_limits.start())  # one count per device across the processes
         click.echo(f"{workers} processes serve on port {port}, {threads} threads each.")
     click.echo("Press Ctrl+C to stop.")
     sys.stdout.flush()

@@ -407,6 +407,15 @@ def test_trusted_proxies_works_through_the_real_server(proxied_server):
     assert sign_ins(base, lambda n: "203.0.113.7")[-1] == 429
 
 
+@pytest.mark.parametrize("server", ["granian", "waitress"])
+def test_the_rate_limit_counts_one_device_across_serves_worker_processes(tmp_path, server):
+    """--workers 2: each sign-in on a new connection, so the kernel spreads them over both
+    processes; the device is still held to 10 a minute, counted once (web/shared_limits)."""
+    with serving(tmp_path / "laptop", signin_rate_limit="10 per minute", workers=2, server=server) as (base, _):
+        statuses = sign_ins(base, lambda n: "ignored-without-a-proxy")
+    assert 429 not in statuses[:10] and statuses[10:] == [429, 429]
+
+
 def test_the_laptop_only_setup_link_needs_a_client_that_came_through_no_proxy(proxied_server):
     base = proxied_server
     setup = requests.get(f"{base}/console/setup/whatever", headers={"X-Forwarded-For": "127.0.0.1"})

@@ -63,6 +63,9 @@ def rate_limits(app):
     never share counters. The limiter's own log line names the client's address,
     so it is kept quiet: no participant address is ever logged."""
     logging.getLogger("flask-limiter").setLevel(logging.ERROR)
+    if str(app.config.get("RATELIMIT_STORAGE_URI", "")).startswith("fieldkit-shared://"):
+        import importlib  # defining its storage class registers the scheme: serve's workers share counters
+        importlib.import_module(".shared_limits", __package__)
     limiter = Limiter(get_remote_address, app=app, headers_enabled=False)
     app.extensions["fieldkit_limiter"] = limiter
 
