@@ -114,7 +114,7 @@ def test_granian_has_the_rsgi_names_and_server_settings_fieldkit_uses():
     assert Interfaces.RSGI and HTTPModes.http1 and LogLevels.warning
     assert "header_read_timeout" in HTTP1Settings.__dataclass_fields__
     parameters = inspect.signature(Server.__init__).parameters
-    for name in ("address", "port", "interface", "workers", "http", "websockets", "backlog", "http1_settings",
-                 "log_level", "log_access", "respawn_failed_workers", "workers_kill_timeout"):
+    for name in ("address", "port", "interface", "workers", "http", "websockets", "backlog", "backpressure",
+                 "http1_settings", "log_level", "log_access", "respawn_failed_workers", "workers_kill_timeout"):
         assert name in parameters, name
     assert {"target_loader", "wrap_loader"} <= set(inspect.signature(Server.serve).parameters)

@@ -57,7 +57,7 @@ class Bridge:
         try:
             length = int(declared) if declared is not None else None
         except ValueError:
-            protocol.response_str(400, [("content-type", "text/plain")], "Bad Content-Length")
+            protocol.response_empty(400, [("connection", "close")])  # hyper refuses most of these before
             return
         if length is not None and length > self.max_body:
             body = b""  # not read: the app answers 413 in the participant's language from the declared length

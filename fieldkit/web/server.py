@@ -196,6 +196,9 @@ def granian_installed() -> bool:
     return importlib.util.find_spec("granian") is not None
 
 
+GRANIAN_CONNECTIONS = 10_000  # open connections granian may hold, all workers together, where files allow
+
+
 def run_granian(host: str, port: int, threads: int, workers: int, settings: dict, header_seconds: float) -> None:
     """Serve with granian until Ctrl+C or SIGTERM: `workers` processes (granian's own), each the
     app of `settings` behind web/rsgi.Bridge with `threads` threads. granian answers HTTP in its
@@ -210,8 +213,13 @@ def run_granian(host: str, port: int, threads: int, workers: int, settings: dict
     # spawn, not fork, on every system: a worker starts clean, without this process's
     # database connections and threads (the automatic sync's).
     multiprocessing.set_start_method("spawn", force=True)
+    # granian's backpressure is the connections a worker takes at once (by default backlog /
+    # workers, 2,048): past it, phones keeping their connection between screens left the next
+    # ones waiting 30 s (bench/RESULTS.md, 3,000 phones). A connection costs granian a few KB,
+    # so it is bounded by the open files this process may have, raised as far as allowed.
+    capacity = connection_limit(GRANIAN_CONNECTIONS)
     server = Server("fieldkit", address=host, port=port, interface=Interfaces.RSGI, workers=workers,
-                    http=HTTPModes.http1, websockets=False, backlog=2048,
+                    http=HTTPModes.http1, websockets=False, backlog=2048, backpressure=max(1, capacity // workers),
                     http1_settings=HTTP1Settings(header_read_timeout=max(1, int(header_seconds * 1000))),
                     log_level=LogLevels.warning, log_access=False,  # no line names a client's address
                     respawn_failed_workers=True, workers_kill_timeout=10)
