@@ -25,13 +25,14 @@ import json
 import os
 import random
 import resource
+import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import HOST, THREADS, Server, bench_env, free_port, machine, percentile, prepared_data_dir
-from event_load import ASSET, FORM, cpu_seconds, crowd, own_cpu
+from common import HOST, THREADS, Server, bench_env, free_port, machine, percentile, prepared_data_dir, wrk
+from event_load import ASSET, FORM, cpu_seconds, crowd, own_cpu, screen_cookie
 from phone import HTTPError, Phone, Recorder, timed
 
 P99_MARK_MS = 250
@@ -48,7 +49,8 @@ def pinned(command: list[str], cores: int) -> list[str]:
 def granian_command(target: str, port: int, workers: int, threads: int, factory: bool = False) -> list[str]:
     return [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", HOST, "--port", str(port),
             "--workers", str(workers), "--blocking-threads", str(threads), "--no-ws", "--http", "1",
-            "--log-level", "warning", "--backlog", "2048"] + (["--factory"] if factory else []) + [target]
+            "--log-level", "warning", "--backlog", "2048",
+            "--backpressure", str(10_000 // workers)]  # as serve sets it (web/server.run_granian) + (["--factory"] if factory else []) + [target]
 
 
 WAITRESS = {"IDLE_SECONDS": "60", "MAX_CONNECTIONS": "1000"}  # serve's settings; --idle, --max-connections
@@ -219,6 +221,13 @@ def configuration(kind: str, workers: int, cores: int, crowds: list[int], args, 
         rec, wall = asyncio.run(hello_crowd(port, n, args.think, args.arrival, assets, limit))
         return rec, wall, n
     out["hello"] = measured(hello_server(kind, workers, cores, work / "hello.log"), hello_walk)
+    if shutil.which("wrk"):  # the form screen against hello world, one route each, same server, same cores
+        with fieldkit_server(kind, workers, cores, data, work / "wrk.log") as server:
+            cookie, _csrf = screen_cookie(server.port)
+            out["screen_wrk"] = wrk(server.base + FORM + "/q", connections=50, seconds=10,
+                                    headers={"Accept-Encoding": "gzip", "Cookie": cookie})
+        with hello_server(kind, workers, cores, work / "hello-wrk.log") as server:
+            out["hello_wrk"] = wrk(server.base + "/", connections=50, seconds=10)
     if args.surge:
         def surge(port, n=args.surge):
             rec, wall = asyncio.run(crowd(port, n, 0, 120, arrival=1.0, first_page_only=True))
@@ -256,6 +265,15 @@ def report(configs: list[dict], args) -> str:
         last = c["runs"][-1]
         lines.append(f"| {c['name']} | {c['largest_kept']:,} | {last['cpu_ms_per_request']:.2f} vs "
                      f"{c['hello']['cpu_ms_per_request']:.2f} |")
+    if any("screen_wrk" in c for c in configs):
+        lines += ["", "Form screen GET (a participant's draft, gzip) against hello world, wrk with 50 connections, "
+                  "10 s each, same server and cores:", "", "| server | form screen req/s | hello world req/s "
+                  "| screen vs hello world | screen p99 ms |", "|---|---:|---:|---:|---:|"]
+        for c in configs:
+            if "screen_wrk" in c:
+                f, h = c["screen_wrk"], c["hello_wrk"]
+                lines.append(f"| {c['name']} | {f['rps']:,.0f} | {h['rps']:,.0f} | {100 * f['rps'] / h['rps']:.0f}% "
+                             f"| {ms(f.get('p99', float('nan')))} |")
     for c in configs:
         run = c["runs"][-1]
         lines += ["", f"Per step, {c['name']}, {run['phones']:,} phones:", "",

@@ -155,8 +155,6 @@ def _with_header_deadline(server, maintenance, seconds: float):
     return run
 
 
-
-
 # --- the server, in one process or several ------------------------------------------------
 
 def listen(host: str, port: int) -> socket.socket:
@@ -217,7 +215,8 @@ def run_granian(host: str, port: int, threads: int, workers: int, settings: dict
     # workers, 2,048): past it, phones keeping their connection between screens left the next
     # ones waiting 30 s (bench/RESULTS.md, 3,000 phones). A connection costs granian a few KB,
     # so it is bounded by the open files this process may have, raised as far as allowed.
-    capacity = connection_limit(GRANIAN_CONNECTIONS)
+    # (On Windows there is no such limit to raise, and no select() in the way: granian's own.)
+    capacity = GRANIAN_CONNECTIONS if sys.platform == "win32" else connection_limit(GRANIAN_CONNECTIONS)
     server = Server("fieldkit", address=host, port=port, interface=Interfaces.RSGI, workers=workers,
                     http=HTTPModes.http1, websockets=False, backlog=2048, backpressure=max(1, capacity // workers),
                     http1_settings=HTTP1Settings(header_read_timeout=max(1, int(header_seconds * 1000))),
