@@ -49,8 +49,8 @@ def pinned(command: list[str], cores: int) -> list[str]:
 def granian_command(target: str, port: int, workers: int, threads: int, factory: bool = False) -> list[str]:
     return [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", HOST, "--port", str(port),
             "--workers", str(workers), "--blocking-threads", str(threads), "--no-ws", "--http", "1",
-            "--log-level", "warning", "--backlog", "2048",
-            "--backpressure", str(10_000 // workers)]  # as serve sets it (web/server.run_granian) + (["--factory"] if factory else []) + [target]
+            "--log-level", "warning", "--backlog", "2048",  # backpressure as serve sets it (web/server.run_granian)
+            "--backpressure", str(10_000 // workers)] + (["--factory"] if factory else []) + [target]
 
 
 WAITRESS = {"IDLE_SECONDS": "60", "MAX_CONNECTIONS": "1000"}  # serve's settings; --idle, --max-connections
@@ -199,7 +199,7 @@ def configuration(kind: str, workers: int, cores: int, crowds: list[int], args, 
     data = prepared_data_dir(work / f"data-{kind}-{workers}-{cores}")
     with fieldkit_server(kind, workers, cores, data, work / "probe.log") as probe:
         assets = asset_count(probe.port)
-    for n in crowds:
+    for n in ([] if args.hello_only else crowds):
         print(f"  {name}: {n} phones ...", flush=True)
         server = fieldkit_server(kind, workers, cores, data, work / f"fk-{kind}-{workers}-{cores}-{n}.log")
 
@@ -214,7 +214,7 @@ def configuration(kind: str, workers: int, cores: int, crowds: list[int], args, 
             break
     kept = [r["phones"] for r in out["runs"] if r["kept_mark"]]
     out["largest_kept"] = max(kept) if kept else 0
-    top = out["runs"][-1]["phones"]
+    top = out["runs"][-1]["phones"] if out["runs"] else max(crowds)
     print(f"  {name}: hello world, {top} phones ...", flush=True)
 
     def hello_walk(port, n=top):
@@ -261,7 +261,7 @@ def report(configs: list[dict], args) -> str:
                          f"| {'yes' if r['kept_mark'] else 'no'} |")
     lines += ["", "| server | largest crowd that kept the mark | fieldkit CPU ms/request vs hello world's |",
               "|---|---:|---:|"]
-    for c in configs:
+    for c in (c for c in configs if c["runs"]):
         last = c["runs"][-1]
         lines.append(f"| {c['name']} | {c['largest_kept']:,} | {last['cpu_ms_per_request']:.2f} vs "
                      f"{c['hello']['cpu_ms_per_request']:.2f} |")
@@ -274,7 +274,7 @@ def report(configs: list[dict], args) -> str:
                 f, h = c["screen_wrk"], c["hello_wrk"]
                 lines.append(f"| {c['name']} | {f['rps']:,.0f} | {h['rps']:,.0f} | {100 * f['rps'] / h['rps']:.0f}% "
                              f"| {ms(f.get('p99', float('nan')))} |")
-    for c in configs:
+    for c in (c for c in configs if c["runs"]):
         run = c["runs"][-1]
         lines += ["", f"Per step, {c['name']}, {run['phones']:,} phones:", "",
                   "| step | requests | p50 ms | p95 ms | p99 ms | max ms |", "|---|---:|---:|---:|---:|---:|"]
@@ -313,6 +313,7 @@ def main() -> None:
     parser.add_argument("--surge", type=int, default=500)
     parser.add_argument("--idle", type=int, default=60, help="waitress: serve's IDLE_SECONDS")
     parser.add_argument("--max-connections", type=int, default=1000, help="waitress: serve's MAX_CONNECTIONS")
+    parser.add_argument("--hello-only", action="store_true", help="only the ceiling, at the largest crowd")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--report", type=Path)
     args = parser.parse_args()
