@@ -24,6 +24,19 @@ def answers_of_1kb(i: int) -> dict:
     return answers
 
 
+def commits_for(seconds: float, items, commit) -> tuple[int, float]:
+    """commit(item) for each item, one transaction each, until the items or the seconds run out."""
+    began = time.perf_counter()
+    deadline = began + seconds
+    done = 0
+    for item in items:
+        commit(item)
+        done += 1
+        if time.perf_counter() > deadline:
+            break
+    return done, time.perf_counter() - began
+
+
 def raw_commits(path: Path, count: int, seconds: float) -> tuple[int, float]:
     """The ceiling: one ~1 KB row per transaction, WAL, synchronous=FULL, nothing else."""
     conn = sqlite3.connect(path, isolation_level=None)
@@ -31,17 +44,12 @@ def raw_commits(path: Path, count: int, seconds: float) -> tuple[int, float]:
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("CREATE TABLE t (uuid TEXT PRIMARY KEY, body TEXT NOT NULL)")
     bodies = [json.dumps(answers_of_1kb(i), ensure_ascii=False) for i in range(count)]
-    began = time.perf_counter()
-    deadline = began + seconds
-    done = 0
-    for body in bodies:
+
+    def commit(body):
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("INSERT INTO t (uuid, body) VALUES (?, ?)", [str(uuidlib.uuid4()), body])
         conn.execute("COMMIT")
-        done += 1
-        if time.perf_counter() > deadline:
-            break
-    elapsed = time.perf_counter() - began
+    done, elapsed = commits_for(seconds, bodies, commit)
     conn.close()
     return done, elapsed
 
@@ -54,15 +62,9 @@ def fieldkit_commits(path: Path, count: int, seconds: float) -> tuple[int, float
                 "answers": answers_of_1kb(i), "started_at": "2025-06-01T10:00:00Z",
                 "submitted_at": "2025-06-01T10:04:00Z", "device_id": "bench", "event_id": None}
                for i in range(count)]
-    began = time.perf_counter()
-    deadline = began + seconds
-    done = 0
-    for record in records:
+    def commit(record):
         assert store.submissions.add_submission(db, record, draft_token="bench-token") == "created"
-        done += 1
-        if time.perf_counter() > deadline:
-            break
-    elapsed = time.perf_counter() - began
+    done, elapsed = commits_for(seconds, records, commit)
     db.close()
     return done, elapsed
 
@@ -76,20 +78,16 @@ def draft_commits(path: Path, count: int, seconds: float, durable: bool) -> tupl
     from fieldkit.store import drafts
     db = store.connect(path, migrate=True)
     tokens = [drafts.new_draft(db, "wellbeing", "1", "es", {}, 0)[0] for _ in range(50)]
-    began = time.perf_counter()
-    deadline = began + seconds
-    done = 0
-    for i in range(count):
-        answers = answers_of_1kb(i)
+    screens = [(tokens[i % 50], answers_of_1kb(i), i % 7) for i in range(count)]
+
+    def commit(screen):
+        token, answers, position = screen
         if durable:
             with store.write(db):  # the draft's own write is then a savepoint of this FULL commit
-                drafts.save_draft(db, tokens[i % 50], answers, i % 7, "es")
+                drafts.save_draft(db, token, answers, position, "es")
         else:
-            drafts.save_draft(db, tokens[i % 50], answers, i % 7, "es")
-        done += 1
-        if time.perf_counter() > deadline:
-            break
-    elapsed = time.perf_counter() - began
+            drafts.save_draft(db, token, answers, position, "es")
+    done, elapsed = commits_for(seconds, screens, commit)
     db.close()
     return done, elapsed
 

@@ -91,20 +91,26 @@ async def participant(i: int, port: int, rec: Recorder, think: float, deadline: 
         await phone.close()
 
 
+async def bounded(walks, rec: Recorder, seconds: float) -> None:
+    """Run the phones' walks at once, for at most `seconds`: whoever is still walking then is
+    stopped and counted as an error."""
+    tasks = [asyncio.ensure_future(walk) for walk in walks]
+    _done, pending = await asyncio.wait(tasks, timeout=seconds)
+    for task in pending:
+        task.cancel()
+        rec.errors.append("not finished before the time limit")
+    if pending:
+        await asyncio.wait(pending, timeout=10)
+
+
 async def crowd(port: int, n: int, think: float, seconds: float, arrival: float = 0.0,
                 first_page_only: bool = False) -> tuple[Recorder, float]:
     rec = Recorder()
     rec.finished_at = None
     began = time.perf_counter()
     deadline = began + seconds
-    tasks = [asyncio.ensure_future(participant(i, port, rec, think, deadline, arrival, first_page_only))
-             for i in range(n)]
-    done, pending = await asyncio.wait(tasks, timeout=seconds)
-    for task in pending:  # bounded in time: whoever is still walking is stopped and counted
-        task.cancel()
-        rec.errors.append("not finished before the time limit")
-    if pending:
-        await asyncio.wait(pending, timeout=10)
+    await bounded((participant(i, port, rec, think, deadline, arrival, first_page_only) for i in range(n)),
+                  rec, seconds)
     return rec, (rec.finished_at or time.perf_counter()) - began
 
 
@@ -124,11 +130,7 @@ async def hello_crowd(port: int, n: int, per_phone: int, seconds: float) -> tupl
             await phone.close()
 
     began = time.perf_counter()
-    tasks = [asyncio.ensure_future(one(i)) for i in range(n)]
-    _done, pending = await asyncio.wait(tasks, timeout=seconds)
-    for task in pending:
-        task.cancel()
-        rec.errors.append("not finished before the time limit")
+    await bounded((one(i) for i in range(n)), rec, seconds)
     return rec, time.perf_counter() - began
 
 

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 from common import HOST, THREADS, Server, bench_env, free_port, machine, percentile, prepared_data_dir, wrk
-from event_load import ASSET, FORM, cpu_seconds, crowd, own_cpu, screen_cookie
+from event_load import ASSET, FORM, bounded, cpu_seconds, crowd, own_cpu, screen_cookie
 from phone import HTTPError, Phone, Recorder, timed
 
 P99_MARK_MS = 250
@@ -142,14 +142,8 @@ async def hello_crowd(port: int, n: int, think: float, arrival: float, assets: i
                       first_page_only: bool = False) -> tuple[Recorder, float]:
     rec = Recorder()
     began = time.perf_counter()
-    tasks = [asyncio.ensure_future(hello_participant(i, port, rec, think, arrival, assets, first_page_only))
-             for i in range(n)]
-    _done, pending = await asyncio.wait(tasks, timeout=seconds)
-    for task in pending:
-        task.cancel()
-        rec.errors.append("not finished before the time limit")
-    if pending:
-        await asyncio.wait(pending, timeout=10)
+    await bounded((hello_participant(i, port, rec, think, arrival, assets, first_page_only) for i in range(n)),
+                  rec, seconds)
     return rec, time.perf_counter() - began
 
 

@@ -116,14 +116,18 @@ class Bridge:
             try:
                 body = b"".join(result)
             finally:
-                close = getattr(result, "close", None)
-                if close:
-                    close()
+                _close(result)
             return started["status"], started["headers"], body, None
         iterator = iter(result)
         first = next(iterator, b"")
         return started["status"], started["headers"], first, (result, iterator)
 
+
+def _close(result) -> None:
+    """PEP 3333: the server calls the app's iterable's close(), whatever happened."""
+    close = getattr(result, "close", None)
+    if close:
+        close()
 
 
 class _Handoff:
@@ -147,9 +151,7 @@ class _Handoff:
                     self.sent.wait()
         finally:
             self.loop.call_soon_threadsafe(self.queue.put_nowait, None)
-            close = getattr(result, "close", None)
-            if close:
-                close()
+            _close(result)
 
     async def next(self) -> bytes | None:
         self.sent.set()  # the chunk before this one is on its way: make the next
