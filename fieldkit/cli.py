@@ -105,22 +105,37 @@ def print_qr(url: str) -> None:
 @data_option
 def serve(host, port, threads, workers, no_qr, server_name, sync_every, sync_purge, data_dir):
     """Serve the surveys to phones on the local network."""
+    from .services import instance
     from .web import server as web_server
-    from .web.app import create_app
-    from .web.auth import new_setup_token
 
+    if server_name == "auto":
+        server_name = "granian" if web_server.granian_installed() else "waitress"
+    elif server_name == "granian" and not web_server.granian_installed():
+        raise click.ClickException("granian is not installed here: pip install granian, or --server waitress.")
+    if server_name == "granian" and workers > 1 and sys.platform == "win32":
+        click.echo("On Windows granian serves with one process.")
+        workers = 1
     settings = {"DB_POOL": threads, **({"DATA_DIR": data_dir} if data_dir else {})}
     if chosen_database():
         settings["DATABASE_URL"] = chosen_database()
+    # This process serves only with one waitress; otherwise each worker makes its own app, and
+    # this one only readies the instance, without Flask (half a second of start-up, twice).
+    app = None
     try:
-        app = create_app(settings)
+        if server_name == "waitress" and workers == 1:
+            from .web.app import create_app
+            app = create_app(settings)
+            config = app.config
+        else:
+            config, prepared = instance.start(settings)
+            instance.fonts_later(config, prepared.demo)
     except DatabaseUnavailable as error:
         raise click.ClickException(str(error)) from None
-    db = store.connect(app.config["DATABASE"])
+    db = store.connect(config["DATABASE"])
     forms = store.forms.list_forms(db)
     address = lan_address() if host in ("0.0.0.0", "::") else host
-    app.config["PUBLIC_URL"] = f"http://{address}:{port}"
-    click.echo(f"fieldkit is serving {len(forms)} form(s) from {app.config['DATA_DIR']}")
+    config["PUBLIC_URL"] = f"http://{address}:{port}"
+    click.echo(f"fieldkit is serving {len(forms)} form(s) from {config['DATA_DIR']}")
     # The participants' link uses the form's public_id, never its internal name (which
     # a neutral public_id exists to hide, and which would be a 404 there anyway).
     def link(form) -> str:
@@ -132,7 +147,7 @@ def serve(host, port, threads, workers, no_qr, server_name, sync_every, sync_pur
         others = " Each form's poster in the console has its own code." if len(forms) > 1 else ""
         click.echo(f"Participants: join this laptop's wifi, then scan (for {newest['form_id']}):{others}")
         print_qr(link(newest))
-    setup = new_setup_token(db)
+    setup = accounts.new_setup_token(db)
     db.close()
     if setup:
         click.echo("No console account yet. On this laptop, open this one-time link to create one:")
@@ -144,10 +159,10 @@ def serve(host, port, threads, workers, no_qr, server_name, sync_every, sync_pur
     except OSError as error:
         raise click.ClickException(f"Cannot listen on {host}:{port} ({error.strerror}). "
                                    f"Is fieldkit already running? Try another port: --port {port + 1}") from None
-    app.config["SYNC_EVERY"] = sync_every  # the console says how this laptop syncs
+    config["SYNC_EVERY"] = sync_every  # the console says how this laptop syncs
     # what each worker process's app is made from: this one's settings, and what serve added
-    settings.update(DATABASE_URL=app.config["DATABASE_URL"], DATA_DIR=app.config["DATA_DIR"],
-                    PUBLIC_URL=app.config["PUBLIC_URL"], SYNC_EVERY=sync_every)
+    settings.update(DATABASE_URL=config["DATABASE_URL"], DATA_DIR=config["DATA_DIR"],
+                    PUBLIC_URL=config["PUBLIC_URL"], SYNC_EVERY=sync_every)
     if sync_every:
         from .sync.auto import AutoSync
 
@@ -155,15 +170,8 @@ def serve(host, port, threads, workers, no_qr, server_name, sync_every, sync_pur
             click.echo(f"{dt.datetime.now().strftime('%H:%M:%S')} {text}")
             sys.stdout.flush()
 
-        AutoSync(app.config["DATABASE"], interval=sync_every, purge=sync_purge, echo=said).start()
+        AutoSync(config["DATABASE"], interval=sync_every, purge=sync_purge, echo=said).start()
         click.echo(f"Syncs by itself every {sync_every} s when linked to a central (--sync-every 0: only by hand).")
-    if server_name == "auto":
-        server_name = "granian" if web_server.granian_installed() else "waitress"
-    elif server_name == "granian" and not web_server.granian_installed():
-        raise click.ClickException("granian is not installed here: pip install granian, or --server waitress.")
-    if server_name == "granian" and workers > 1 and sys.platform == "win32":
-        click.echo("On Windows granian serves with one process.")
-        workers = 1
     if workers > 1:
         from .web import shared_limits
         settings.update(shared_limits.start())  # one count per device across the processes
@@ -173,7 +181,7 @@ def serve(host, port, threads, workers, no_qr, server_name, sync_every, sync_pur
     try:
         if server_name == "granian":
             sock.close()  # granian binds the port itself; this socket only proved it free
-            web_server.run_granian(host, port, threads, workers, settings, float(app.config["HEADER_SECONDS"]))
+            web_server.run_granian(host, port, threads, workers, settings, float(config["HEADER_SECONDS"]))
         else:
             web_server.run(app, sock, threads, workers, settings)
     except KeyboardInterrupt:

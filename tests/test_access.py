@@ -82,7 +82,7 @@ def test_every_route_admits_exactly_its_audience(app, world, signed_in):
 
 def test_laptop_only_routes_refuse_other_addresses(app, db):
     token = None
-    from fieldkit.web.auth import new_setup_token
+    from fieldkit.services.accounts import new_setup_token
     token = new_setup_token(db)
     client = app.test_client()
     far = client.get(f"/console/setup/{token}", environ_base={"REMOTE_ADDR": "192.0.2.10"})

@@ -9,7 +9,7 @@ from conftest import (FORMS, PASSWORD, Page, Participant, csrf_of, sign_in, subm
                       submit_household)
 from fieldkit import store
 from fieldkit.services import poster
-from fieldkit.web.auth import new_setup_token
+from fieldkit.services.accounts import new_setup_token
 
 XSS = "<script>alert(1)</script>"
 

@@ -15,6 +15,8 @@ also bounded below its next major version in pyproject.toml.
   babel_domain.
 - Flask-Compress: web/assets.compress_response hands streamed responses to
   Compress.after_request.
+- sqlite-utils: store/sqlite_utils_lib imports it with pandas and numpy marked absent, which
+  sqlite_utils.db must take as "not installed" (its pd and np left None).
 """
 import inspect
 from pathlib import Path
@@ -95,6 +97,28 @@ def test_passwords_read_werkzeugs_hashes_and_werkzeug_reads_ours():
     assert ours.startswith("scrypt:32768:8:1$") and check_password_hash(ours, "correct horse")
     assert not check_password("md5$x$y", "x") and not check_password("garbage", "x")
     assert not check_password("scrypt:1048577:8:1$s$00", "x")  # work beyond the bound is refused, not done
+
+
+def test_sqlite_utils_is_imported_without_pandas_which_stays_importable(tmp_path):
+    import subprocess
+    import sys
+    # a fresh interpreter: in this one, some test may have imported pandas already
+    code = """
+import sys
+from fieldkit import store
+from fieldkit.store.migrations import migrations
+assert "pandas" not in sys.modules and "numpy" not in sys.modules, sorted(sys.modules)
+import sqlite_utils.db
+assert sqlite_utils.db.pd is None and sqlite_utils.db.np is None
+db = store.connect(sys.argv[1], migrate=True)
+assert "submissions" in db.sqlite_utils().table_names()
+import pandas
+assert len(pandas.DataFrame({"a": [1, 2]})) == 2
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "f.db")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "ok", done.stderr
 
 
 def test_granian_has_the_rsgi_names_and_server_settings_fieldkit_uses():

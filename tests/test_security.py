@@ -269,7 +269,7 @@ def test_the_fuzz_reached_submit(tmp_path_factory):
 
 
 def test_behind_a_trusted_proxy_the_clients_address_is_the_forwarded_one(tmp_path):
-    from fieldkit.web.auth import new_setup_token
+    from fieldkit.services.accounts import new_setup_token
     app = create_app({"DATA_DIR": tmp_path, "TRUSTED_PROXIES": 1, "SIGNIN_RATE_LIMIT": "2 per minute"})
     database = store.connect(app.config["DATABASE"])
     token = new_setup_token(database)

@@ -3,11 +3,24 @@ share. Each writes its own entry in the activity log, so that no caller can forg
 (actor: the console user, or None for the command line; via: how)."""
 from __future__ import annotations
 
-from ..store import audit, devices as device_store, users
+import secrets
+
+from ..store import audit, devices as device_store, meta, users
+from ..store.util import token_hash
 from ..store.devices import DeviceExists
 from ..store.users import UserExists
 
-__all__ = ["DeviceExists", "UserExists", "add_device", "add_user", "remove_user", "revoke_device", "set_password"]
+__all__ = ["DeviceExists", "UserExists", "add_device", "add_user", "new_setup_token", "remove_user", "revoke_device", "set_password"]
+
+
+def new_setup_token(db) -> str | None:
+    """A one-time link to create the first coordinator, while there is none (web/auth.setup
+    takes it once); only its hash is kept."""
+    if users.count_users(db):
+        return None
+    token = secrets.token_urlsafe(24)
+    meta.put(db, "setup_token", token_hash(token))
+    return token
 
 
 def add_user(db, username: str, password: str, role: str, actor: str | None = None,

@@ -236,8 +236,8 @@ class SQLite(Database):
 
     def sqlite_utils(self):
         """The same connection as sqlite-utils sees it (migrations, backups)."""
-        import sqlite_utils
-        return sqlite_utils.Database(self.conn)
+        from .sqlite_utils_lib import Database
+        return Database(self.conn)
 
 
 def connect(url: str | Path, migrate: bool = False) -> Database:

@@ -1,5 +1,5 @@
 """Schema migrations, applied in order, each in its own transaction."""
-from sqlite_utils.migrations import Migrations
+from .sqlite_utils_lib import Migrations
 
 migrations = Migrations("fieldkit")
 

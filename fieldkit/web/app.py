@@ -3,19 +3,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from .. import config as configuration
 from ..resources import resource_dir
-from ..store.db import url_for as db_url
+from ..services import instance
 
 
 def create_app(config: dict | None = None) -> Flask:
     """The only way to get an app: configuration, database, then each subsystem."""
     app = Flask("fieldkit", template_folder=str(resource_dir("templates")))
-    app.config.update(configuration.load(config))
-    data_dir = configuration.prepare_data_dir(app.config["DATA_DIR"])
-    # the one name of the database: sqlite:///... in the data directory unless told otherwise
-    app.config["DATABASE"] = app.config["DATABASE_URL"] or db_url(data_dir)
-    app.config["READ_DATABASE"] = app.config["READ_DATABASE_URL"] or app.config["DATABASE"]
+    app.config.update(instance.configure(config))
 
     from . import assets, auth, collect, console, db, errors, events, i18n, results, safety, security
     db.init_app(app)

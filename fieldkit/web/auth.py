@@ -103,15 +103,6 @@ def current_collector() -> dict:
     return collector
 
 
-def new_setup_token(db) -> str | None:
-    """A one-time link to create the first coordinator, while there is none."""
-    if users.count_users(db):
-        return None
-    token = secrets.token_urlsafe(24)
-    meta.put(db, "setup_token", _hash(token))
-    return token
-
-
 def _safe_next(target: str | None) -> str:
     if target and target.startswith("/console") and not target.startswith("//"):
         return target

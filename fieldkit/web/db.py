@@ -9,8 +9,8 @@ and delete the WAL, with an fsync, on every request of a quiet server
 from flask import current_app, g
 
 from .. import store
-from ..services import forms as form_service
-from ..store import Store, drafts, meta
+from ..services import forms as form_service, instance
+from ..store import Store
 from ..store.db import DatabaseUnavailable
 
 
@@ -66,16 +66,13 @@ def init_app(app):
     database = app.extensions["fieldkit_store"] = Store(app.config["DATABASE"], keep=int(app.config.get("DB_POOL") or 0))
     db = database.take()
     try:
-        app.secret_key = meta.secret_key(db)
-        app.config["DEVICE_ID"] = meta.device_id(db)
-        drafts.purge_expired(db)
-        demo = form_service.ensure_demo(db) if app.config["LOAD_DEMO"] not in (False, "0", "false", "no") else None
+        prepared = instance.prepare(db, instance.demo_wanted(app.config))
+        app.secret_key, app.config["DEVICE_ID"], demo = prepared.secret_key, prepared.device_id, prepared.demo
         if app.config.get("FONTS_IN_BACKGROUND", True):
             # Marked as being built, so that the first page does not start a second build of the same subsets.
             if demo:
                 app.extensions.setdefault("fieldkit_fonts_building", set()).add((demo.form.form_id, demo.form.version))
-            app.extensions["fieldkit_fonts_thread"] = form_service.prepare_fonts_later(
-                app.config["DATABASE"], demo.form if demo else None, general=True)
+            app.extensions["fieldkit_fonts_thread"] = instance.fonts_later(app.config, demo)
         elif demo:
             form_service.fonts.prepare(db, demo.form)  # the general subsets: on the first page that needs them
     finally:
