@@ -107,11 +107,12 @@ def _move(db, draft: Draft, answers: dict, page: engine.Page) -> None:
     draft.row.update(answers=answers, position=page.screen, path=page.encoded())
 
 
-def current_page(draft: Draft) -> engine.Page:
+def current_page(draft: Draft) -> tuple[engine.Page, engine.State]:
     """Where the participant is: the stored page, or the next one shown if it is gone
-    (an instance removed, a repeat_count lowered)."""
+    (an instance removed, a repeat_count lowered); with the state of the draft's answers,
+    which the page is drawn from (worked out once a request: bench/RESULTS.md)."""
     state = engine.evaluate(draft.form, draft.answers, lang=draft.language)
-    return engine.settle(draft.form, draft.page, state)
+    return engine.settle(draft.form, draft.page, state), state
 
 
 def resume(db, form_id: str, token: str | None) -> Draft | None:

@@ -143,18 +143,18 @@ def consent(form_id):
 @access("public")
 def screen(form_id):
     draft = _draft_or_fail(form_id)
-    page = collect.current_page(draft)
+    page, state = collect.current_page(draft)
     if page.screen >= len(draft.form.screens):
         return render_template("collect/review.html", form=draft.form, draft=draft,
                                title=draft.form.shown_title(draft.language))
-    return _page(draft, page)
+    return _page(draft, page, state=state)
 
 
-def _page(draft, page, result=None):
-    """A page of questions, or a repeat's list page."""
+def _page(draft, page, result=None, state=None):
+    """A page of questions, or a repeat's list page; state: of the draft's answers, if known."""
     if page.is_list:
-        return list_page(draft, page, result)
-    return screen_page(draft, result, page)
+        return list_page(draft, page, result, state)
+    return screen_page(draft, result, page, state)
 
 
 @bp.post("/<form_id>/q")

@@ -138,14 +138,20 @@ def instance_heading(form, page, lang: str) -> str:
     return " · ".join(instance_label(form, r, n, lang) for r, n in zip(engine.chain_of(form, page), page.path) if n)
 
 
-def screen_page(draft, result=None, page=None):
+def _state(draft, result, state):
+    """The state of the draft's answers: the one the answer just worked out (the draft holds
+    those answers now), or the caller's, else worked out anew."""
+    if result is not None and result.state is not None:
+        return result.state
+    return state if state is not None else engine.evaluate(draft.form, draft.answers, lang=draft.language)
+
+
+def screen_page(draft, result=None, page=None, state=None):
     form, lang = draft.form, draft.language
     page = page or draft.page
     index = page.screen
     repeat = form.screens[index].repeat
-    # the state the answer just worked out (the draft holds those answers now), else anew
-    whole = result.state if result is not None and result.state is not None else engine.evaluate(
-        form, draft.answers, lang=lang)
+    whole = _state(draft, result, state)
     state = engine.seen_from(form, whole, page)
     errors = result.errors if result else {}
     entered = result.entered if result else {}
@@ -169,12 +175,12 @@ def screen_page(draft, result=None, page=None):
                                separators=(",", ":"), allow_nan=False))
 
 
-def list_page(draft, page, result=None):
+def list_page(draft, page, result=None, state=None):
     """A repeat the participant fills in: the instances so far, each to change or
     remove, and buttons to add another or go on. Works without JavaScript."""
     form, lang = draft.form, draft.language
     repeat = form.screens[page.screen].repeat
-    whole = engine.evaluate(form, draft.answers, lang=lang)
+    whole = _state(draft, result, state)
     inputs = engine.screen_inputs(form, page.screen)
     items = []
     for number, row in enumerate(whole.rows(engine.chain_of(form, page), page.path[:-1]), 1):
@@ -219,7 +225,7 @@ def _choice_lists(trees, form, lang) -> dict:
     return lists
 
 
-def _involved(form, index: int) -> tuple[list[str], set[str]]:
+def _involved(form, index: int) -> tuple[tuple[str, ...], frozenset[str]]:
     """The names fieldkit.js works out itself, in the form's dependency order: this
     screen's questions, and the calculations and questions elsewhere whose value or
     relevance its answers can change and that its expressions need. Then the other
@@ -247,7 +253,7 @@ def _involved(form, index: int) -> tuple[list[str], set[str]]:
             if name in moving and name not in shown:
                 todo.extend(reads(name))
     computed = [n for n in form.order if n in shown or (n in moving and n in needed)]
-    return computed, needed - set(computed)
+    return tuple(computed), frozenset(needed - set(computed))
 
 
 def script_data(draft, page, state) -> dict:
@@ -262,7 +268,7 @@ def script_data(draft, page, state) -> dict:
     # the instance's own answers (and those of the instances around it), under their plain names
     answers = engine.page_answers(form, draft.answers, page)
     inputs = {q.name for q in engine.screen_inputs(form, index)}
-    computed, others = _involved(form, index)
+    computed, others = form.derived("involved", index, lambda: _involved(form, index))
     questions, trees = [], []
     for name in computed:
         q = form.questions[name]
