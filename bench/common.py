@@ -229,9 +229,18 @@ def prepared_data_dir(path: Path) -> Path:
     build is done). The fonts are built here, before returning: left to a
     background thread they were being built during the first load runs, by this
     process and by the server's first Amharic page, and took a fifth of the
-    server's CPU in the measured window."""
-    from fieldkit import create_app
-    create_app({"DATA_DIR": path, "FONTS_IN_BACKGROUND": False})
+    server's CPU in the measured window. So are the general subsets (the console's and every
+    neutral page's letters), which a first serve builds in the background: 2.2 s of CPU that
+    every measured serve on a new directory spent in its first seconds, on the core the server
+    was pinned to (the "slower first 10 s" of bench/RESULTS.md, issue 18)."""
+    from fieldkit import create_app, store
+    from fieldkit.services import fonts
+    app = create_app({"DATA_DIR": path, "FONTS_IN_BACKGROUND": False})
+    db = store.connect(app.config["DATABASE"])
+    try:
+        fonts.prepare_general(db)
+    finally:
+        db.close()
     return path
 
 

@@ -184,6 +184,18 @@ def asset_count(port: int) -> int:
     return asyncio.run(go())
 
 
+def screen_against_hello(out: dict, kind: str, workers: int, cores: int, data: Path, work: Path) -> None:
+    """The form screen against hello world with wrk, one route each, same server, same cores."""
+    if not shutil.which("wrk"):
+        return
+    with fieldkit_server(kind, workers, cores, data, work / "wrk.log") as server:
+        cookie, _csrf = screen_cookie(server.port)
+        out["screen_wrk"] = wrk(server.base + FORM + "/q", connections=50, seconds=10,
+                                headers={"Accept-Encoding": "gzip", "Cookie": cookie})
+    with hello_server(kind, workers, cores, work / "hello-wrk.log") as server:
+        out["hello_wrk"] = wrk(server.base + "/", connections=50, seconds=10)
+
+
 def configuration(kind: str, workers: int, cores: int, crowds: list[int], args, work: Path) -> dict:
     name = f"{kind}" + (f" (idle {WAITRESS['IDLE_SECONDS']} s, {WAITRESS['MAX_CONNECTIONS']} connections)"
                         if kind == "waitress" else "") + \
@@ -191,6 +203,10 @@ def configuration(kind: str, workers: int, cores: int, crowds: list[int], args, 
     out: dict = {"name": name, "server": kind, "workers": workers, "cores": cores, "runs": []}
     limit = 60 + args.arrival + 20 * args.think * 1.5
     data = prepared_data_dir(work / f"data-{kind}-{workers}-{cores}")
+    if args.wrk_only:
+        out["largest_kept"] = 0
+        screen_against_hello(out, kind, workers, cores, data, work)
+        return out
     with fieldkit_server(kind, workers, cores, data, work / "probe.log") as probe:
         assets = asset_count(probe.port)
     for n in ([] if args.hello_only else crowds):
@@ -215,13 +231,7 @@ def configuration(kind: str, workers: int, cores: int, crowds: list[int], args, 
         rec, wall = asyncio.run(hello_crowd(port, n, args.think, args.arrival, assets, limit))
         return rec, wall, n
     out["hello"] = measured(hello_server(kind, workers, cores, work / "hello.log"), hello_walk)
-    if shutil.which("wrk"):  # the form screen against hello world, one route each, same server, same cores
-        with fieldkit_server(kind, workers, cores, data, work / "wrk.log") as server:
-            cookie, _csrf = screen_cookie(server.port)
-            out["screen_wrk"] = wrk(server.base + FORM + "/q", connections=50, seconds=10,
-                                    headers={"Accept-Encoding": "gzip", "Cookie": cookie})
-        with hello_server(kind, workers, cores, work / "hello-wrk.log") as server:
-            out["hello_wrk"] = wrk(server.base + "/", connections=50, seconds=10)
+    screen_against_hello(out, kind, workers, cores, data, work)
     if args.surge:
         def surge(port, n=args.surge):
             rec, wall = asyncio.run(crowd(port, n, 0, 120, arrival=1.0, first_page_only=True))
@@ -247,7 +257,7 @@ def report(configs: list[dict], args) -> str:
              "", "| server | phones | completed | errors | p50 ms | p95 ms | p99 ms | max ms | first page p99 / max s "
              "| CPU ms/request | client CPU s | kept the mark |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for c in configs:
-        for r in c["runs"] + [dict(c["hello"], hello=True)]:
+        for r in c["runs"] + ([dict(c["hello"], hello=True)] if "hello" in c else []):
             label = f"{c['name']}" + (" — hello world" if r.get("hello") else "")
             lines.append(f"| {label} | {r['phones']:,} | {r['completed']:,} | {r['errors']} | {ms(r['p50'])} "
                          f"| {ms(r['p95'])} | {ms(r['p99'])} | {ms(r['max'])} | {r['first_page_p99_s']:.2f} / "
@@ -308,6 +318,7 @@ def main() -> None:
     parser.add_argument("--idle", type=int, default=60, help="waitress: serve's IDLE_SECONDS")
     parser.add_argument("--max-connections", type=int, default=1000, help="waitress: serve's MAX_CONNECTIONS")
     parser.add_argument("--hello-only", action="store_true", help="only the ceiling, at the largest crowd")
+    parser.add_argument("--wrk-only", action="store_true", help="only wrk: the form screen against hello world")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--report", type=Path)
     args = parser.parse_args()
