@@ -127,8 +127,7 @@ def serve(host, port, threads, workers, no_qr, server_name, sync_every, sync_pur
             app = create_app(settings)
             config = app.config
         else:
-            config, prepared = instance.start(settings)
-            instance.fonts_later(config, prepared.demo)
+            config = instance.start(settings)  # the workers' apps build the font subsets
     except DatabaseUnavailable as error:
         raise click.ClickException(str(error)) from None
     db = store.connect(config["DATABASE"])
@@ -163,6 +162,8 @@ def serve(host, port, threads, workers, no_qr, server_name, sync_every, sync_pur
     # what each worker process's app is made from: this one's settings, and what serve added
     settings.update(DATABASE_URL=config["DATABASE_URL"], DATA_DIR=config["DATA_DIR"],
                     PUBLIC_URL=config["PUBLIC_URL"], SYNC_EVERY=sync_every)
+    if instance.DEMO_LOADED in config:
+        settings[instance.DEMO_LOADED] = config[instance.DEMO_LOADED]
     if sync_every:
         from .sync.auto import AutoSync
 

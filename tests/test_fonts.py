@@ -197,3 +197,24 @@ def test_a_participants_own_amharic_words_have_a_face_on_every_survey_page(app, 
     own = TTFont(io.BytesIO(amharic.client.get(second).data)).getBestCmap()
     assert len(every) > 400 > len(own)  # the form's small subset is defined last: tried first
     assert amharic.client.get(font_link(amharic.current().html).replace(".css", "x.css")).status_code == 404
+
+
+def test_a_demo_serves_parent_loaded_gets_its_fonts_built_by_the_workers_app(tmp_path):
+    """With granian (or --workers), serve's parent loads the demo without Flask and the worker's
+    app builds its subsets in the background, as an app that loaded it itself does."""
+    from fieldkit import create_app, store
+    from fieldkit.services import instance
+    config = instance.start({"DATA_DIR": tmp_path})
+    form_id, version = config[instance.DEMO_LOADED]
+    db = store.connect(config["DATABASE"])
+    try:
+        assert db.count("fonts") == 0  # the parent built none: the worker does
+        again = instance.start({"DATA_DIR": tmp_path})
+        assert instance.DEMO_LOADED not in again  # a second start loads nothing
+        worker = create_app({"DATA_DIR": tmp_path, instance.DEMO_LOADED: (form_id, version)})
+        assert (form_id, version) in worker.extensions["fieldkit_fonts_building"]
+        worker.extensions["fieldkit_fonts_thread"].join(timeout=120)
+        demo = form_store.form_version(db, form_id, version)
+        assert fonts.subset_for(db, demo, "am") is not None
+    finally:
+        db.close()

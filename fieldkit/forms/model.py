@@ -135,7 +135,7 @@ class Form:
 
     def derived(self, name: str, key, make):
         """What is worked out from this form alone, once per process: `make()`, kept under
-        (name, key) on this object, never stored, compared or copied. A form is read-only once
+        (name, key) on this object, not a field: never stored or compared. A form is read-only once
         made (store/forms.py shares one between requests), so what it yields never goes stale;
         two threads making the same value at once is harmless."""
         try:

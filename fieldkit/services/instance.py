@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import config as configuration, store
-from ..store import drafts, meta
+from ..forms.model import Form
+from ..store import drafts, forms as form_store, meta
 from ..store.db import url_for as db_url
 from . import forms as form_service
 
@@ -41,20 +42,37 @@ def prepare(db, load_demo: bool = True) -> Instance:
     return Instance(secret, device, form_service.ensure_demo(db) if load_demo else None)
 
 
-def fonts_later(config: dict, demo: form_service.Imported | None):
+def new_demo(db, config: dict, prepared: Instance) -> Form | None:
+    """The demo form when it was loaded just now: by prepare, or by serve's parent for the
+    worker this is (start() names it in the settings the workers' apps are made from)."""
+    if prepared.demo is not None:
+        return prepared.demo.form
+    loaded = config.get(DEMO_LOADED)
+    return form_store.form_version(db, *loaded) if loaded else None
+
+
+def fonts_later(config: dict, demo: Form | None):
     """The font subsets, built in the background after start-up (seconds of work, which the
     first page should not wait for): the demo's when it was loaded just now, then those every
     laptop's console and neutral pages use. None when the configuration says not to."""
     if not config.get("FONTS_IN_BACKGROUND", True):
         return None
-    return form_service.prepare_fonts_later(config["DATABASE"], demo.form if demo else None, general=True)
+    return form_service.prepare_fonts_later(config["DATABASE"], demo, general=True)
 
 
-def start(overrides: dict | None = None) -> tuple[dict, Instance]:
-    """configure and prepare, on a connection of its own (which migrates the database)."""
+DEMO_LOADED = "DEMO_LOADED"  # (form_id, version) of a demo serve's parent loaded, for its workers
+
+
+def start(overrides: dict | None = None) -> dict:
+    """configure and prepare, on a connection of its own (which migrates the database), for
+    processes that make the apps: the configuration they are made from. A demo loaded just now
+    is named in it, so that their apps build its font subsets as one that loaded it would."""
     config = configure(overrides)
     db = store.connect(config["DATABASE"], migrate=True)
     try:
-        return config, prepare(db, demo_wanted(config))
+        prepared = prepare(db, demo_wanted(config))
     finally:
         db.close()
+    if prepared.demo is not None:
+        config[DEMO_LOADED] = (prepared.demo.form.form_id, prepared.demo.form.version)
+    return config

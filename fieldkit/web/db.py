@@ -67,14 +67,15 @@ def init_app(app):
     db = database.take()
     try:
         prepared = instance.prepare(db, instance.demo_wanted(app.config))
-        app.secret_key, app.config["DEVICE_ID"], demo = prepared.secret_key, prepared.device_id, prepared.demo
+        app.secret_key, app.config["DEVICE_ID"] = prepared.secret_key, prepared.device_id
+        demo = instance.new_demo(db, app.config, prepared)
         if app.config.get("FONTS_IN_BACKGROUND", True):
             # Marked as being built, so that the first page does not start a second build of the same subsets.
             if demo:
-                app.extensions.setdefault("fieldkit_fonts_building", set()).add((demo.form.form_id, demo.form.version))
+                app.extensions.setdefault("fieldkit_fonts_building", set()).add((demo.form_id, demo.version))
             app.extensions["fieldkit_fonts_thread"] = instance.fonts_later(app.config, demo)
         elif demo:
-            form_service.fonts.prepare(db, demo.form)  # the general subsets: on the first page that needs them
+            form_service.fonts.prepare(db, demo)  # the general subsets: on the first page that needs them
     finally:
         database.give(db)
     if app.config["READ_DATABASE"] != app.config["DATABASE"]:
