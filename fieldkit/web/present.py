@@ -268,7 +268,7 @@ def script_data(draft, page, state) -> dict:
     # the instance's own answers (and those of the instances around it), under their plain names
     answers = engine.page_answers(form, draft.answers, page)
     inputs = {q.name for q in engine.screen_inputs(form, index)}
-    computed, others = form.derived("involved", index, lambda: _involved(form, index))
+    computed, others = _involved(form, index)
     questions, trees = [], []
     for name in computed:
         q = form.questions[name]
