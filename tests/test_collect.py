@@ -251,24 +251,19 @@ def test_every_participant_page_has_help_in_the_same_place_and_after_submit_help
     assert help_link.search(after) and "Your answers so far are kept" not in after
 
 
-def test_a_screen_works_its_answers_out_once_and_its_form_facts_once(participant, monkeypatch):
-    """A GET of a screen evaluates the draft's answers once (they were evaluated twice), and
-    what fieldkit.js needs from the form alone is worked out on the first view only
-    (bench/RESULTS.md, issue 18)."""
+def test_a_screen_works_its_answers_out_once(participant, monkeypatch):
+    """A GET of a screen evaluates the draft's answers once (they were evaluated twice:
+    bench/RESULTS.md, issue 18)."""
     from fieldkit.forms import engine
-    from fieldkit.web import present
     p = participant("wellbeing")
     p.start("en")
-    calls = {"evaluate": 0, "involved": 0}
-    evaluate, involved = engine.evaluate, present._involved
+    calls = {"evaluate": 0}
+    evaluate = engine.evaluate
 
-    def counted(name, real):
-        def call(*args, **kwargs):
-            calls[name] += 1
-            return real(*args, **kwargs)
-        return call
-    monkeypatch.setattr(engine, "evaluate", counted("evaluate", evaluate))
-    monkeypatch.setattr(present, "_involved", counted("involved", involved))
+    def counted(*args, **kwargs):
+        calls["evaluate"] += 1
+        return evaluate(*args, **kwargs)
+    monkeypatch.setattr(engine, "evaluate", counted)
     first = p.client.get("/f/wellbeing/q")
     again = p.client.get("/f/wellbeing/q")
     assert first.status_code == again.status_code == 200
@@ -278,15 +273,3 @@ def test_a_screen_works_its_answers_out_once_and_its_form_facts_once(participant
     assert without_clock(first) == without_clock(again) and "data-fk-screen" in without_clock(first)
     assert calls["evaluate"] == 2
 
-
-def test_what_a_form_derives_is_neither_stored_nor_compared():
-    from fieldkit.forms.model import Form
-    from fieldkit.services.forms import DEMO_MODEL
-    import json
-    data = json.loads(DEMO_MODEL.read_text(encoding="utf-8"))
-    form, twin = Form.from_dict(data), Form.from_dict(data)
-    made = []
-    assert form.derived("x", 1, lambda: made.append(1) or ["worked out"]) == ["worked out"]
-    assert form.derived("x", 1, lambda: made.append(2) or ["again"]) == ["worked out"] and made == [1]
-    assert form.derived("x", 2, lambda: "other") == "other"
-    assert form == twin and form.to_dict() == twin.to_dict() and "_derived" not in json.dumps(form.to_dict())

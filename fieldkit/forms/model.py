@@ -133,20 +133,6 @@ class Form:
         """The form's name in participant URLs."""
         return self.public_id or self.form_id
 
-    def derived(self, name: str, key, make):
-        """What is worked out from this form alone, once per process: `make()`, kept under
-        (name, key) on this object, not a field: never stored or compared. A form is read-only once
-        made (store/forms.py shares one between requests), so what it yields never goes stale;
-        two threads making the same value at once is harmless."""
-        try:
-            memo = self.__dict__["_derived"]
-        except KeyError:
-            memo = self.__dict__.setdefault("_derived", {})
-        try:
-            return memo[name, key]
-        except KeyError:
-            return memo.setdefault((name, key), make())
-
     def shown_title(self, lang: str) -> str:
         """The title a participant (and the poster) sees."""
         return text_in(self.public_title, lang, self.default_language) or text_in(self.title, lang, self.default_language)
